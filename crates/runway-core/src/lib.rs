@@ -1,0 +1,31 @@
+//! runway-core: the data model and machinery of runway, with no filesystem, environment
+//! or clock. Inputs are `(SourceId, &str)`; outputs are values and text.
+//!
+//! - [`source`]: sources and spans (file:line:col);
+//! - [`layer`]: YAML text to a spanned [`Node`] tree;
+//! - [`merge`]: strategic merge with BKPR's `key+:` and `containers_` spellings;
+//! - [`set`]: `--set` flags;
+//! - [`path`]: key paths (`a.b\.c[0]`);
+//! - [`object`]: rendered objects, typed round-trip, canonical order;
+//! - [`params`]: typed parameters read from a spanned tree with did-you-mean errors;
+//! - [`emit`]: the YAML and JSON writer;
+//! - [`error`]: errors as data, rendered at the edge.
+#![deny(missing_docs)]
+
+pub mod emit;
+pub mod error;
+pub mod layer;
+pub mod merge;
+pub mod node;
+pub mod object;
+pub mod params;
+pub mod path;
+pub mod set;
+pub mod source;
+pub mod suggest;
+
+pub use error::{Error, ErrorKind};
+pub use node::{Entry, Node, Value};
+pub use object::Object;
+pub use path::{KeyPath, Segment};
+pub use source::{SourceId, SourceKind, SourceMap, Span};
