@@ -14,8 +14,8 @@ use crate::source::{SourceId, Span};
 /// Parses the text of `source` into a mapping node.
 pub fn parse_layer(source: SourceId, text: &str) -> Result<Node, Error> {
     let opts = LoaderOptions::default().error_on_duplicate_keys(true).prevent_coercion(true).toplevel_mapping();
-    let root = marked_yaml::parse_yaml_with_options(source.0 as usize, text, opts)
-        .map_err(|e| load_error(source, text, e))?;
+    let root =
+        marked_yaml::parse_yaml_with_options(source.0 as usize, text, opts).map_err(|e| load_error(source, text, e))?;
     Ok(convert(&root, source))
 }
 
@@ -118,25 +118,29 @@ fn convert(n: &marked_yaml::Node, source: SourceId) -> Node {
 fn load_error(source: SourceId, text: &str, e: LoadError) -> Error {
     let at = |m: &marked_yaml::Marker| span_of(source, Some(m));
     match e {
-        LoadError::TopLevelMustBeMapping(m) => {
-            Error::new(ErrorKind::NotMapping { found: "a list or a scalar" }).at(at(&m)).help(
-                "a layer maps component names to their settings, e.g. `elasticsearch: {replicas: 5}`",
-            )
-        }
-        LoadError::TopLevelMustBeSequence(m) => Error::new(ErrorKind::Yaml("expected a list".into())).at(at(&m)),
-        LoadError::UnexpectedAnchor(m) => Error::new(ErrorKind::Yaml("YAML anchors and aliases are not supported".into()))
+        LoadError::TopLevelMustBeMapping(m) => Error::new(ErrorKind::NotMapping { found: "a list or a scalar" })
             .at(at(&m))
-            .help("write the value out, or put the shared part in its own override file"),
+            .help("a layer maps component names to their settings, e.g. `elasticsearch: {replicas: 5}`"),
+        LoadError::TopLevelMustBeSequence(m) => Error::new(ErrorKind::Yaml("expected a list".into())).at(at(&m)),
+        LoadError::UnexpectedAnchor(m) => {
+            Error::new(ErrorKind::Yaml("YAML anchors and aliases are not supported".into()))
+                .at(at(&m))
+                .help("write the value out, or put the shared part in its own override file")
+        }
         LoadError::MappingKeyMustBeScalar(m) => {
             Error::new(ErrorKind::Yaml("mapping keys must be plain strings".into())).at(at(&m))
         }
-        LoadError::UnexpectedTag(m) => Error::new(ErrorKind::Yaml("YAML tags (`!!str`, `!foo`) are not supported".into()))
-            .at(at(&m))
-            .help("quote the value to make it a string"),
+        LoadError::UnexpectedTag(m) => {
+            Error::new(ErrorKind::Yaml("YAML tags (`!!str`, `!foo`) are not supported".into()))
+                .at(at(&m))
+                .help("quote the value to make it a string")
+        }
         LoadError::ScanError(m, se) => {
             // The scanner's text carries its own "line:col:" prefix; keep only the reason.
             let msg = se.to_string();
-            let reason = msg.split_once(": ").map_or(msg.as_str(), |(_, r)| r).to_string();
+            let reason = msg.split_once(": ").map_or(msg.as_str(), |(_, r)| r);
+            // ... and its own position again at the end: ours is in front already.
+            let reason = reason.split(" at byte ").next().unwrap_or(reason).to_string();
             let _ = text;
             Error::new(ErrorKind::Yaml(format!("malformed YAML: {reason}"))).at(at(&m))
         }
@@ -167,7 +171,10 @@ mod tests {
     #[test]
     fn plain_scalars_are_typed_by_yaml_1_2() {
         let n = parse("a: 1\nb: true\nc: null\nd: 1.5\ne: on\nf: \"1\"\ng: 0x1f\nh: 12:30\n").unwrap();
-        assert_eq!(n.to_json(), serde_json::json!({"a":1,"b":true,"c":null,"d":1.5,"e":"on","f":"1","g":31,"h":"12:30"}));
+        assert_eq!(
+            n.to_json(),
+            serde_json::json!({"a":1,"b":true,"c":null,"d":1.5,"e":"on","f":"1","g":31,"h":"12:30"})
+        );
     }
 
     #[test]

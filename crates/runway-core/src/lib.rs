@@ -8,6 +8,8 @@
 //! - [`path`]: key paths (`a.b\.c[0]`);
 //! - [`object`]: rendered objects, typed round-trip, canonical order;
 //! - [`params`]: typed parameters read from a spanned tree with did-you-mean errors;
+//! - [`names`]: the API server's rules for names and labels;
+//! - [`refs`]: cross-object references of a whole render;
 //! - [`emit`]: the YAML and JSON writer;
 //! - [`error`]: errors as data, rendered at the edge.
 #![deny(missing_docs)]
@@ -16,10 +18,12 @@ pub mod emit;
 pub mod error;
 pub mod layer;
 pub mod merge;
+pub mod names;
 pub mod node;
 pub mod object;
 pub mod params;
 pub mod path;
+pub mod refs;
 pub mod set;
 pub mod source;
 pub mod suggest;

@@ -62,7 +62,9 @@ pub fn split_plus(key: &str) -> (&str, bool) {
 
 /// The value of a `$patch` directive in a mapping, if any.
 fn directive(entries: &[Entry]) -> Result<Option<(&str, &Entry)>, Error> {
-    let Some(e) = entries.iter().find(|e| e.key == "$patch") else { return Ok(None) };
+    let Some(e) = entries.iter().find(|e| e.key == "$patch") else {
+        return Ok(None);
+    };
     match e.node.as_str() {
         Some(v @ ("replace" | "delete" | "merge")) => Ok(Some((v, e))),
         _ => Err(Error::invalid("`$patch` must be `replace`, `delete` or `merge`").at(e.node.span())),
@@ -287,12 +289,11 @@ fn list_merge_key(field: &str, base: &[Node], patch: &[Node]) -> Option<&'static
         "ports" => &["name", "containerPort", "port"],
         _ => &["name"],
     };
-    let has = |n: &Node, k: &str| {
-        n.get(k).is_some_and(|v| matches!(v.value, Value::Str(_) | Value::Num(_)))
-    };
-    candidates.iter().copied().find(|k| {
-        !patch.is_empty() && base.iter().all(|n| has(n, k)) && patch.iter().all(|n| has(n, k))
-    })
+    let has = |n: &Node, k: &str| n.get(k).is_some_and(|v| matches!(v.value, Value::Str(_) | Value::Num(_)));
+    candidates
+        .iter()
+        .copied()
+        .find(|k| !patch.is_empty() && base.iter().all(|n| has(n, k)) && patch.iter().all(|n| has(n, k)))
 }
 
 #[cfg(test)]
@@ -431,10 +432,7 @@ mod tests {
     #[test]
     fn env_shorthand_scalar_sets_value() {
         let out = apply("env: [{name: JAVA_OPTS, value: x}]", "env_+: {JAVA_OPTS: '-Xmx1g', NEW_VAR: 3}");
-        assert_eq!(
-            out,
-            json!({"env": [{"name": "JAVA_OPTS", "value": "-Xmx1g"}, {"name": "NEW_VAR", "value": "3"}]})
-        );
+        assert_eq!(out, json!({"env": [{"name": "JAVA_OPTS", "value": "-Xmx1g"}, {"name": "NEW_VAR", "value": "3"}]}));
     }
 
     #[test]

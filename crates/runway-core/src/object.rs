@@ -32,7 +32,7 @@ pub struct Object {
 fn round_trip<K: Serialize + DeserializeOwned>(v: &serde_json::Value) -> Result<serde_json::Value, Error> {
     let typed: K = serde_path_to_error::deserialize(v).map_err(|e| {
         let path = json_path_to_keypath(&e.path().to_string());
-        Error::new(ErrorKind::InvalidObject(e.inner().to_string())).with_path(path)
+        Error::new(ErrorKind::InvalidObject(crate::params::tidy_serde_message(&e.inner().to_string()))).with_path(path)
     })?;
     serde_json::to_value(&typed).map_err(|e| Error::new(ErrorKind::InvalidObject(e.to_string())))
 }
@@ -91,8 +91,9 @@ impl Object {
     }
 
     /// Reads the value back into its k8s-openapi type and replaces it with the typed
-    /// re-serialization. Fails if a field is unknown to the type or has the wrong type;
-    /// the error's path is relative to the object.
+    /// re-serialization, then checks names and labels ([`crate::names`]). Fails if a field
+    /// is unknown to the type or has the wrong type, or a name breaks the API server's
+    /// rules; the error's path is relative to the object.
     pub fn check_round_trip(&mut self) -> Result<(), Error> {
         let back = (self.round_trip)(&self.value)?;
         if let Some(path) = first_loss(&self.value, &back, KeyPath::root()) {
@@ -106,7 +107,7 @@ impl Object {
             .with_path(path));
         }
         self.value = back;
-        Ok(())
+        crate::names::check_names(&self.value)
     }
 }
 
@@ -131,7 +132,9 @@ fn first_loss(orig: &serde_json::Value, back: &serde_json::Value, at: KeyPath) -
             }
             None
         }
-        (J::Array(o), J::Array(b)) => o.iter().zip(b).enumerate().find_map(|(i, (ov, bv))| first_loss(ov, bv, at.index(i))),
+        (J::Array(o), J::Array(b)) => {
+            o.iter().zip(b).enumerate().find_map(|(i, (ov, bv))| first_loss(ov, bv, at.index(i)))
+        }
         _ => None,
     }
 }
@@ -197,13 +200,15 @@ mod tests {
     use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
     fn cm(name: &str) -> Object {
-        let c = ConfigMap { metadata: ObjectMeta { name: Some(name.into()), ..Default::default() }, ..Default::default() };
+        let c =
+            ConfigMap { metadata: ObjectMeta { name: Some(name.into()), ..Default::default() }, ..Default::default() };
         Object::new("t", name, &c)
     }
 
     #[test]
     fn namespaces_sort_before_config_maps() {
-        let ns = Namespace { metadata: ObjectMeta { name: Some("z".into()), ..Default::default() }, ..Default::default() };
+        let ns =
+            Namespace { metadata: ObjectMeta { name: Some("z".into()), ..Default::default() }, ..Default::default() };
         let mut objs = vec![cm("a"), Object::new("t", "ns", &ns)];
         sort_canonical(&mut objs);
         assert_eq!(objs[0].kind(), "Namespace");

@@ -10,7 +10,7 @@ use serde::de::DeserializeOwned;
 
 use crate::error::{Error, ErrorKind};
 use crate::node::Node;
-use crate::path::{KeyPath, Segment};
+use crate::path::KeyPath;
 use crate::suggest::best_match;
 
 /// The JSON schema of a parameter type, as a plain JSON value.
@@ -33,10 +33,31 @@ pub fn read_params<P: DeserializeOwned + JsonSchema>(node: &Node, prefix: &KeyPa
     })
 }
 
-/// serde's messages end with "at line 1 column 2" only for text input; values have none.
-/// Reword the common ones the way the rest of runway speaks.
-fn tidy_serde_message(msg: &str) -> String {
-    msg.replace("invalid type: ", "wrong type: found ").replace(", expected ", ", expected ")
+/// Rewords serde's messages the way the rest of runway speaks (`expected u32` becomes
+/// `expected a whole number`); shared with the object round-trip.
+pub fn tidy_serde_message(msg: &str) -> String {
+    let mut out = msg.replace("invalid type: ", "wrong type: found ").replace("invalid value: ", "wrong value: found ");
+    for (rust, words) in [
+        ("expected u8", "expected a whole number"),
+        ("expected u16", "expected a whole number"),
+        ("expected u32", "expected a whole number"),
+        ("expected u64", "expected a whole number"),
+        ("expected i32", "expected a whole number"),
+        ("expected i64", "expected a whole number"),
+        ("expected usize", "expected a whole number"),
+        ("expected f64", "expected a number"),
+        ("expected a sequence", "expected a list"),
+        ("expected a map", "expected a mapping"),
+    ] {
+        if let Some(rest) = out.strip_suffix(rust) {
+            out = format!("{rest}{words}");
+        }
+    }
+    out = out.replace("sequence, expected", "list, expected").replace("found map,", "found mapping,");
+    if let Some(i) = out.find("expected struct ") {
+        out = format!("{}expected a mapping", &out[..i]);
+    }
+    out
 }
 
 /// Follows `$ref` into `root`'s `$defs`.
@@ -46,7 +67,11 @@ fn deref<'a>(root: &'a serde_json::Value, s: &'a serde_json::Value) -> &'a serde
         match cur.get("$ref").and_then(|r| r.as_str()) {
             Some(r) => {
                 let name = r.rsplit('/').next().unwrap_or("");
-                match root.get("$defs").and_then(|d| d.get(name)).or_else(|| root.get("definitions").and_then(|d| d.get(name))) {
+                match root
+                    .get("$defs")
+                    .and_then(|d| d.get(name))
+                    .or_else(|| root.get("definitions").and_then(|d| d.get(name)))
+                {
                     Some(next) => cur = next,
                     None => return cur,
                 }
@@ -155,9 +180,6 @@ pub fn join(prefix: &KeyPath, rel: &KeyPath) -> KeyPath {
     p.0.extend(rel.0.iter().cloned());
     p
 }
-
-#[allow(dead_code)]
-fn _segment_is_used(_: Segment) {}
 
 #[cfg(test)]
 mod tests {

@@ -40,8 +40,9 @@ pub fn parse_set(source: SourceId, flag_text: &str, string: bool) -> Result<SetF
     let value = if string {
         Node::new(Value::Str(value_text.to_string()), value_span)
     } else if value_text.starts_with(['[', '{']) {
-        let wrapped = parse_layer(source, &format!("v: {value_text}"))
-            .map_err(|_| Error::new(ErrorKind::BadSet(format!("`{value_text}` is not a YAML flow value"))).at(value_span))?;
+        let wrapped = parse_layer(source, &format!("v: {value_text}")).map_err(|_| {
+            Error::new(ErrorKind::BadSet(format!("`{value_text}` is not a YAML flow value"))).at(value_span)
+        })?;
         let mut v = wrapped.get("v").cloned().unwrap_or_else(|| Node::new(Value::Null, value_span));
         respan(&mut v, value_span);
         v

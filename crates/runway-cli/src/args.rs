@@ -1,0 +1,94 @@
+//! Command-line arguments as the user typed them (validated, not yet resolved).
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// runway renders the Kubernetes manifests of a production runtime from typed components,
+/// a platform base and your override files.
+#[derive(Debug, Parser)]
+#[command(name = "runway", version, about, long_about = None)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The verbs.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Render the objects to standard output (or a directory).
+    Render(RenderArgs),
+    /// Show the value at a path and the layers that set it.
+    Explain(ExplainArgs),
+    /// Render and check, printing only a summary.
+    Validate(LayerArgs),
+    /// List the components, or one component's parameters and objects.
+    Components(ComponentsArgs),
+    /// Print the JSON schema of layer files (for editors).
+    Schema,
+}
+
+/// The layers of a render, lowest precedence first.
+#[derive(Debug, Args, Clone, Default)]
+pub struct LayerArgs {
+    /// Platform base: aks, eks, gke, onprem or kind.
+    #[arg(long, value_name = "NAME")]
+    pub platform: Option<String>,
+    /// A platform base file of your own, instead of an embedded one.
+    #[arg(long, value_name = "FILE", conflicts_with = "platform")]
+    pub platform_file: Option<PathBuf>,
+    /// A stack file: platform, config, components, overrides and inline blocks.
+    #[arg(long, value_name = "FILE")]
+    pub stack: Option<PathBuf>,
+    /// An override file (repeatable, in order; `-` reads standard input).
+    #[arg(short = 'f', long = "file", value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// Set a value: `component.path=value` (repeatable; `\.` for a literal dot, `[N]` for a list index).
+    #[arg(long = "set", value_name = "PATH=VALUE")]
+    pub sets: Vec<String>,
+    /// Set a value as a string, whatever it looks like.
+    #[arg(long = "set-string", value_name = "PATH=VALUE")]
+    pub set_strings: Vec<String>,
+}
+
+/// Output formats.
+#[derive(Debug, Clone, Copy, ValueEnum, Default, PartialEq, Eq)]
+pub enum Format {
+    /// A YAML stream, `---` between objects.
+    #[default]
+    Yaml,
+    /// A `v1/List` in JSON.
+    Json,
+}
+
+/// `runway render`.
+#[derive(Debug, Args)]
+pub struct RenderArgs {
+    /// The layers.
+    #[command(flatten)]
+    pub layers: LayerArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Yaml)]
+    pub format: Format,
+    /// Write one file per object under DIR/COMPONENT/ instead of standard output (atomic).
+    #[arg(long, value_name = "DIR")]
+    pub output_dir: Option<PathBuf>,
+}
+
+/// `runway explain`.
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// The path: `elasticsearch.replicas` or `elasticsearch.sts.spec.replicas`.
+    pub path: String,
+    /// The layers.
+    #[command(flatten)]
+    pub layers: LayerArgs,
+}
+
+/// `runway components`.
+#[derive(Debug, Args)]
+pub struct ComponentsArgs {
+    /// A component to describe.
+    pub name: Option<String>,
+}

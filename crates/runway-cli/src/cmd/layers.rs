@@ -1,0 +1,76 @@
+//! Turns layer flags into a [`Stack`], in precedence order: platform base, stack file (and
+//! its overrides), each `-f` in order, each `--set`/`--set-string` in command-line order.
+
+use std::io::Read;
+
+use clap::ArgMatches;
+use runway_components::{files, Stack};
+use runway_core::{Error, ErrorKind, SourceKind};
+
+use crate::args::LayerArgs;
+
+/// Builds the stack; `Err` is the rendered message.
+pub fn build(a: &LayerArgs, matches: Option<&ArgMatches>) -> Result<Stack, String> {
+    let mut stack = Stack::new();
+    if let Some(p) = &a.platform {
+        step(&mut stack, |s| s.platform(p, "--platform").map(drop))?;
+    }
+    if let Some(p) = &a.platform_file {
+        step(&mut stack, |s| {
+            let text = files::read_file(p)?;
+            s.platform_file(&p.display().to_string(), &text).map(drop)
+        })?;
+    }
+    if let Some(s) = &a.stack {
+        step(&mut stack, |st| files::load_stack_file(st, s))?;
+    }
+    let mut stdin_used = false;
+    for f in &a.files {
+        if f.as_os_str() == "-" {
+            if stdin_used {
+                let e = Error::new(ErrorKind::Conflict("`-f -` given twice: standard input can be read once".into()));
+                return Err(e.render(&stack.sources));
+            }
+            stdin_used = true;
+            step(&mut stack, |s| {
+                let mut text = String::new();
+                std::io::stdin()
+                    .read_to_string(&mut text)
+                    .map_err(|e| Error::new(ErrorKind::Io { path: "<stdin>".into(), reason: e.to_string() }))?;
+                s.layer("<stdin>", SourceKind::File, &text).map(drop)
+            })?;
+        } else {
+            step(&mut stack, |s| {
+                let text = files::read_file(f).map_err(|e| e.help("the file was given with `-f`"))?;
+                s.layer(&f.display().to_string(), SourceKind::File, &text).map(drop)
+            })?;
+        }
+    }
+    // --set and --set-string apply in the order they were typed.
+    let mut sets: Vec<(usize, &str, bool)> = Vec::new();
+    let indices =
+        |id: &str| -> Vec<usize> { matches.and_then(|m| m.indices_of(id)).map(Iterator::collect).unwrap_or_default() };
+    let (si, ssi) = (indices("sets"), indices("set_strings"));
+    for (i, s) in a.sets.iter().enumerate() {
+        sets.push((si.get(i).copied().unwrap_or(i), s, false));
+    }
+    for (i, s) in a.set_strings.iter().enumerate() {
+        sets.push((ssi.get(i).copied().unwrap_or(usize::MAX / 2 + i), s, true));
+    }
+    sets.sort_by_key(|(i, _, _)| *i);
+    for (_, s, string) in sets {
+        step(&mut stack, |st| st.set(s, string).map(drop))?;
+    }
+    if !stack.has_platform() {
+        let e = Error::new(ErrorKind::Conflict("no platform chosen".into())).help(
+            "give `--platform aks|eks|gke|onprem|kind`, `--platform-file FILE`, or a `--stack` file with `platform:`",
+        );
+        return Err(e.render(&stack.sources));
+    }
+    Ok(stack)
+}
+
+/// Runs one step of assembling the stack; an error is rendered against the sources so far.
+fn step(stack: &mut Stack, f: impl FnOnce(&mut Stack) -> Result<(), Error>) -> Result<(), String> {
+    f(stack).map_err(|e| e.render(&stack.sources))
+}

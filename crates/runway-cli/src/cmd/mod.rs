@@ -1,0 +1,51 @@
+//! The verbs. Each returns the text for standard output, or the rendered error message.
+
+mod components;
+mod layers;
+mod schema;
+
+use clap::ArgMatches;
+use runway_components::{files, RenderOptions, ALL};
+use runway_core::KeyPath;
+
+use crate::args::{Cli, Command, Format};
+
+/// Runs a command; `Err` holds the full error message for standard error.
+pub fn run(cli: Cli, matches: &ArgMatches) -> Result<String, String> {
+    match cli.command {
+        Command::Render(a) => {
+            let sub = matches.subcommand_matches("render");
+            let stack = layers::build(&a.layers, sub)?;
+            let out = stack.render(ALL).map_err(|e| e.render())?;
+            if let Some(dir) = &a.output_dir {
+                let files = match a.format {
+                    Format::Yaml => out.files(),
+                    Format::Json => out.files_json(),
+                };
+                files::write_tree(dir, &files).map_err(|e| e.render(&out.sources))?;
+                eprintln!("wrote {} objects under {}", out.objects.len(), dir.display());
+                return Ok(String::new());
+            }
+            Ok(match a.format {
+                Format::Yaml => out.to_yaml(),
+                Format::Json => out.to_json_list(),
+            })
+        }
+        Command::Explain(a) => {
+            let sub = matches.subcommand_matches("explain");
+            let stack = layers::build(&a.layers, sub)?;
+            let path = KeyPath::parse(&a.path).map_err(|e| format!("error: {e}\n"))?;
+            let out = stack.render_with(ALL, RenderOptions { keep_trails: true }).map_err(|e| e.render())?;
+            let ex = out.explain(&path).map_err(|e| e.render(&out.sources))?;
+            Ok(ex.to_string())
+        }
+        Command::Validate(l) => {
+            let sub = matches.subcommand_matches("validate");
+            let stack = layers::build(&l, sub)?;
+            let out = stack.render(ALL).map_err(|e| e.render())?;
+            Ok(format!("ok: {} objects render and read back into their Kubernetes types\n", out.objects.len()))
+        }
+        Command::Components(a) => components::run(a.name.as_deref()),
+        Command::Schema => Ok(schema::layer_schema()),
+    }
+}

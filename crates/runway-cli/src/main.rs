@@ -1,0 +1,39 @@
+//! `runway`: a thin command line over runway-components. Arguments are parsed here,
+//! layers are assembled in `cmd::layers`, and every verb returns its output as text so
+//! that nothing reaches standard output before the whole render has succeeded.
+
+mod args;
+mod cmd;
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use clap::{CommandFactory, FromArgMatches};
+
+fn main() -> ExitCode {
+    let matches = args::Cli::command().get_matches();
+    let cli = match args::Cli::from_arg_matches(&matches) {
+        Ok(c) => c,
+        Err(e) => e.exit(),
+    };
+    match cmd::run(cli, &matches) {
+        Ok(out) => write_stdout(out.as_bytes()),
+        Err(message) => {
+            let _ = std::io::stderr().write_all(message.as_bytes());
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Writes the output; a closed pipe (`runway render | head`) is not an error.
+fn write_stdout(bytes: &[u8]) -> ExitCode {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(bytes).and_then(|()| out.flush()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(e) => {
+            let _ = writeln!(std::io::stderr(), "error: cannot write output: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

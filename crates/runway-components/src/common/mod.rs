@@ -1,0 +1,5 @@
+//! Building blocks shared by components: metadata, pod security, probes, resources.
+
+pub mod meta;
+pub mod pod;
+pub mod template;

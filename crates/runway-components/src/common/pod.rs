@@ -1,0 +1,108 @@
+//! Pod and container defaults that satisfy DESIGN.md's security rules: non-root,
+//! RuntimeDefault seccomp, all capabilities dropped, no privilege escalation, and
+//! requests and limits on every container.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::core::v1::{
+    Capabilities, PodSecurityContext, ResourceRequirements, SeccompProfile, SecurityContext,
+};
+use k8s_openapi::apimachinery::pkg::api::resource::Quantity as K8sQuantity;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::quantity::Quantity;
+
+/// Annotation that records why a pod or container needs more than the defaults allow.
+pub const SECURITY_EXCEPTION_ANNOTATION: &str = "runway.dev/security-exception";
+
+/// Pod-level security: run as `uid`/`gid`, files owned by `fs_group`, RuntimeDefault seccomp.
+pub fn pod_security(uid: i64, gid: i64, fs_group: i64) -> PodSecurityContext {
+    PodSecurityContext {
+        run_as_non_root: Some(true),
+        run_as_user: Some(uid),
+        run_as_group: Some(gid),
+        fs_group: Some(fs_group),
+        fs_group_change_policy: Some("OnRootMismatch".into()),
+        seccomp_profile: Some(SeccompProfile { type_: "RuntimeDefault".into(), ..Default::default() }),
+        ..Default::default()
+    }
+}
+
+/// Container-level security: no escalation, all capabilities dropped, root filesystem
+/// read-only unless the image must write to it.
+pub fn container_security(read_only_root: bool) -> SecurityContext {
+    SecurityContext {
+        allow_privilege_escalation: Some(false),
+        privileged: Some(false),
+        read_only_root_filesystem: Some(read_only_root),
+        run_as_non_root: Some(true),
+        capabilities: Some(Capabilities { drop: Some(vec!["ALL".into()]), ..Default::default() }),
+        seccomp_profile: Some(SeccompProfile { type_: "RuntimeDefault".into(), ..Default::default() }),
+        ..Default::default()
+    }
+}
+
+/// Requests and limits of a container, as parameters.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Resources {
+    /// What the scheduler reserves.
+    pub requests: CpuMemory,
+    /// The ceiling; memory over it is OOM-killed.
+    pub limits: CpuMemory,
+}
+
+/// CPU and memory amounts.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CpuMemory {
+    /// CPU, e.g. `500m`; `null` for none (CPU limits are often left out on purpose).
+    #[serde(default)]
+    pub cpu: Option<Quantity>,
+    /// Memory, e.g. `2Gi`.
+    pub memory: Quantity,
+}
+
+impl Resources {
+    /// Requests and limits from literals (used for defaults).
+    pub fn new(req_cpu: &str, req_mem: &str, lim_cpu: Option<&str>, lim_mem: &str) -> Self {
+        Resources {
+            requests: CpuMemory { cpu: Some(req_cpu.into()), memory: req_mem.into() },
+            limits: CpuMemory { cpu: lim_cpu.map(Quantity::from), memory: lim_mem.into() },
+        }
+    }
+
+    /// As k8s-openapi's type.
+    pub fn to_k8s(&self) -> ResourceRequirements {
+        let map = |c: &CpuMemory| {
+            let mut m: BTreeMap<String, K8sQuantity> = BTreeMap::new();
+            if let Some(cpu) = &c.cpu {
+                m.insert("cpu".into(), cpu.to_k8s());
+            }
+            m.insert("memory".into(), c.memory.to_k8s());
+            m
+        };
+        ResourceRequirements {
+            requests: Some(map(&self.requests)),
+            limits: Some(map(&self.limits)),
+            ..Default::default()
+        }
+    }
+
+    /// Checks that no request exceeds its limit; the message names the field.
+    pub fn check(&self) -> Result<(), String> {
+        if self.requests.memory.to_f64() > self.limits.memory.to_f64() {
+            return Err(format!(
+                "memory request `{}` exceeds its limit `{}`",
+                self.requests.memory, self.limits.memory
+            ));
+        }
+        if let (Some(r), Some(l)) = (&self.requests.cpu, &self.limits.cpu) {
+            if r.to_f64() > l.to_f64() {
+                return Err(format!("cpu request `{r}` exceeds its limit `{l}`"));
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,93 @@
+//! The component model: typed parameters in, typed Kubernetes objects out.
+
+use runway_core::params::{read_params, schema_of};
+use runway_core::{Error, KeyPath, Node, Object, Segment};
+use schemars::JsonSchema;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::context::Context;
+
+/// One object a component may render, as `runway components NAME` lists it.
+#[derive(Clone, Copy, Debug)]
+pub struct ObjectDoc {
+    /// The key override files patch it under (BKPR's: `sts`, `svc`, ...).
+    pub key: &'static str,
+    /// Its kind.
+    pub kind: &'static str,
+    /// What it is for.
+    pub doc: &'static str,
+}
+
+/// A component of the runtime: a layer key, typed parameters and a builder.
+pub trait Component: Sync + 'static {
+    /// Key in layers (`elasticsearch`, `nginx_ingress`).
+    const NAME: &'static str;
+    /// Other keys accepted for it (BKPR's short names, e.g. `edns`).
+    const ALIASES: &'static [&'static str] = &[];
+    /// One line for `runway components`.
+    const SUMMARY: &'static str;
+    /// The objects it may render, by key.
+    const OBJECTS: &'static [ObjectDoc];
+    /// Its parameters; `Default` gives the component defaults (the lowest layer).
+    type Params: Default + DeserializeOwned + Serialize + JsonSchema;
+    /// Builds the objects from parameters and platform facts.
+    fn build(params: &Self::Params, cx: &Context) -> Result<Vec<Object>, Error>;
+}
+
+/// [`Component`] with the types erased, so a registry can hold any component as `dyn`.
+pub trait ErasedComponent: Sync {
+    /// [`Component::NAME`].
+    fn name(&self) -> &'static str;
+    /// [`Component::ALIASES`].
+    fn aliases(&self) -> &'static [&'static str];
+    /// [`Component::SUMMARY`].
+    fn summary(&self) -> &'static str;
+    /// [`Component::OBJECTS`].
+    fn objects(&self) -> &'static [ObjectDoc];
+    /// The defaults as JSON.
+    fn default_params(&self) -> serde_json::Value;
+    /// The parameters' JSON schema.
+    fn params_schema(&self) -> serde_json::Value;
+    /// Reads parameters from the merged tree (errors point into the layers) and builds.
+    fn build_from(&self, params: &Node, cx: &Context) -> Result<Vec<Object>, Error>;
+}
+
+impl<C: Component> ErasedComponent for C {
+    fn name(&self) -> &'static str {
+        C::NAME
+    }
+    fn aliases(&self) -> &'static [&'static str] {
+        C::ALIASES
+    }
+    fn summary(&self) -> &'static str {
+        C::SUMMARY
+    }
+    fn objects(&self) -> &'static [ObjectDoc] {
+        C::OBJECTS
+    }
+    fn default_params(&self) -> serde_json::Value {
+        // Invariant: parameter types are plain data (no maps with non-string keys).
+        serde_json::to_value(C::Params::default()).expect("component defaults serialize to JSON")
+    }
+    fn params_schema(&self) -> serde_json::Value {
+        schema_of::<C::Params>()
+    }
+    fn build_from(&self, params: &Node, cx: &Context) -> Result<Vec<Object>, Error> {
+        let p: C::Params = read_params(params, &KeyPath::root().key(C::NAME), C::NAME)?;
+        C::build(&p, cx).map_err(|e| {
+            // Point the error at the layer that set the offending parameter.
+            let e = e.with_path(KeyPath::root().key(C::NAME));
+            let rel = match e.path().map(|p| p.segments()) {
+                Some([Segment::Key(first), rest @ ..]) if first == C::NAME => KeyPath(rest.to_vec()),
+                _ => KeyPath::root(),
+            };
+            let span = params.span_of(&rel);
+            if e.span().is_none() && !rel.is_empty() {
+                e.at(span)
+            } else {
+                e
+            }
+        })
+    }
+}

@@ -1,0 +1,30 @@
+//! runway-components: the components of the runtime, the platforms they are built for,
+//! and the render pipeline that layers overrides onto them.
+//!
+//! ```ignore
+//! let mut stack = runway_components::Stack::new();
+//! stack.platform("gke")?;
+//! stack.set("elasticsearch.replicas=5")?;
+//! let yaml = stack.render(runway_components::ALL)?.to_yaml();
+//! ```
+#![deny(missing_docs)]
+
+pub mod common;
+pub mod component;
+pub mod context;
+pub mod elasticsearch;
+pub mod files;
+pub mod namespaces;
+pub mod platforms;
+pub mod quantity;
+pub mod render;
+pub mod stack;
+
+pub use component::{Component, ErasedComponent, ObjectDoc};
+pub use context::{Cloud, ClusterConfig, Context, Platform};
+pub use quantity::Quantity;
+pub use render::{Explanation, RenderError, RenderOptions, Rendered};
+pub use stack::{Layer, Stack, StackFile};
+
+/// Every component runway ships, in the order `runway components` lists them.
+pub const ALL: &[&dyn ErasedComponent] = &[&elasticsearch::Elasticsearch];

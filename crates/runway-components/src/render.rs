@@ -1,0 +1,473 @@
+//! The render pipeline: layers → parameters → objects → patches → checks → order.
+//!
+//! Every stage is a plain function of its inputs; nothing reads the environment or the
+//! clock, so the same stack gives the same bytes.
+
+use std::collections::BTreeMap;
+
+use runway_core::merge::{merge, split_plus};
+use runway_core::object::sort_canonical;
+use runway_core::params::{join, read_params};
+use runway_core::set::apply_set;
+use runway_core::suggest::best_match;
+use runway_core::{emit, Error, ErrorKind, KeyPath, Node, Object, Segment, SourceKind, SourceMap, Span, Value};
+
+use crate::component::ErasedComponent;
+use crate::context::{ClusterConfig, Context, Platform};
+use crate::namespaces;
+use crate::stack::{Layer, Stack};
+
+/// Options of a render.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct RenderOptions {
+    /// Keep every object's provenance tree, for `explain` (costs time; off for `render`).
+    pub keep_trails: bool,
+}
+
+/// The result of a render: objects in canonical order, plus what `explain` needs.
+#[derive(Clone, Debug)]
+pub struct Rendered {
+    /// The objects, in canonical order.
+    pub objects: Vec<Object>,
+    /// The sources, for rendering errors and trails.
+    pub sources: SourceMap,
+    /// The resolved `platform`, `config` and per-component parameter trees.
+    pub params: BTreeMap<String, Node>,
+    /// Per component and object key, the object's tree with trails (with `keep_trails`).
+    pub object_trees: BTreeMap<(String, String), Node>,
+}
+
+/// A patch aimed at one object.
+enum ObjectPatch<'a> {
+    Tree(&'a Node, bool),
+    Set(&'a [Segment], &'a Node, Span),
+}
+
+impl Stack {
+    /// Renders the stack with `components` (normally [`crate::ALL`]).
+    pub fn render(&self, components: &[&dyn ErasedComponent]) -> Result<Rendered, RenderError> {
+        self.render_with(components, RenderOptions::default())
+    }
+
+    /// Renders with options.
+    pub fn render_with(
+        &self,
+        components: &[&dyn ErasedComponent],
+        opts: RenderOptions,
+    ) -> Result<Rendered, RenderError> {
+        let mut sources = self.sources.clone();
+        self.render_inner(components, opts, &mut sources).map_err(|error| RenderError(Box::new((error, sources))))
+    }
+
+    fn render_inner(
+        &self,
+        components: &[&dyn ErasedComponent],
+        opts: RenderOptions,
+        sources: &mut SourceMap,
+    ) -> Result<Rendered, Error> {
+        let Some(platform_layer) = &self.platform else {
+            return Err(Error::new(ErrorKind::Conflict("no platform chosen".into()))
+                .help("give `--platform NAME`, `--platform-file FILE` or a stack file with `platform:`"));
+        };
+        let trees: Vec<&Layer> = self.layers.iter().collect();
+        let platform_tree = Layer::Tree(platform_layer.clone());
+        let all_layers: Vec<&Layer> = std::iter::once(&platform_tree).chain(trees).collect();
+
+        // 1. Every top-level key of every layer names something.
+        let canonical = |k: &str| -> Option<&str> {
+            components.iter().find(|c| c.name() == k || c.aliases().contains(&k)).map(|c| c.name())
+        };
+        for layer in &all_layers {
+            check_top_level(layer, components, &canonical)?;
+        }
+        if let Some(only) = &self.only {
+            for (name, span) in only {
+                if canonical(name).is_none() {
+                    return Err(unknown(name, "component", *span, components.iter().map(|c| c.name()))
+                        .with_path(KeyPath::root().key("components")));
+                }
+            }
+        }
+
+        // 2. Platform and cluster facts.
+        let mut params = BTreeMap::new();
+        let platform_node =
+            resolve_block("platform", &plain_json(&Platform::default()), &all_layers, sources, &canonical, &[])?;
+        let platform: Platform = read_params(&platform_node.0, &KeyPath::root().key("platform"), "platform")?;
+        let config_node =
+            resolve_block("config", &plain_json(&ClusterConfig::default()), &all_layers, sources, &canonical, &[])?;
+        let config: ClusterConfig = read_params(&config_node.0, &KeyPath::root().key("config"), "config")?;
+        let cx = Context { platform, config };
+        params.insert("platform".to_string(), platform_node.0);
+        params.insert("config".to_string(), config_node.0);
+
+        // 3. Components: parameters, build, patches.
+        let mut objects = Vec::new();
+        let mut object_trees = BTreeMap::new();
+        for c in components {
+            if let Some(only) = &self.only {
+                if !only.iter().any(|(n, _)| canonical(n) == Some(c.name())) {
+                    continue;
+                }
+            }
+            let keys: Vec<&str> = c.objects().iter().map(|o| o.key).collect();
+            let (pnode, patches) =
+                resolve_block(c.name(), &c.default_params(), &all_layers, sources, &canonical, &keys)?;
+            let built = c.build_from(&pnode, &cx)?;
+            let built_src = sources.add(format!("component `{}`", c.name()), SourceKind::Built, "");
+            for (key, _) in &patches {
+                if !built.iter().any(|o| o.key == *key) {
+                    let span = patches.iter().find(|(k, _)| k == key).map(|(_, p)| patch_span(p));
+                    let mut e = Error::invalid(format!("object `{key}` is not rendered with these parameters"))
+                        .with_path(KeyPath::root().key(c.name()).key(key));
+                    if let Some(s) = span {
+                        e = e.at(s);
+                    }
+                    return Err(e.note(format!("`runway components {}` says when each object is rendered", c.name())));
+                }
+            }
+            for mut obj in built {
+                let mine: Vec<&ObjectPatch> = patches.iter().filter(|(k, _)| *k == obj.key).map(|(_, p)| p).collect();
+                let prefix = KeyPath::root().key(c.name()).key(&obj.key);
+                if mine.is_empty() && !opts.keep_trails {
+                    obj.check_round_trip().map_err(|e| {
+                        let rel = e.path().cloned().unwrap_or_default();
+                        e.replace_path(join(&prefix, &rel))
+                    })?;
+                    objects.push(obj);
+                    continue;
+                }
+                let mut tree = Node::from_json(&obj.value, Span::whole(built_src));
+                let mut removed = false;
+                for p in mine {
+                    match p {
+                        ObjectPatch::Tree(n, additive) => {
+                            if matches!(n.value, Value::Null) && !additive {
+                                removed = true;
+                                continue;
+                            }
+                            removed = false;
+                            if !matches!(n.value, Value::Map(_)) {
+                                return Err(Error::new(ErrorKind::NotMapping { found: n.type_name() })
+                                    .at(n.span())
+                                    .with_path(prefix.clone())
+                                    .help("patch an object with a mapping of its fields, or `null` to leave it out"));
+                            }
+                            merge(&mut tree, n, "").map_err(|e| e.with_path(prefix.clone()))?;
+                        }
+                        ObjectPatch::Set(path, value, span) => {
+                            apply_set(&mut tree, path, value, *span).map_err(|e| e.with_path(prefix.clone()))?;
+                        }
+                    }
+                }
+                if removed {
+                    continue;
+                }
+                obj.value = tree.to_json();
+                obj.check_round_trip().map_err(|e| {
+                    let rel = e.path().cloned().unwrap_or_default();
+                    let span = tree.span_of(&rel);
+                    e.replace_path(join(&prefix, &rel)).at(span)
+                })?;
+                if opts.keep_trails {
+                    object_trees.insert((c.name().to_string(), obj.key.clone()), tree);
+                }
+                objects.push(obj);
+            }
+            params.insert(c.name().to_string(), pnode);
+        }
+
+        // 4. Namespaces, order, uniqueness.
+        let ns = namespaces::namespaces_for(&objects);
+        objects.extend(ns);
+        sort_canonical(&mut objects);
+        for w in objects.windows(2) {
+            if w[0].kind() == w[1].kind() && w[0].namespace() == w[1].namespace() && w[0].name() == w[1].name() {
+                return Err(Error::new(ErrorKind::InvalidObject(format!(
+                    "{} `{}` is rendered twice: by `{}.{}` and by `{}.{}`",
+                    w[0].kind(),
+                    w[0].name(),
+                    w[0].component,
+                    w[0].key,
+                    w[1].component,
+                    w[1].key
+                ))));
+            }
+        }
+        runway_core::refs::check_references(&objects, &std::collections::BTreeSet::new())?;
+        Ok(Rendered { objects, sources: sources.clone(), params, object_trees })
+    }
+}
+
+/// JSON of a plain-data type.
+fn plain_json<T: serde::Serialize>(v: &T) -> serde_json::Value {
+    // Invariant: platform and config types are plain data (string keys, finite numbers).
+    serde_json::to_value(v).expect("plain data serializes to JSON")
+}
+
+fn patch_span(p: &ObjectPatch) -> Span {
+    match p {
+        ObjectPatch::Tree(n, _) => n.span(),
+        ObjectPatch::Set(_, _, s) => *s,
+    }
+}
+
+fn unknown<'a>(key: &str, what: &str, span: Span, candidates: impl IntoIterator<Item = &'a str>) -> Error {
+    let mut e = Error::new(ErrorKind::UnknownKey { what: what.to_string() }).at(span);
+    if let Some(m) = best_match(key, candidates) {
+        e = e.help(format!("did you mean `{m}`?"));
+    }
+    e
+}
+
+fn check_top_level<'c>(
+    layer: &Layer,
+    components: &[&'c dyn ErasedComponent],
+    canonical: &dyn Fn(&str) -> Option<&'c str>,
+) -> Result<(), Error> {
+    let mut candidates: Vec<&str> = vec!["platform", "config"];
+    candidates.extend(components.iter().map(|c| c.name()));
+    let check = |key: &str, span: Span| -> Result<(), Error> {
+        let (name, _) = split_plus(key);
+        if name == "platform" || name == "config" || canonical(name).is_some() {
+            return Ok(());
+        }
+        let stack_only = ["components", "overrides"].contains(&name);
+        let mut e = unknown(name, "component", span, candidates.iter().copied()).with_path(KeyPath::root().key(name));
+        if stack_only {
+            e = e.help(format!("`{name}` is read only in a stack file (`--stack`)"));
+        }
+        Err(e.note("`runway components` lists the components"))
+    };
+    match layer {
+        Layer::Tree(n) => {
+            for e in n.as_map().unwrap_or(&[]) {
+                check(&e.key, e.key_span)?;
+            }
+        }
+        Layer::Set(f) => {
+            if let Some(Segment::Key(k)) = f.path.segments().first() {
+                check(k, f.path_span)?;
+            } else {
+                return Err(Error::new(ErrorKind::BadSet("a path starts with a component name".into())).at(f.path_span));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Merges the `name` block of every layer onto `defaults`: parameter keys merge into the
+/// parameter tree; keys in `object_keys` are collected as patches for those objects.
+#[allow(clippy::type_complexity)]
+fn resolve_block<'l, 'c>(
+    name: &str,
+    defaults: &serde_json::Value,
+    layers: &[&'l Layer],
+    sources: &mut SourceMap,
+    canonical: &dyn Fn(&str) -> Option<&'c str>,
+    object_keys: &[&str],
+) -> Result<(Node, Vec<(String, ObjectPatch<'l>)>), Error> {
+    let src = sources.add(format!("defaults of {name}"), SourceKind::Defaults, "");
+    let mut base = Node::from_json(defaults, Span::whole(src));
+    let param_keys: Vec<String> = defaults.as_object().map(|m| m.keys().cloned().collect()).unwrap_or_default();
+    let mut patches = Vec::new();
+    let prefix = KeyPath::root().key(name);
+    for layer in layers {
+        match layer {
+            Layer::Tree(root) => {
+                for top in root.as_map().unwrap_or(&[]) {
+                    let (tname, _) = split_plus(&top.key);
+                    let is_me = tname == name || canonical(tname) == Some(name);
+                    if !is_me {
+                        continue;
+                    }
+                    let block = &top.node;
+                    match &block.value {
+                        Value::Map(entries) => {
+                            for e in entries {
+                                let (k, additive) = split_plus(&e.key);
+                                if k == "$patch" {
+                                    return Err(Error::invalid("`$patch` is not supported on a whole component")
+                                        .at(e.key_span)
+                                        .with_path(prefix.clone()));
+                                }
+                                if object_keys.contains(&k) {
+                                    patches.push((k.to_string(), ObjectPatch::Tree(&e.node, additive)));
+                                } else if param_keys.iter().any(|p| p == k) {
+                                    let one = Node::new(Value::Map(vec![e.clone()]), block.span());
+                                    merge(&mut base, &one, "").map_err(|err| err.with_path(prefix.key(k)))?;
+                                } else {
+                                    let mut cands: Vec<&str> = param_keys.iter().map(String::as_str).collect();
+                                    cands.extend(object_keys);
+                                    let (what, note) = if object_keys.is_empty() {
+                                        ("key", format!("`runway schema` describes the keys of `{name}`"))
+                                    } else {
+                                        ("parameter or object", format!("`runway components {name}` lists its parameters and objects"))
+                                    };
+                                    return Err(unknown(k, what, e.key_span, cands).with_path(prefix.key(k)).note(note));
+                                }
+                            }
+                        }
+                        Value::Null => {}
+                        _ => {
+                            return Err(Error::new(ErrorKind::NotMapping { found: block.type_name() })
+                                .at(block.span())
+                                .with_path(prefix.clone()))
+                        }
+                    }
+                }
+            }
+            Layer::Set(flag) => {
+                let segs = flag.path.segments();
+                let Some(Segment::Key(top)) = segs.first() else { continue };
+                if !(top == name || canonical(top) == Some(name)) {
+                    continue;
+                }
+                match segs.get(1) {
+                    Some(Segment::Key(k)) if object_keys.contains(&k.as_str()) => {
+                        patches.push((k.clone(), ObjectPatch::Set(&segs[2..], &flag.value, flag.path_span)));
+                    }
+                    Some(Segment::Key(k)) if param_keys.iter().any(|p| p == k) => {
+                        apply_set(&mut base, &segs[1..], &flag.value, flag.path_span)
+                            .map_err(|e| e.with_path(flag.path.clone()))?;
+                    }
+                    Some(Segment::Key(k)) => {
+                        let mut cands: Vec<&str> = param_keys.iter().map(String::as_str).collect();
+                        cands.extend(object_keys);
+                        return Err(unknown(k, "parameter or object", flag.path_span, cands).with_path(prefix.key(k)));
+                    }
+                    _ => {
+                        return Err(Error::new(ErrorKind::BadSet(format!(
+                            "set a parameter of `{name}`, not the whole block"
+                        )))
+                        .at(flag.path_span))
+                    }
+                }
+            }
+        }
+    }
+    Ok((base, patches))
+}
+
+impl Rendered {
+    /// The objects as a YAML stream (`---` between documents).
+    pub fn to_yaml(&self) -> String {
+        emit::to_yaml_stream(self.objects.iter().map(|o| &o.value))
+    }
+
+    /// The objects as a pretty-printed `v1/List`.
+    pub fn to_json_list(&self) -> String {
+        let items: Vec<serde_json::Value> = self.objects.iter().map(|o| o.value.clone()).collect();
+        let list = serde_json::json!({"apiVersion": "v1", "kind": "List", "metadata": {}, "items": items});
+        emit::to_json_pretty(&list)
+    }
+
+    /// One file per object for `--output-dir`: `COMPONENT/KIND-NAME.yaml`, in canonical order.
+    pub fn files(&self) -> Vec<(String, String)> {
+        self.objects
+            .iter()
+            .map(|o| {
+                let file = format!("{}/{}-{}.yaml", o.component, o.kind().to_ascii_lowercase(), o.name());
+                (file, emit::to_yaml_stream(std::iter::once(&o.value)))
+            })
+            .collect()
+    }
+
+    /// One JSON file per object for `--output-dir --format json`: `COMPONENT/KIND-NAME.json`.
+    pub fn files_json(&self) -> Vec<(String, String)> {
+        self.objects
+            .iter()
+            .map(|o| {
+                let file = format!("{}/{}-{}.json", o.component, o.kind().to_ascii_lowercase(), o.name());
+                (file, emit::to_json_pretty(&o.value))
+            })
+            .collect()
+    }
+
+    /// Explains the value at `path` (`elasticsearch.replicas`,
+    /// `elasticsearch.sts.spec.replicas`): the value and the trail of layers that set it.
+    /// Needs a render with `keep_trails`.
+    pub fn explain(&self, path: &KeyPath) -> Result<Explanation, Error> {
+        let segs = path.segments();
+        let Some(Segment::Key(top)) = segs.first() else {
+            return Err(Error::new(ErrorKind::NoSuchPath).with_path(path.clone()));
+        };
+        let node = match segs.get(1) {
+            Some(Segment::Key(k)) if self.object_trees.contains_key(&(top.clone(), k.clone())) => {
+                self.object_trees[&(top.clone(), k.clone())].get_path(&KeyPath(segs[2..].to_vec()))
+            }
+            _ => self.params.get(top).and_then(|n| n.get_path(&KeyPath(segs[1..].to_vec()))),
+        };
+        let Some(node) = node else {
+            let mut e = Error::new(ErrorKind::NoSuchPath).with_path(path.clone());
+            if !self.params.contains_key(top) {
+                let names: Vec<&str> = self.params.keys().map(String::as_str).collect();
+                if let Some(m) = best_match(top, names) {
+                    e = e.help(format!("did you mean `{m}`?"));
+                }
+            }
+            return Err(e);
+        };
+        let trail = node
+            .trail
+            .iter()
+            .map(|s| {
+                let kind = self.sources.get(s.source).map_or("?", |src| src.kind.label());
+                (kind.to_string(), s.display(&self.sources).to_string())
+            })
+            .collect();
+        Ok(Explanation { path: path.clone(), value: node.to_json(), trail })
+    }
+}
+
+/// A failed render: the error and the sources it points into.
+#[derive(Clone, Debug)]
+pub struct RenderError(Box<(Error, SourceMap)>);
+
+impl RenderError {
+    /// The error.
+    pub fn error(&self) -> &Error {
+        &self.0 .0
+    }
+
+    /// The full message with excerpts, for the edge.
+    pub fn render(&self) -> String {
+        self.0 .0.render(&self.0 .1)
+    }
+}
+
+impl std::fmt::Display for RenderError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(&self.0 .0, f)
+    }
+}
+
+impl std::error::Error for RenderError {}
+
+/// What `explain` prints.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Explanation {
+    /// The path asked for.
+    pub path: KeyPath,
+    /// The final value.
+    pub value: serde_json::Value,
+    /// The layers that set it, oldest first: (layer kind, `file:line:col`).
+    pub trail: Vec<(String, String)>,
+}
+
+impl std::fmt::Display for Explanation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let value = match &self.value {
+            serde_json::Value::Object(_) | serde_json::Value::Array(_) => {
+                format!("\n{}", emit::to_yaml_stream(std::iter::once(&self.value)).trim_end())
+            }
+            v => format!(" {v}"),
+        };
+        writeln!(f, "{} ={value}", self.path)?;
+        for (i, (kind, at)) in self.trail.iter().enumerate() {
+            let arrow = if i + 1 == self.trail.len() { "=>" } else { "  " };
+            writeln!(f, "  {arrow} {kind:<15} {at}")?;
+        }
+        Ok(())
+    }
+}

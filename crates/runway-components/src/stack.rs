@@ -1,0 +1,174 @@
+//! A stack: the platform base and the layers above it, in precedence order.
+//!
+//! Precedence, lowest first: component defaults, platform base, stack file, the stack's
+//! `overrides:` in order, each `-f` in order, each `--set` in order. [`Stack`] collects
+//! them (from text: no filesystem here, see [`crate::files`] for that) and
+//! [`Stack::render`] runs the pipeline.
+
+use runway_core::layer::parse_layer;
+use runway_core::set::{parse_set, SetFlag};
+use runway_core::suggest::best_match;
+use runway_core::{Error, ErrorKind, Node, SourceKind, SourceMap, Span, Value};
+
+use crate::platforms;
+
+/// One layer above the platform base.
+#[derive(Clone, Debug)]
+pub enum Layer {
+    /// A YAML file (stack, override, `-f`).
+    Tree(Node),
+    /// A `--set` / `--set-string` flag.
+    Set(SetFlag),
+}
+
+/// The inputs of one render.
+#[derive(Clone, Debug, Default)]
+pub struct Stack {
+    /// Every source read so far (for error excerpts and `explain`).
+    pub sources: SourceMap,
+    /// The chosen platform: its name, as chosen where (for conflict messages).
+    platform_choice: Option<(String, String)>,
+    /// The platform base layer.
+    pub(crate) platform: Option<Node>,
+    /// The layers above it.
+    pub(crate) layers: Vec<Layer>,
+    /// The stack's `components:` list, if it has one: only these are rendered.
+    pub(crate) only: Option<Vec<(String, Span)>>,
+}
+
+/// What a stack file says besides its layer content.
+#[derive(Clone, Debug, Default)]
+pub struct StackFile {
+    /// `platform:` (a name, or a mapping's `name:`), with its position.
+    pub platform: Option<(String, Span)>,
+    /// `overrides:` paths as written, relative to the stack file's folder.
+    pub overrides: Vec<(String, Span)>,
+}
+
+impl Stack {
+    /// An empty stack (no platform yet).
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Chooses an embedded platform base by name (`gke`). `by` says who chose it, for the
+    /// message when two choices conflict (`--platform`, `stack.yaml`).
+    pub fn platform(&mut self, name: &str, by: &str) -> Result<&mut Self, Error> {
+        if let Some((prev, prev_by)) = &self.platform_choice {
+            if prev != name {
+                return Err(Error::new(ErrorKind::Conflict(format!(
+                    "platform `{name}` from {by} conflicts with platform `{prev}` from {prev_by}"
+                )))
+                .help("choose the platform in one place: the stack file or `--platform`"));
+            }
+            return Ok(self);
+        }
+        let Some((file, text)) = platforms::get(name) else {
+            let mut e = Error::new(ErrorKind::UnknownPlatform(name.to_string()))
+                .note(format!("the platforms are {}", platforms::names().collect::<Vec<_>>().join(", ")));
+            if let Some(m) = best_match(name, platforms::names()) {
+                e = e.help(format!("did you mean `{m}`?"));
+            }
+            return Err(e);
+        };
+        let id = self.sources.add(file, SourceKind::Platform, text);
+        self.platform = Some(parse_layer(id, text)?);
+        self.platform_choice = Some((name.to_string(), by.to_string()));
+        Ok(self)
+    }
+
+    /// Uses a platform base from a file (`--platform-file`) instead of an embedded one.
+    pub fn platform_file(&mut self, name: &str, text: &str) -> Result<&mut Self, Error> {
+        if let Some((prev, prev_by)) = &self.platform_choice {
+            return Err(Error::new(ErrorKind::Conflict(format!(
+                "`--platform-file {name}` conflicts with platform `{prev}` from {prev_by}"
+            )))
+            .help("a platform file replaces the embedded base: give one or the other"));
+        }
+        let id = self.sources.add(name, SourceKind::Platform, text);
+        self.platform = Some(parse_layer(id, text)?);
+        self.platform_choice = Some((name.to_string(), "--platform-file".to_string()));
+        Ok(self)
+    }
+
+    /// True once a platform base is chosen.
+    pub fn has_platform(&self) -> bool {
+        self.platform.is_some()
+    }
+
+    /// Adds a YAML layer (an override file, `-f`, standard input).
+    pub fn layer(&mut self, name: &str, kind: SourceKind, text: &str) -> Result<&mut Self, Error> {
+        let id = self.sources.add(name, kind, text);
+        let node = parse_layer(id, text)?;
+        self.layers.push(Layer::Tree(node));
+        Ok(self)
+    }
+
+    /// Adds a `--set path=value` flag (`string` for `--set-string`).
+    pub fn set(&mut self, expr: &str, string: bool) -> Result<&mut Self, Error> {
+        let text = format!("{} {expr}", if string { "--set-string" } else { "--set" });
+        let id = self.sources.add(text.clone(), SourceKind::Set, text.clone());
+        let flag = parse_set(id, &text, string)?;
+        self.layers.push(Layer::Set(flag));
+        Ok(self)
+    }
+
+    /// Adds a stack file's layer content and returns what else it says (platform name,
+    /// override paths) for the caller to act on: choosing the platform and reading the
+    /// override files is the caller's job, because only it knows where files are.
+    pub fn stack_file(&mut self, name: &str, text: &str) -> Result<StackFile, Error> {
+        let id = self.sources.add(name, SourceKind::Stack, text);
+        let node = parse_layer(id, text)?;
+        let mut out = StackFile::default();
+        let mut rest = Vec::new();
+        let Value::Map(entries) = node.value else {
+            return Err(Error::new(ErrorKind::NotMapping { found: node.type_name() }).at(node.span()));
+        };
+        for e in entries {
+            match e.key.as_str() {
+                "platform" => match &e.node.value {
+                    Value::Str(s) => out.platform = Some((s.clone(), e.node.span())),
+                    Value::Map(_) => {
+                        if let Some(n) = e.node.get("name") {
+                            match n.as_str() {
+                                Some(s) => out.platform = Some((s.to_string(), n.span())),
+                                None => return Err(Error::invalid("`platform.name` must be a string").at(n.span())),
+                            }
+                        }
+                        rest.push(e);
+                    }
+                    _ => {
+                        return Err(Error::invalid(format!(
+                            "`platform` must be a platform name or a mapping, found a {}",
+                            e.node.type_name()
+                        ))
+                        .at(e.node.span()))
+                    }
+                },
+                "overrides" => out.overrides = string_list(&e.node, "overrides")?,
+                "components" => self.only = Some(string_list(&e.node, "components")?),
+                _ => rest.push(e),
+            }
+        }
+        self.layers.push(Layer::Tree(Node { value: Value::Map(rest), trail: node.trail }));
+        Ok(out)
+    }
+}
+
+fn string_list(n: &Node, key: &str) -> Result<Vec<(String, Span)>, Error> {
+    let Value::Seq(items) = &n.value else {
+        return Err(
+            Error::invalid(format!("`{key}` must be a list of strings, found a {}", n.type_name())).at(n.span())
+        );
+    };
+    items
+        .iter()
+        .map(|i| match i.as_str() {
+            Some(s) => Ok((s.to_string(), i.span())),
+            None => {
+                Err(Error::invalid(format!("`{key}` must be a list of strings, found a {}", i.type_name()))
+                    .at(i.span()))
+            }
+        })
+        .collect()
+}

@@ -1,0 +1,320 @@
+//! Cross-object references of a whole render, checked before anything is printed:
+//!
+//! - a Service's selector matches the pod template of a workload in its namespace;
+//! - a StatefulSet's `serviceName` is a headless Service of its namespace;
+//! - a PodDisruptionBudget's selector matches a pod template; an HPA's target exists;
+//! - ConfigMaps, Secrets, PVCs and the ServiceAccount a pod uses exist (claims may come
+//!   from the StatefulSet's own `volumeClaimTemplates`; optional references may be absent);
+//! - a RoleBinding's Role and ServiceAccount subjects exist.
+//!
+//! Objects outside the render may be declared external by `(kind, namespace, name)`.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::Value as J;
+
+use crate::error::{Error, ErrorKind};
+use crate::object::Object;
+use crate::path::KeyPath;
+
+/// `(kind, namespace, name)` of an object that exists outside the render.
+pub type ExternalRef = (String, String, String);
+
+/// A label map as JSON.
+type Labels = serde_json::Map<String, J>;
+
+/// Built-in PriorityClasses and ClusterRoles that every cluster has.
+const BUILTIN_PRIORITY_CLASSES: &[&str] = &["system-cluster-critical", "system-node-critical"];
+
+/// Checks every reference; the error names the object (`component.key` and the field).
+pub fn check_references(objects: &[Object], external: &BTreeSet<ExternalRef>) -> Result<(), Error> {
+    let mut exists: BTreeSet<(&str, &str, &str)> = BTreeSet::new();
+    for o in objects {
+        exists.insert((o.kind(), o.namespace(), o.name()));
+    }
+    let has = |kind: &str, ns: &str, name: &str| {
+        exists.contains(&(kind, ns, name)) || external.contains(&(kind.to_string(), ns.to_string(), name.to_string()))
+    };
+    // Pod template labels by namespace.
+    let mut templates: BTreeMap<&str, Vec<&Labels>> = BTreeMap::new();
+    for o in objects {
+        if let Some(l) = pod_template(&o.value).and_then(|t| t.pointer("/metadata/labels")).and_then(J::as_object) {
+            templates.entry(o.namespace()).or_default().push(l);
+        }
+    }
+    let matches_some = |ns: &str, sel: &Labels| {
+        templates
+            .get(ns)
+            .is_some_and(|ts| ts.iter().any(|labels| sel.iter().all(|(k, v)| labels.get(k) == Some(v))))
+    };
+    let fail = |o: &Object, path: KeyPath, msg: String| {
+        let mut full = KeyPath::root().key(&o.component).key(&o.key);
+        full.0.extend(path.0);
+        Error::new(ErrorKind::InvalidObject(msg)).with_path(full)
+    };
+
+    for o in objects {
+        let ns = o.namespace();
+        let v = &o.value;
+        match o.kind() {
+            "Service" => {
+                if let Some(sel) = v.pointer("/spec/selector").and_then(J::as_object) {
+                    if !sel.is_empty() && !matches_some(ns, sel) {
+                        return Err(fail(
+                            o,
+                            KeyPath::root().key("spec").key("selector"),
+                            format!(
+                                "Service `{}` selects {} but no pod template in namespace `{ns}` has those labels",
+                                o.name(),
+                                J::Object(sel.clone())
+                            ),
+                        ));
+                    }
+                }
+            }
+            "StatefulSet" => {
+                if let Some(svc) = v.pointer("/spec/serviceName").and_then(J::as_str) {
+                    let headless =
+                        objects.iter().find(|s| s.kind() == "Service" && s.namespace() == ns && s.name() == svc);
+                    match headless {
+                        Some(s) if s.value.pointer("/spec/clusterIP").and_then(J::as_str) == Some("None") => {}
+                        Some(_) => {
+                            return Err(fail(o, KeyPath::root().key("spec").key("serviceName"), format!(
+                                "serviceName `{svc}` is not a headless Service (it needs `clusterIP: None` for stable pod DNS names)"
+                            )))
+                        }
+                        None if has("Service", ns, svc) => {}
+                        None => {
+                            return Err(fail(o, KeyPath::root().key("spec").key("serviceName"), format!(
+                                "serviceName `{svc}` names no Service in namespace `{ns}`"
+                            )))
+                        }
+                    }
+                }
+            }
+            "PodDisruptionBudget" => {
+                let sel = v.pointer("/spec/selector/matchLabels").and_then(J::as_object);
+                if let Some(sel) = sel {
+                    if !matches_some(ns, sel) {
+                        return Err(fail(
+                            o,
+                            KeyPath::root().key("spec").key("selector"),
+                            format!("PodDisruptionBudget `{}` selects no pod template in namespace `{ns}`", o.name()),
+                        ));
+                    }
+                }
+            }
+            "HorizontalPodAutoscaler" => {
+                let kind = v.pointer("/spec/scaleTargetRef/kind").and_then(J::as_str).unwrap_or("");
+                let name = v.pointer("/spec/scaleTargetRef/name").and_then(J::as_str).unwrap_or("");
+                if !has(kind, ns, name) {
+                    return Err(fail(
+                        o,
+                        KeyPath::root().key("spec").key("scaleTargetRef"),
+                        format!("scale target {kind} `{name}` is not rendered in namespace `{ns}`"),
+                    ));
+                }
+            }
+            "RoleBinding" | "ClusterRoleBinding" => {
+                let kind = v.pointer("/roleRef/kind").and_then(J::as_str).unwrap_or("");
+                let name = v.pointer("/roleRef/name").and_then(J::as_str).unwrap_or("");
+                let role_ns = if kind == "Role" { ns } else { "" };
+                let builtin = kind == "ClusterRole"
+                    && (name.starts_with("system:") || matches!(name, "view" | "edit" | "admin" | "cluster-admin"));
+                if !builtin && !has(kind, role_ns, name) {
+                    return Err(fail(o, KeyPath::root().key("roleRef"), format!("{kind} `{name}` is not rendered")));
+                }
+                for (i, s) in
+                    v.get("subjects").and_then(J::as_array).map(Vec::as_slice).unwrap_or(&[]).iter().enumerate()
+                {
+                    if s.get("kind").and_then(J::as_str) == Some("ServiceAccount") {
+                        let sname = s.get("name").and_then(J::as_str).unwrap_or("");
+                        let sns = s.get("namespace").and_then(J::as_str).unwrap_or(ns);
+                        if !has("ServiceAccount", sns, sname) && sname != "default" {
+                            return Err(fail(
+                                o,
+                                KeyPath::root().key("subjects").index(i),
+                                format!("ServiceAccount `{sname}` is not rendered in namespace `{sns}`"),
+                            ));
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+        if let Some(spec) = pod_template(v).and_then(|t| t.get("spec")) {
+            let base = pod_spec_path(v);
+            check_pod_refs(o, spec, &base, &has).map_err(|(path, msg)| fail(o, path, msg))?;
+        }
+    }
+    Ok(())
+}
+
+/// The pod template of a workload (`spec.template`, or a CronJob's job template's).
+fn pod_template(v: &J) -> Option<&J> {
+    v.pointer("/spec/template").or_else(|| v.pointer("/spec/jobTemplate/spec/template"))
+}
+
+fn pod_spec_path(v: &J) -> KeyPath {
+    if v.pointer("/spec/template").is_some() {
+        KeyPath::root().key("spec").key("template").key("spec")
+    } else {
+        KeyPath::root().key("spec").key("jobTemplate").key("spec").key("template").key("spec")
+    }
+}
+
+fn check_pod_refs(
+    o: &Object,
+    spec: &J,
+    base: &KeyPath,
+    has: &dyn Fn(&str, &str, &str) -> bool,
+) -> Result<(), (KeyPath, String)> {
+    let ns = o.namespace();
+    let optional = |v: &J| v.get("optional").and_then(J::as_bool) == Some(true);
+    if let Some(sa) = spec.get("serviceAccountName").and_then(J::as_str) {
+        if sa != "default" && !has("ServiceAccount", ns, sa) {
+            return Err((
+                base.key("serviceAccountName"),
+                format!("ServiceAccount `{sa}` is not rendered in namespace `{ns}`"),
+            ));
+        }
+    }
+    if let Some(pc) = spec.get("priorityClassName").and_then(J::as_str) {
+        if !BUILTIN_PRIORITY_CLASSES.contains(&pc) && !has("PriorityClass", "", pc) {
+            return Err((base.key("priorityClassName"), format!("PriorityClass `{pc}` is not rendered")));
+        }
+    }
+    let claim_templates: BTreeSet<&str> = o
+        .value
+        .pointer("/spec/volumeClaimTemplates")
+        .and_then(J::as_array)
+        .map(|ts| ts.iter().filter_map(|t| t.pointer("/metadata/name").and_then(J::as_str)).collect())
+        .unwrap_or_default();
+    let volumes = spec.get("volumes").and_then(J::as_array).map(Vec::as_slice).unwrap_or(&[]);
+    let mut volume_names: BTreeSet<&str> = claim_templates.clone();
+    for (i, vol) in volumes.iter().enumerate() {
+        let at = base.key("volumes").index(i);
+        volume_names.extend(vol.get("name").and_then(J::as_str));
+        if let Some(cm) = vol.get("configMap") {
+            let name = cm.get("name").and_then(J::as_str).unwrap_or("");
+            if !optional(cm) && !has("ConfigMap", ns, name) {
+                return Err((at, format!("ConfigMap `{name}` is not rendered in namespace `{ns}`")));
+            }
+        }
+        if let Some(s) = vol.get("secret") {
+            let name = s.get("secretName").and_then(J::as_str).unwrap_or("");
+            if !optional(s) && !has("Secret", ns, name) {
+                return Err((at, format!("Secret `{name}` is not rendered in namespace `{ns}`")));
+            }
+        }
+        if let Some(c) = vol.get("persistentVolumeClaim") {
+            let name = c.get("claimName").and_then(J::as_str).unwrap_or("");
+            if !has("PersistentVolumeClaim", ns, name) {
+                return Err((at, format!("PersistentVolumeClaim `{name}` is not rendered in namespace `{ns}`")));
+            }
+        }
+    }
+    for list in ["initContainers", "containers"] {
+        for (ci, c) in spec.get(list).and_then(J::as_array).map(Vec::as_slice).unwrap_or(&[]).iter().enumerate() {
+            let cpath = base.key(list).index(ci);
+            for (mi, m) in
+                c.get("volumeMounts").and_then(J::as_array).map(Vec::as_slice).unwrap_or(&[]).iter().enumerate()
+            {
+                let name = m.get("name").and_then(J::as_str).unwrap_or("");
+                if !volume_names.contains(name) {
+                    return Err((
+                        cpath.key("volumeMounts").index(mi),
+                        format!("volume `{name}` is mounted but not declared in the pod"),
+                    ));
+                }
+            }
+            for (ei, e) in c.get("env").and_then(J::as_array).map(Vec::as_slice).unwrap_or(&[]).iter().enumerate() {
+                for (field, kind) in [("configMapKeyRef", "ConfigMap"), ("secretKeyRef", "Secret")] {
+                    if let Some(r) = e.pointer(&format!("/valueFrom/{field}")) {
+                        let name = r.get("name").and_then(J::as_str).unwrap_or("");
+                        if !optional(r) && !has(kind, ns, name) {
+                            return Err((
+                                cpath.key("env").index(ei),
+                                format!("{kind} `{name}` is not rendered in namespace `{ns}`"),
+                            ));
+                        }
+                    }
+                }
+            }
+            for (ei, e) in c.get("envFrom").and_then(J::as_array).map(Vec::as_slice).unwrap_or(&[]).iter().enumerate() {
+                for (field, kind) in [("configMapRef", "ConfigMap"), ("secretRef", "Secret")] {
+                    if let Some(r) = e.get(field) {
+                        let name = r.get("name").and_then(J::as_str).unwrap_or("");
+                        if !optional(r) && !has(kind, ns, name) {
+                            return Err((
+                                cpath.key("envFrom").index(ei),
+                                format!("{kind} `{name}` is not rendered in namespace `{ns}`"),
+                            ));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn obj(component: &str, key: &str, v: J) -> Object {
+        Object::custom(component, key, v, "test")
+    }
+
+    fn deploy(labels: J, volumes: J) -> Object {
+        obj(
+            "c",
+            "deploy",
+            json!({"kind": "Deployment", "metadata": {"name": "d", "namespace": "ns"},
+            "spec": {"template": {"metadata": {"labels": labels}, "spec": {"containers": [{"name": "a"}], "volumes": volumes}}}}),
+        )
+    }
+
+    #[test]
+    fn service_selector_must_match_a_pod_template() {
+        let svc = obj(
+            "c",
+            "svc",
+            json!({"kind": "Service", "metadata": {"name": "s", "namespace": "ns"}, "spec": {"selector": {"name": "x"}}}),
+        );
+        assert!(check_references(&[deploy(json!({"name": "x"}), json!([])), svc.clone()], &BTreeSet::new()).is_ok());
+        let e = check_references(&[deploy(json!({"name": "y"}), json!([])), svc], &BTreeSet::new()).unwrap_err();
+        assert_eq!(e.path().unwrap().to_string(), "c.svc.spec.selector");
+    }
+
+    #[test]
+    fn missing_config_map_is_found() {
+        let d = deploy(json!({}), json!([{"name": "v", "configMap": {"name": "nope"}}]));
+        let e = check_references(&[d], &BTreeSet::new()).unwrap_err();
+        assert_eq!(e.path().unwrap().to_string(), "c.deploy.spec.template.spec.volumes[0]");
+    }
+
+    #[test]
+    fn external_objects_satisfy_references() {
+        let d = deploy(json!({}), json!([{"name": "v", "secret": {"secretName": "tls"}}]));
+        let ext = BTreeSet::from([("Secret".to_string(), "ns".to_string(), "tls".to_string())]);
+        assert!(check_references(&[d], &ext).is_ok());
+    }
+
+    #[test]
+    fn statefulset_service_must_be_headless() {
+        let sts = obj(
+            "c",
+            "sts",
+            json!({"kind": "StatefulSet", "metadata": {"name": "s", "namespace": "ns"}, "spec": {"serviceName": "h"}}),
+        );
+        let svc = obj(
+            "c",
+            "svc",
+            json!({"kind": "Service", "metadata": {"name": "h", "namespace": "ns"}, "spec": {"clusterIP": "10.0.0.1"}}),
+        );
+        assert!(check_references(&[sts, svc], &BTreeSet::new()).is_err());
+    }
+}
