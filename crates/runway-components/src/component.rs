@@ -1,12 +1,13 @@
 //! The component model: typed parameters in, typed Kubernetes objects out.
 
 use runway_core::params::{read_params, schema_of};
+use runway_core::refs::ExternalRef;
 use runway_core::{Error, KeyPath, Node, Object, Segment};
 use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use crate::context::Context;
+use crate::context::{Context, Published};
 
 /// One object a component may render, as `runway components NAME` lists it.
 #[derive(Clone, Copy, Debug)]
@@ -31,6 +32,14 @@ pub trait Component: Sync + 'static {
     const OBJECTS: &'static [ObjectDoc];
     /// Its parameters; `Default` gives the component defaults (the lowest layer).
     type Params: Default + DeserializeOwned + Serialize + JsonSchema;
+    /// Publishes facts other components use (its Service, its issuer), before any builds.
+    /// Default: nothing.
+    fn publish(_params: &Self::Params, _cx: &Context, _published: &mut Published) {}
+    /// Objects its pods reference that the user provides outside the render (a Secret
+    /// with credentials), as `(kind, namespace, name)`. Default: none.
+    fn externals(_params: &Self::Params, _cx: &Context) -> Vec<ExternalRef> {
+        Vec::new()
+    }
     /// Builds the objects from parameters and platform facts.
     fn build(params: &Self::Params, cx: &Context) -> Result<Vec<Object>, Error>;
 }
@@ -49,6 +58,10 @@ pub trait ErasedComponent: Sync {
     fn default_params(&self) -> serde_json::Value;
     /// The parameters' JSON schema.
     fn params_schema(&self) -> serde_json::Value;
+    /// Reads parameters from the merged tree and publishes facts into `published`.
+    fn publish_from(&self, params: &Node, cx: &Context, published: &mut Published) -> Result<(), Error>;
+    /// Reads parameters from the merged tree and lists what it expects outside the render.
+    fn externals_from(&self, params: &Node, cx: &Context) -> Result<Vec<ExternalRef>, Error>;
     /// Reads parameters from the merged tree (errors point into the layers) and builds.
     fn build_from(&self, params: &Node, cx: &Context) -> Result<Vec<Object>, Error>;
 }
@@ -72,6 +85,15 @@ impl<C: Component> ErasedComponent for C {
     }
     fn params_schema(&self) -> serde_json::Value {
         schema_of::<C::Params>()
+    }
+    fn publish_from(&self, params: &Node, cx: &Context, published: &mut Published) -> Result<(), Error> {
+        let p: C::Params = read_params(params, &KeyPath::root().key(C::NAME), C::NAME)?;
+        C::publish(&p, cx, published);
+        Ok(())
+    }
+    fn externals_from(&self, params: &Node, cx: &Context) -> Result<Vec<ExternalRef>, Error> {
+        let p: C::Params = read_params(params, &KeyPath::root().key(C::NAME), C::NAME)?;
+        Ok(C::externals(&p, cx))
     }
     fn build_from(&self, params: &Node, cx: &Context) -> Result<Vec<Object>, Error> {
         let p: C::Params = read_params(params, &KeyPath::root().key(C::NAME), C::NAME)?;

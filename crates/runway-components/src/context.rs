@@ -76,12 +76,79 @@ pub struct ClusterConfig {
     pub contact_email: Option<String>,
     /// Namespace of the runtime. Default: `kubeprod` (BKPR's, so installs are adopted).
     pub namespace: String,
+    /// Cloud account facts (project, region, resource group) for DNS and identity.
+    pub cloud: CloudIds,
+}
+
+/// Cloud account facts; each is needed only on its cloud.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct CloudIds {
+    /// GCP project that holds the DNS zone (gke). Default: `null`.
+    pub gcp_project: Option<String>,
+    /// AWS region (eks). Default: `null`.
+    pub aws_region: Option<String>,
+    /// Azure resource group of the DNS zone (aks). Default: `null`.
+    pub azure_resource_group: Option<String>,
+    /// Azure subscription id (aks). Default: `null`.
+    pub azure_subscription_id: Option<String>,
+    /// Azure tenant id (aks). Default: `null`.
+    pub azure_tenant_id: Option<String>,
 }
 
 impl Default for ClusterConfig {
     fn default() -> Self {
-        ClusterConfig { dns_zone: None, contact_email: None, namespace: "kubeprod".into() }
+        ClusterConfig { dns_zone: None, contact_email: None, namespace: "kubeprod".into(), cloud: CloudIds::default() }
     }
+}
+
+/// A Service another component talks to (`elasticsearch-logging-client.kubeprod:9200`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ServiceRef {
+    /// Service name.
+    pub name: String,
+    /// Its namespace.
+    pub namespace: String,
+    /// The port to use.
+    pub port: u16,
+}
+
+impl ServiceRef {
+    /// `http://NAME.NAMESPACE.svc:PORT`.
+    pub fn http_url(&self) -> String {
+        format!("http://{}.{}.svc:{}", self.name, self.namespace, self.port)
+    }
+
+    /// `NAME.NAMESPACE.svc`.
+    pub fn host(&self) -> String {
+        format!("{}.{}.svc", self.name, self.namespace)
+    }
+}
+
+/// Where oauth2-proxy answers, for the `auth-url`/`auth-signin` annotations of UIs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AuthRef {
+    /// URL nginx calls to check a request (`https://auth.ZONE/oauth2/auth`).
+    pub auth_url: String,
+    /// URL a browser is sent to for login (`https://auth.ZONE/oauth2/start?rd=...`).
+    pub signin_url: String,
+}
+
+/// Facts that components publish for each other before any of them builds (BKPR wired
+/// components together in the platform file: `fluentd_es { es:: $.elasticsearch }`).
+/// Each field is `None` when the component that publishes it is not rendered.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Published {
+    /// The Elasticsearch client Service (fluentd writes to it, Kibana reads it).
+    pub elasticsearch: Option<ServiceRef>,
+    /// The Prometheus Service (Grafana's datasource).
+    pub prometheus: Option<ServiceRef>,
+    /// The Alertmanager Service (Prometheus sends alerts to it).
+    pub alertmanager: Option<ServiceRef>,
+    /// The ClusterIssuer that Ingresses request certificates from (cert-manager).
+    pub tls_issuer: Option<String>,
+    /// oauth2-proxy's endpoints, for UIs without their own login.
+    pub auth: Option<AuthRef>,
 }
 
 /// Everything a component's `build` may look at besides its own parameters.
@@ -91,12 +158,26 @@ pub struct Context {
     pub platform: Platform,
     /// Cluster facts.
     pub config: ClusterConfig,
+    /// What the other rendered components published.
+    pub published: Published,
 }
 
 impl Context {
     /// The namespace objects go into.
     pub fn namespace(&self) -> &str {
         &self.config.namespace
+    }
+
+    /// The DNS name `SUB.<dns_zone>`, or an error naming `config.dns_zone` when it is unset.
+    pub fn host(&self, sub: &str, component: &str) -> Result<String, runway_core::Error> {
+        match &self.config.dns_zone {
+            Some(zone) => Ok(format!("{sub}.{zone}")),
+            None => Err(runway_core::Error::invalid(format!(
+                "`{component}` publishes `{sub}.<dns_zone>` but `config.dns_zone` is not set"
+            ))
+            .with_path(runway_core::KeyPath::root().key("config").key("dns_zone"))
+            .help("set it in a layer (`config: {dns_zone: example.com}`) or with `--set config.dns_zone=example.com`")),
+        }
     }
 
     /// The storage class for a claim, `None` for the cluster default.

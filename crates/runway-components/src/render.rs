@@ -97,13 +97,12 @@ impl Stack {
         let config_node =
             resolve_block("config", &plain_json(&ClusterConfig::default()), &all_layers, sources, &canonical, &[])?;
         let config: ClusterConfig = read_params(&config_node.0, &KeyPath::root().key("config"), "config")?;
-        let cx = Context { platform, config };
+        let mut cx = Context { platform, config, published: Default::default() };
         params.insert("platform".to_string(), platform_node.0);
         params.insert("config".to_string(), config_node.0);
 
-        // 3. Components: parameters, build, patches.
-        let mut objects = Vec::new();
-        let mut object_trees = BTreeMap::new();
+        // 3. Components: parameters of all, then what each publishes, then build and patch.
+        let mut resolved = Vec::new();
         for c in components {
             if let Some(only) = &self.only {
                 if !only.iter().any(|(n, _)| canonical(n) == Some(c.name())) {
@@ -113,6 +112,18 @@ impl Stack {
             let keys: Vec<&str> = c.objects().iter().map(|o| o.key).collect();
             let (pnode, patches) =
                 resolve_block(c.name(), &c.default_params(), &all_layers, sources, &canonical, &keys)?;
+            resolved.push((c, pnode, patches));
+        }
+        let mut published = cx.published.clone();
+        for (c, pnode, _) in &resolved {
+            c.publish_from(pnode, &cx, &mut published)?;
+        }
+        cx.published = published;
+        let mut objects = Vec::new();
+        let mut object_trees = BTreeMap::new();
+        let mut externals = std::collections::BTreeSet::new();
+        for (c, pnode, patches) in resolved {
+            externals.extend(c.externals_from(&pnode, &cx)?);
             let built = c.build_from(&pnode, &cx)?;
             let built_src = sources.add(format!("component `{}`", c.name()), SourceKind::Built, "");
             for (key, _) in &patches {
@@ -194,9 +205,19 @@ impl Stack {
                 ))));
             }
         }
-        runway_core::refs::check_references(&objects, &std::collections::BTreeSet::new())?;
+        runway_core::refs::check_references(&objects, &externals)?;
         Ok(Rendered { objects, sources: sources.clone(), params, object_trees })
     }
+}
+
+/// True when some object key is nested under parameter `k` (`alertmanager.sts`).
+fn has_nested(object_keys: &[&str], k: &str) -> bool {
+    object_keys.iter().any(|o| o.strip_prefix(k).is_some_and(|rest| rest.starts_with('.')))
+}
+
+/// The node at `block[key][sub]` (both exist: the caller found them there).
+fn nested_ref<'a>(block: &'a Node, key: &str, sub: &str) -> &'a Node {
+    block.entry(key).and_then(|e| e.node.entry(sub)).map(|e| &e.node).expect("the caller found this entry in the block")
 }
 
 /// JSON of a plain-data type.
@@ -294,7 +315,26 @@ fn resolve_block<'l, 'c>(
                                 if object_keys.contains(&k) {
                                     patches.push((k.to_string(), ObjectPatch::Tree(&e.node, additive)));
                                 } else if param_keys.iter().any(|p| p == k) {
-                                    let one = Node::new(Value::Map(vec![e.clone()]), block.span());
+                                    // A sub-component (prometheus's `alertmanager`) holds both
+                                    // parameters and patches of its objects (`alertmanager.sts`).
+                                    let mut e = e.clone();
+                                    if let (Value::Map(sub), true) = (&e.node.value, has_nested(object_keys, k)) {
+                                        let mut params_only = Vec::new();
+                                        for se in sub {
+                                            let (x, add) = split_plus(&se.key);
+                                            let full = format!("{k}.{x}");
+                                            if object_keys.contains(&full.as_str()) {
+                                                patches.push((
+                                                    full,
+                                                    ObjectPatch::Tree(nested_ref(block, &e.key, &se.key), add),
+                                                ));
+                                            } else {
+                                                params_only.push(se.clone());
+                                            }
+                                        }
+                                        e.node.value = Value::Map(params_only);
+                                    }
+                                    let one = Node::new(Value::Map(vec![e]), block.span());
                                     merge(&mut base, &one, "").map_err(|err| err.with_path(prefix.key(k)))?;
                                 } else {
                                     let mut cands: Vec<&str> = param_keys.iter().map(String::as_str).collect();
@@ -302,9 +342,14 @@ fn resolve_block<'l, 'c>(
                                     let (what, note) = if object_keys.is_empty() {
                                         ("key", format!("`runway schema` describes the keys of `{name}`"))
                                     } else {
-                                        ("parameter or object", format!("`runway components {name}` lists its parameters and objects"))
+                                        (
+                                            "parameter or object",
+                                            format!("`runway components {name}` lists its parameters and objects"),
+                                        )
                                     };
-                                    return Err(unknown(k, what, e.key_span, cands).with_path(prefix.key(k)).note(note));
+                                    return Err(unknown(k, what, e.key_span, cands)
+                                        .with_path(prefix.key(k))
+                                        .note(note));
                                 }
                             }
                         }
@@ -326,6 +371,11 @@ fn resolve_block<'l, 'c>(
                 match segs.get(1) {
                     Some(Segment::Key(k)) if object_keys.contains(&k.as_str()) => {
                         patches.push((k.clone(), ObjectPatch::Set(&segs[2..], &flag.value, flag.path_span)));
+                    }
+                    Some(Segment::Key(k)) if matches!(segs.get(2), Some(Segment::Key(x)) if object_keys.contains(&format!("{k}.{x}").as_str())) =>
+                    {
+                        let Some(Segment::Key(x)) = segs.get(2) else { unreachable!("matched above") };
+                        patches.push((format!("{k}.{x}"), ObjectPatch::Set(&segs[3..], &flag.value, flag.path_span)));
                     }
                     Some(Segment::Key(k)) if param_keys.iter().any(|p| p == k) => {
                         apply_set(&mut base, &segs[1..], &flag.value, flag.path_span)
@@ -392,8 +442,15 @@ impl Rendered {
         let Some(Segment::Key(top)) = segs.first() else {
             return Err(Error::new(ErrorKind::NoSuchPath).with_path(path.clone()));
         };
-        let node = match segs.get(1) {
-            Some(Segment::Key(k)) if self.object_trees.contains_key(&(top.clone(), k.clone())) => {
+        let nested = match (segs.get(1), segs.get(2)) {
+            (Some(Segment::Key(a)), Some(Segment::Key(b))) => Some(format!("{a}.{b}")),
+            _ => None,
+        };
+        let node = match (segs.get(1), nested) {
+            (_, Some(k)) if self.object_trees.contains_key(&(top.clone(), k.clone())) => {
+                self.object_trees[&(top.clone(), k)].get_path(&KeyPath(segs[3..].to_vec()))
+            }
+            (Some(Segment::Key(k)), _) if self.object_trees.contains_key(&(top.clone(), k.clone())) => {
                 self.object_trees[&(top.clone(), k.clone())].get_path(&KeyPath(segs[2..].to_vec()))
             }
             _ => self.params.get(top).and_then(|n| n.get_path(&KeyPath(segs[1..].to_vec()))),

@@ -5,7 +5,8 @@
 //! - a PodDisruptionBudget's selector matches a pod template; an HPA's target exists;
 //! - ConfigMaps, Secrets, PVCs and the ServiceAccount a pod uses exist (claims may come
 //!   from the StatefulSet's own `volumeClaimTemplates`; optional references may be absent);
-//! - a RoleBinding's Role and ServiceAccount subjects exist.
+//! - a RoleBinding's Role and ServiceAccount subjects exist;
+//! - an Ingress backend names a Service port that exists.
 //!
 //! Objects outside the render may be declared external by `(kind, namespace, name)`.
 
@@ -43,9 +44,7 @@ pub fn check_references(objects: &[Object], external: &BTreeSet<ExternalRef>) ->
         }
     }
     let matches_some = |ns: &str, sel: &Labels| {
-        templates
-            .get(ns)
-            .is_some_and(|ts| ts.iter().any(|labels| sel.iter().all(|(k, v)| labels.get(k) == Some(v))))
+        templates.get(ns).is_some_and(|ts| ts.iter().any(|labels| sel.iter().all(|(k, v)| labels.get(k) == Some(v))))
     };
     let fail = |o: &Object, path: KeyPath, msg: String| {
         let mut full = KeyPath::root().key(&o.component).key(&o.key);
@@ -113,6 +112,39 @@ pub fn check_references(objects: &[Object], external: &BTreeSet<ExternalRef>) ->
                         KeyPath::root().key("spec").key("scaleTargetRef"),
                         format!("scale target {kind} `{name}` is not rendered in namespace `{ns}`"),
                     ));
+                }
+            }
+            "Ingress" => {
+                let rules = v.pointer("/spec/rules").and_then(J::as_array).map(Vec::as_slice).unwrap_or(&[]);
+                for (ri, r) in rules.iter().enumerate() {
+                    let paths = r.pointer("/http/paths").and_then(J::as_array).map(Vec::as_slice).unwrap_or(&[]);
+                    for (pi, p) in paths.iter().enumerate() {
+                        let Some(b) = p.pointer("/backend/service") else { continue };
+                        let at = KeyPath::root().key("spec").key("rules").index(ri).key("http").key("paths").index(pi);
+                        let name = b.get("name").and_then(J::as_str).unwrap_or("");
+                        let svc =
+                            objects.iter().find(|s| s.kind() == "Service" && s.namespace() == ns && s.name() == name);
+                        let Some(svc) = svc else {
+                            if has("Service", ns, name) {
+                                continue;
+                            }
+                            return Err(fail(
+                                o,
+                                at,
+                                format!("backend Service `{name}` is not rendered in namespace `{ns}`"),
+                            ));
+                        };
+                        let ports =
+                            svc.value.pointer("/spec/ports").and_then(J::as_array).map(Vec::as_slice).unwrap_or(&[]);
+                        let found = match (b.pointer("/port/name").and_then(J::as_str), b.pointer("/port/number")) {
+                            (Some(pn), _) => ports.iter().any(|p| p.get("name").and_then(J::as_str) == Some(pn)),
+                            (None, Some(num)) => ports.iter().any(|p| p.get("port") == Some(num)),
+                            _ => false,
+                        };
+                        if !found {
+                            return Err(fail(o, at, format!("backend port of Service `{name}` does not exist on it")));
+                        }
+                    }
                 }
             }
             "RoleBinding" | "ClusterRoleBinding" => {

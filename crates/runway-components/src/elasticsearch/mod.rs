@@ -85,7 +85,7 @@ use crate::common::meta;
 use crate::common::pod::{container_security, pod_security, Resources, SECURITY_EXCEPTION_ANNOTATION};
 use crate::common::template::render_template;
 use crate::component::{Component, ObjectDoc};
-use crate::context::Context;
+use crate::context::{Context, Published, ServiceRef};
 
 /// The name of the StatefulSet, its headless Service, ServiceAccount, RBAC, ConfigMap and
 /// PodDisruptionBudget (BKPR's).
@@ -158,6 +158,14 @@ impl Component for Elasticsearch {
         ObjectDoc { key: "disruptionBudget", kind: "PodDisruptionBudget", doc: "keeps `min_master_nodes` nodes up" },
     ];
     type Params = ElasticsearchParams;
+
+    fn publish(_: &ElasticsearchParams, cx: &Context, published: &mut Published) {
+        published.elasticsearch = Some(ServiceRef {
+            name: CLIENT_SERVICE.to_string(),
+            namespace: cx.namespace().to_string(),
+            port: HTTP_PORT as u16,
+        });
+    }
 
     fn build(p: &ElasticsearchParams, cx: &Context) -> Result<Vec<Object>, Error> {
         p.validate()?;

@@ -1,0 +1,91 @@
+//! Ingresses for the runtime's UIs and endpoints: every one gets TLS from cert-manager
+//! (the platform's ingress class, a `<name>-tls` Secret, the cluster issuer cert-manager
+//! published) and, for a UI without its own login, oauth2-proxy authentication through
+//! the ingress controller's external-auth annotations.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::networking::v1::{
+    HTTPIngressPath, HTTPIngressRuleValue, Ingress, IngressBackend, IngressRule, IngressServiceBackend, IngressSpec,
+    IngressTLS, ServiceBackendPort,
+};
+use runway_core::Error;
+
+use crate::common::meta;
+use crate::context::Context;
+
+/// Annotation that asks cert-manager's ingress-shim for a certificate from a ClusterIssuer.
+pub const CLUSTER_ISSUER_ANNOTATION: &str = "cert-manager.io/cluster-issuer";
+
+/// What an Ingress exposes.
+#[derive(Clone, Debug)]
+pub struct IngressSpecFor<'a> {
+    /// Object name (BKPR's: `kibana-logging`, `prometheus`, ...).
+    pub name: &'a str,
+    /// Host label under the DNS zone (`kibana` gives `kibana.<dns_zone>`).
+    pub sub: &'a str,
+    /// The Service behind it.
+    pub service: &'a str,
+    /// The Service port, by name.
+    pub port_name: &'a str,
+    /// Put oauth2-proxy in front (for UIs without their own login).
+    pub authenticated: bool,
+    /// The component, for messages and labels.
+    pub component: &'a str,
+}
+
+/// Builds the Ingress. Errors when `config.dns_zone` is unset, or when `authenticated` is
+/// asked for and oauth2-proxy is not rendered (a UI must never be published without login).
+pub fn ui_ingress(spec: &IngressSpecFor, cx: &Context) -> Result<Ingress, Error> {
+    let host = cx.host(spec.sub, spec.component)?;
+    let mut annotations = BTreeMap::new();
+    if let Some(issuer) = &cx.published.tls_issuer {
+        annotations.insert(CLUSTER_ISSUER_ANNOTATION.to_string(), issuer.clone());
+    }
+    if spec.authenticated {
+        let Some(auth) = &cx.published.auth else {
+            return Err(Error::invalid(format!(
+                "`{}` publishes a UI at `{host}` without its own login, but `oauth2_proxy` is not rendered",
+                spec.component
+            ))
+            .help("render `oauth2_proxy` too (add it to the stack's `components:`), or leave the Ingress out with `ingress: null`"));
+        };
+        annotations.insert("nginx.ingress.kubernetes.io/auth-url".into(), auth.auth_url.clone());
+        annotations.insert("nginx.ingress.kubernetes.io/auth-signin".into(), auth.signin_url.clone());
+        annotations.insert(
+            "nginx.ingress.kubernetes.io/auth-response-headers".into(),
+            "X-Auth-Request-User,X-Auth-Request-Email".into(),
+        );
+    }
+    annotations.insert("nginx.ingress.kubernetes.io/ssl-redirect".into(), "true".into());
+    let mut metadata = meta::namespaced(spec.name, cx.namespace(), meta::labels(spec.name, spec.component));
+    metadata.annotations = Some(annotations);
+    Ok(Ingress {
+        metadata,
+        spec: Some(IngressSpec {
+            ingress_class_name: Some(cx.platform.ingress_class.clone()),
+            tls: Some(vec![IngressTLS {
+                hosts: Some(vec![host.clone()]),
+                secret_name: Some(format!("{}-tls", spec.name)),
+            }]),
+            rules: Some(vec![IngressRule {
+                host: Some(host),
+                http: Some(HTTPIngressRuleValue {
+                    paths: vec![HTTPIngressPath {
+                        path: Some("/".into()),
+                        path_type: "Prefix".into(),
+                        backend: IngressBackend {
+                            service: Some(IngressServiceBackend {
+                                name: spec.service.to_string(),
+                                port: Some(ServiceBackendPort { name: Some(spec.port_name.to_string()), number: None }),
+                            }),
+                            resource: None,
+                        },
+                    }],
+                }),
+            }]),
+            ..Default::default()
+        }),
+        ..Default::default()
+    })
+}
