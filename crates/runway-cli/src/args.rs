@@ -50,6 +50,12 @@ pub struct LayerArgs {
     /// Set a value as a string, whatever it looks like.
     #[arg(long = "set-string", value_name = "PATH=VALUE")]
     pub set_strings: Vec<String>,
+    /// Set a value to a file's content, as a string (a dashboard's JSON).
+    #[arg(long = "set-file", value_name = "PATH=FILE")]
+    pub set_files: Vec<String>,
+    /// Secret values (component: {key: value}) for the Secrets runway renders; never echoed.
+    #[arg(long = "secrets-file", value_name = "FILE")]
+    pub secrets_files: Vec<PathBuf>,
 }
 
 /// Output formats.

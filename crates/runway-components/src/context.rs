@@ -78,6 +78,9 @@ pub struct ClusterConfig {
     pub namespace: String,
     /// Cloud account facts (project, region, resource group) for DNS and identity.
     pub cloud: CloudIds,
+    /// A registry every image is pulled through (`mirror.example.com` or
+    /// `mirror.example.com/cache`), for air-gapped clusters. Default: `null`.
+    pub registry_mirror: Option<String>,
 }
 
 /// Cloud account facts; each is needed only on its cloud.
@@ -98,7 +101,13 @@ pub struct CloudIds {
 
 impl Default for ClusterConfig {
     fn default() -> Self {
-        ClusterConfig { dns_zone: None, contact_email: None, namespace: "kubeprod".into(), cloud: CloudIds::default() }
+        ClusterConfig {
+            dns_zone: None,
+            contact_email: None,
+            namespace: "kubeprod".into(),
+            cloud: CloudIds::default(),
+            registry_mirror: None,
+        }
     }
 }
 
@@ -151,9 +160,16 @@ pub struct Published {
     pub auth: Option<AuthRef>,
 }
 
+/// Secret values given at render time (`--secrets-file`), never in a layer: component
+/// name to key to value (`oauth2_proxy: {client_secret: ...}`). A component renders a
+/// Secret from them when they are given, and references an existing Secret when not.
+pub type Secrets = BTreeMap<String, BTreeMap<String, String>>;
+
 /// Everything a component's `build` may look at besides its own parameters.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Context {
+    /// Secret values from `--secrets-file`, by component.
+    pub secrets: Secrets,
     /// Platform facts.
     pub platform: Platform,
     /// Cluster facts.
@@ -178,6 +194,11 @@ impl Context {
             .with_path(runway_core::KeyPath::root().key("config").key("dns_zone"))
             .help("set it in a layer (`config: {dns_zone: example.com}`) or with `--set config.dns_zone=example.com`")),
         }
+    }
+
+    /// The secret values given for `component`, if any.
+    pub fn secrets_of(&self, component: &str) -> Option<&BTreeMap<String, String>> {
+        self.secrets.get(component)
     }
 
     /// The storage class for a claim, `None` for the cluster default.

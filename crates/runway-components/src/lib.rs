@@ -9,14 +9,24 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod cert_manager;
 pub mod common;
 pub mod component;
 pub mod context;
 pub mod elasticsearch;
+pub mod external_dns;
 pub mod files;
+pub mod fluentd_es;
+pub mod grafana;
+pub mod images;
+pub mod kibana;
 pub mod namespaces;
+pub mod nginx_ingress;
+pub mod oauth2_proxy;
 pub mod platforms;
+pub mod prometheus;
 pub mod quantity;
+pub mod release;
 pub mod render;
 pub mod stack;
 

@@ -97,7 +97,7 @@ impl Stack {
         let config_node =
             resolve_block("config", &plain_json(&ClusterConfig::default()), &all_layers, sources, &canonical, &[])?;
         let config: ClusterConfig = read_params(&config_node.0, &KeyPath::root().key("config"), "config")?;
-        let mut cx = Context { platform, config, published: Default::default() };
+        let mut cx = Context { platform, config, published: Default::default(), secrets: self.secrets.clone() };
         params.insert("platform".to_string(), platform_node.0);
         params.insert("config".to_string(), config_node.0);
 
@@ -186,6 +186,15 @@ impl Stack {
                 objects.push(obj);
             }
             params.insert(c.name().to_string(), pnode);
+        }
+
+        let rendered: Vec<&str> =
+            params.keys().filter(|k| *k != "platform" && *k != "config").map(String::as_str).collect();
+        let digest = crate::release::inputs_digest(sources, self.sources_len());
+        objects.push(crate::release::release_config_map(cx.namespace(), &cx.platform.name, &rendered, &digest));
+
+        if let Some(mirror) = &cx.config.registry_mirror {
+            crate::images::apply_mirror(&mut objects, mirror);
         }
 
         // 4. Namespaces, order, uniqueness.

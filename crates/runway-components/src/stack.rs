@@ -34,6 +34,8 @@ pub struct Stack {
     pub(crate) layers: Vec<Layer>,
     /// The stack's `components:` list, if it has one: only these are rendered.
     pub(crate) only: Option<Vec<(String, Span)>>,
+    /// Secret values (`--secrets-file`), kept out of the layers and of `explain`.
+    pub(crate) secrets: crate::context::Secrets,
 }
 
 /// What a stack file says besides its layer content.
@@ -91,6 +93,11 @@ impl Stack {
         Ok(self)
     }
 
+    /// How many sources the stack's own inputs are (the render adds defaults after them).
+    pub fn sources_len(&self) -> usize {
+        self.sources.len()
+    }
+
     /// True once a platform base is chosen.
     pub fn has_platform(&self) -> bool {
         self.platform.is_some()
@@ -104,11 +111,50 @@ impl Stack {
         Ok(self)
     }
 
+    /// Adds secret values (a `--secrets-file`: a mapping of component to key to string).
+    /// They reach components through [`crate::Context::secrets_of`], never a layer.
+    pub fn secrets(&mut self, name: &str, text: &str) -> Result<&mut Self, Error> {
+        // The text is not kept in the source map: excerpts would print secret values.
+        let id = self.sources.add(name, SourceKind::File, "");
+        let node = parse_layer(id, text).map_err(|e| {
+            Error::new(ErrorKind::Yaml("malformed secrets file".into()))
+                .at(e.span().map_or(Span::whole(id), |s| Span { col: 0, ..s }))
+        })?;
+        for e in node.as_map().unwrap_or(&[]) {
+            let Some(values) = e.node.as_map() else {
+                return Err(
+                    Error::invalid(format!("secrets of `{}` must be a mapping of key to string", e.key)).at(e.key_span)
+                );
+            };
+            let slot = self.secrets.entry(e.key.clone()).or_default();
+            for v in values {
+                let Some(text) = v.node.as_str() else {
+                    return Err(Error::invalid(format!("secret `{}.{}` must be a string (quote it)", e.key, v.key))
+                        .at(v.key_span));
+                };
+                slot.insert(v.key.clone(), text.to_string());
+            }
+        }
+        Ok(self)
+    }
+
     /// Adds a `--set path=value` flag (`string` for `--set-string`).
     pub fn set(&mut self, expr: &str, string: bool) -> Result<&mut Self, Error> {
         let text = format!("{} {expr}", if string { "--set-string" } else { "--set" });
         let id = self.sources.add(text.clone(), SourceKind::Set, text.clone());
         let flag = parse_set(id, &text, string)?;
+        self.layers.push(Layer::Set(flag));
+        Ok(self)
+    }
+
+    /// Adds a `--set-file path=FILE` flag: the value at `path` is the file's text (a
+    /// dashboard's JSON, a certificate), as a string.
+    pub fn set_file(&mut self, path: &str, file_name: &str, content: &str) -> Result<&mut Self, Error> {
+        let text = format!("--set-file {path}={file_name}");
+        let id = self.sources.add(text.clone(), SourceKind::Set, text.clone());
+        let mut flag = parse_set(id, &format!("--set-string {path}="), true)?;
+        flag.value = Node::new(Value::Str(content.to_string()), Span { source: id, line: 1, col: 1 });
+        flag.path_span = Span { source: id, line: 1, col: 12 };
         self.layers.push(Layer::Set(flag));
         Ok(self)
     }

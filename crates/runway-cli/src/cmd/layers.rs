@@ -46,20 +46,45 @@ pub fn build(a: &LayerArgs, matches: Option<&ArgMatches>) -> Result<Stack, Strin
             })?;
         }
     }
-    // --set and --set-string apply in the order they were typed.
-    let mut sets: Vec<(usize, &str, bool)> = Vec::new();
+    for f in &a.secrets_files {
+        step(&mut stack, |s| {
+            let text = files::read_file(f).map_err(|e| e.help("the file was given with `--secrets-file`"))?;
+            s.secrets(&f.display().to_string(), &text).map(drop)
+        })?;
+    }
+    // --set, --set-string and --set-file apply in the order they were typed.
+    enum SetKind {
+        Typed,
+        String,
+        File,
+    }
+    let mut sets: Vec<(usize, &str, SetKind)> = Vec::new();
     let indices =
         |id: &str| -> Vec<usize> { matches.and_then(|m| m.indices_of(id)).map(Iterator::collect).unwrap_or_default() };
-    let (si, ssi) = (indices("sets"), indices("set_strings"));
+    let (si, ssi, sfi) = (indices("sets"), indices("set_strings"), indices("set_files"));
     for (i, s) in a.sets.iter().enumerate() {
-        sets.push((si.get(i).copied().unwrap_or(i), s, false));
+        sets.push((si.get(i).copied().unwrap_or(i), s, SetKind::Typed));
     }
     for (i, s) in a.set_strings.iter().enumerate() {
-        sets.push((ssi.get(i).copied().unwrap_or(usize::MAX / 2 + i), s, true));
+        sets.push((ssi.get(i).copied().unwrap_or(usize::MAX / 2 + i), s, SetKind::String));
+    }
+    for (i, s) in a.set_files.iter().enumerate() {
+        sets.push((sfi.get(i).copied().unwrap_or(usize::MAX / 2 + 1000 + i), s, SetKind::File));
     }
     sets.sort_by_key(|(i, _, _)| *i);
-    for (_, s, string) in sets {
-        step(&mut stack, |st| st.set(s, string).map(drop))?;
+    for (_, s, kind) in sets {
+        step(&mut stack, |st| match kind {
+            SetKind::Typed => st.set(s, false).map(drop),
+            SetKind::String => st.set(s, true).map(drop),
+            SetKind::File => {
+                let Some((path, file)) = s.split_once('=') else {
+                    return Err(Error::new(ErrorKind::BadSet(format!("`--set-file {s}`: expected `path=FILE`"))));
+                };
+                let text = files::read_file(std::path::Path::new(file))
+                    .map_err(|e| e.help(format!("the file was given with `--set-file {s}`")))?;
+                st.set_file(path, file, &text).map(drop)
+            }
+        })?;
     }
     if !stack.has_platform() {
         let e = Error::new(ErrorKind::Conflict("no platform chosen".into())).help(

@@ -1,0 +1,73 @@
+//! Image references and the registry mirror: with `config.registry_mirror` set, every
+//! container image of the render is pulled through the mirror (air-gapped clusters), the
+//! registry host replaced and the repository path kept, so `quay.io/a/b:1` becomes
+//! `mirror.local/a/b:1` and Docker Hub's `curlimages/curl:8` becomes
+//! `mirror.local/curlimages/curl:8`.
+
+use runway_core::Object;
+
+/// The registry host of an image reference, if it names one (Docker's rule: the first
+/// path segment is a host when it has a `.` or `:` or is `localhost`).
+pub fn registry_of(image: &str) -> Option<&str> {
+    let (first, _) = image.split_once('/')?;
+    (first.contains('.') || first.contains(':') || first == "localhost").then_some(first)
+}
+
+/// `image` pulled through `mirror` (a host, optionally with a path prefix).
+pub fn through_mirror(image: &str, mirror: &str) -> String {
+    let mirror = mirror.trim_end_matches('/');
+    let path = match registry_of(image) {
+        Some(host) => &image[host.len() + 1..],
+        None => image,
+    };
+    // Docker Hub's official images live under `library/`.
+    let path =
+        if registry_of(image).is_none() && !path.contains('/') { format!("library/{path}") } else { path.to_string() };
+    format!("{mirror}/{path}")
+}
+
+/// Rewrites every container and init container image of `objects` through `mirror`.
+pub fn apply_mirror(objects: &mut [Object], mirror: &str) {
+    for o in objects {
+        for pointer in ["/spec/template/spec", "/spec/jobTemplate/spec/template/spec", "/spec"] {
+            let Some(spec) = o.value.pointer_mut(pointer) else { continue };
+            let mut touched = false;
+            for list in ["containers", "initContainers"] {
+                if let Some(cs) = spec.get_mut(list).and_then(|c| c.as_array_mut()) {
+                    for c in cs {
+                        if let Some(img) = c.get("image").and_then(|i| i.as_str()).map(|i| through_mirror(i, mirror)) {
+                            c["image"] = serde_json::Value::String(img);
+                            touched = true;
+                        }
+                    }
+                }
+            }
+            if touched {
+                break;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn registry_host_is_replaced_and_path_kept() {
+        assert_eq!(
+            through_mirror("quay.io/prometheus/prometheus:v3", "mirror.local"),
+            "mirror.local/prometheus/prometheus:v3"
+        );
+        assert_eq!(
+            through_mirror("docker.elastic.co/elasticsearch/elasticsearch:8.19.19", "m.example:5000/cache/"),
+            "m.example:5000/cache/elasticsearch/elasticsearch:8.19.19"
+        );
+    }
+
+    #[test]
+    fn docker_hub_images_get_their_full_path() {
+        assert_eq!(through_mirror("curlimages/curl:8.16.0", "m.local"), "m.local/curlimages/curl:8.16.0");
+        assert_eq!(through_mirror("busybox:1.37", "m.local"), "m.local/library/busybox:1.37");
+    }
+}
