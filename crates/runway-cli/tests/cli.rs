@@ -230,3 +230,39 @@ fn release_config_map_records_version_and_inputs() {
     assert!(digest(&a).is_some());
     assert_ne!(digest(&a), digest(&b), "a different input gives a different digest");
 }
+
+#[test]
+fn platform_file_replaces_the_embedded_base() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let f = dir.path().join("rke2.yaml");
+    std::fs::write(&f, "platform:\n  name: rke2\n  storage_class: longhorn\n  storage_classes: [longhorn]\n").expect("written");
+    let out = render_ok(&["render", "--platform-file", f.to_str().expect("utf-8")]);
+    assert!(out.contains("storageClassName: longhorn"));
+    assert!(out.contains("platform: rke2"));
+}
+
+#[test]
+fn bkpr_spelling_reaches_containers_by_name() {
+    // BKPR's jsonnet, transcribed: `containers_+: {elasticsearch_logging+: ...}` reaches the
+    // container named `elasticsearch-logging`; `env_+` sets a variable by name.
+    let layer = "elasticsearch+:\n  sts+:\n    spec+:\n      template+:\n        spec+:\n          containers_+:\n            \
+                 elasticsearch_logging+:\n              env_+:\n                ES_EXTRA: 'on'\n              resources+:\n                \
+                 limits+:\n                  cpu: '4'\n";
+    let o = runway_in(&root(), &["render", "--platform", "gke", "-f", "-", "--format", "json"], Some(layer));
+    assert!(o.status.success(), "{}", stderr(&o));
+    let list: serde_json::Value = serde_json::from_str(&stdout(&o)).expect("json");
+    let sts = list["items"].as_array().expect("items").iter().find(|i| i["kind"] == "StatefulSet").expect("sts");
+    let c = &sts["spec"]["template"]["spec"]["containers"][0];
+    assert_eq!(c["name"], "elasticsearch-logging");
+    assert_eq!(c["resources"]["limits"]["cpu"], "4");
+    assert_eq!(c["resources"]["limits"]["memory"], "2Gi", "merged, not replaced");
+    let env = c["env"].as_array().expect("env");
+    assert!(env.iter().any(|e| e["name"] == "ES_EXTRA" && e["value"] == "on"));
+    assert!(env.iter().any(|e| e["name"] == "ES_JAVA_OPTS"), "existing variables kept");
+}
+
+#[test]
+fn null_leaves_an_object_out() {
+    let out = render_ok(&["render", "--platform", "gke", "--set", "elasticsearch.disruptionBudget=null"]);
+    assert!(!out.contains("kind: PodDisruptionBudget"));
+}

@@ -166,7 +166,11 @@ impl Stack {
                             }
                             merge(&mut tree, n, "").map_err(|e| e.with_path(prefix.clone()))?;
                         }
+                        ObjectPatch::Set(path, value, _) if path.is_empty() && matches!(value.value, Value::Null) => {
+                            removed = true;
+                        }
                         ObjectPatch::Set(path, value, span) => {
+                            removed = false;
                             apply_set(&mut tree, path, value, *span).map_err(|e| e.with_path(prefix.clone()))?;
                         }
                     }
