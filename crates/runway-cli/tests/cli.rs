@@ -235,7 +235,8 @@ fn release_config_map_records_version_and_inputs() {
 fn platform_file_replaces_the_embedded_base() {
     let dir = tempfile::tempdir().expect("temp dir");
     let f = dir.path().join("rke2.yaml");
-    std::fs::write(&f, "platform:\n  name: rke2\n  storage_class: longhorn\n  storage_classes: [longhorn]\n").expect("written");
+    std::fs::write(&f, "platform:\n  name: rke2\n  storage_class: longhorn\n  storage_classes: [longhorn]\n")
+        .expect("written");
     let out = render_ok(&["render", "--platform-file", f.to_str().expect("utf-8")]);
     assert!(out.contains("storageClassName: longhorn"));
     assert!(out.contains("platform: rke2"));
