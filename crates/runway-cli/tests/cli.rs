@@ -267,3 +267,13 @@ fn null_leaves_an_object_out() {
     let out = render_ok(&["render", "--platform", "gke", "--set", "elasticsearch.disruptionBudget=null"]);
     assert!(!out.contains("kind: PodDisruptionBudget"));
 }
+
+#[test]
+fn platform_components_switch_a_component_off_and_typos_are_caught() {
+    let out = render_ok(&["render", "--platform", "gke", "--set", "platform.components.elasticsearch=false"]);
+    assert!(!out.contains("kind: StatefulSet"));
+    assert!(out.contains("name: runway-release"));
+    let o = runway(&["render", "--platform", "gke", "--set", "platform.components.elasticsaerch=false"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("did you mean `elasticsearch`?"), "{}", stderr(&o));
+}

@@ -28,6 +28,9 @@ pub trait Component: Sync + 'static {
     const ALIASES: &'static [&'static str] = &[];
     /// One line for `runway components`.
     const SUMMARY: &'static str;
+    /// Rendered unless the platform or stack says otherwise (`platform.components`).
+    /// Default: `true`; components for one platform only (onprem's keycloak) say `false`.
+    const DEFAULT_ENABLED: bool = true;
     /// The objects it may render, by key.
     const OBJECTS: &'static [ObjectDoc];
     /// Its parameters; `Default` gives the component defaults (the lowest layer).
@@ -54,6 +57,8 @@ pub trait ErasedComponent: Sync {
     fn summary(&self) -> &'static str;
     /// [`Component::OBJECTS`].
     fn objects(&self) -> &'static [ObjectDoc];
+    /// [`Component::DEFAULT_ENABLED`].
+    fn default_enabled(&self) -> bool;
     /// The defaults as JSON.
     fn default_params(&self) -> serde_json::Value;
     /// The parameters' JSON schema.
@@ -78,6 +83,9 @@ impl<C: Component> ErasedComponent for C {
     }
     fn objects(&self) -> &'static [ObjectDoc] {
         C::OBJECTS
+    }
+    fn default_enabled(&self) -> bool {
+        C::DEFAULT_ENABLED
     }
     fn default_params(&self) -> serde_json::Value {
         // Invariant: parameter types are plain data (no maps with non-string keys).

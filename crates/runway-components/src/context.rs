@@ -48,6 +48,9 @@ pub struct Platform {
     /// The OAuth provider oauth2-proxy authenticates against (`google`, `azure`,
     /// `github`, `oidc`). Default: `oidc`.
     pub oauth_provider: String,
+    /// Components switched on or off on this platform (`{keycloak: true}`), over each
+    /// component's own default; a stack's `components:` list overrides all of it.
+    pub components: BTreeMap<String, bool>,
 }
 
 impl Default for Platform {
@@ -62,6 +65,7 @@ impl Default for Platform {
             ingress_class: "nginx".into(),
             dns_provider: "none".into(),
             oauth_provider: "oidc".into(),
+            components: BTreeMap::new(),
         }
     }
 }

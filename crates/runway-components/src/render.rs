@@ -10,7 +10,7 @@ use runway_core::object::sort_canonical;
 use runway_core::params::{join, read_params};
 use runway_core::set::apply_set;
 use runway_core::suggest::best_match;
-use runway_core::{emit, Error, ErrorKind, KeyPath, Node, Object, Segment, SourceKind, SourceMap, Span, Value};
+use runway_core::{emit, Error, ErrorKind, KeyPath, Node, Object, Segment, SourceId, SourceKind, SourceMap, Span, Value};
 
 use crate::component::ErasedComponent;
 use crate::context::{ClusterConfig, Context, Platform};
@@ -102,12 +102,28 @@ impl Stack {
         params.insert("config".to_string(), config_node.0);
 
         // 3. Components: parameters of all, then what each publishes, then build and patch.
+        for (name, _) in &cx.platform.components {
+            if canonical(name).is_none() {
+                let node = params.get("platform").and_then(|p| p.get("components")).and_then(|c| c.entry(name));
+                let span = node.map_or(Span::whole(SourceId(0)), |e| e.key_span);
+                return Err(unknown(name, "component", span, components.iter().map(|c| c.name()))
+                    .with_path(KeyPath::root().key("platform").key("components").key(name)));
+            }
+        }
+        let enabled = |c: &dyn ErasedComponent| -> bool {
+            if let Some(only) = &self.only {
+                return only.iter().any(|(n, _)| canonical(n) == Some(c.name()));
+            }
+            cx.platform
+                .components
+                .iter()
+                .find(|(n, _)| canonical(n) == Some(c.name()))
+                .map_or(c.default_enabled(), |(_, on)| *on)
+        };
         let mut resolved = Vec::new();
         for c in components {
-            if let Some(only) = &self.only {
-                if !only.iter().any(|(n, _)| canonical(n) == Some(c.name())) {
-                    continue;
-                }
+            if !enabled(*c) {
+                continue;
             }
             let keys: Vec<&str> = c.objects().iter().map(|o| o.key).collect();
             let (pnode, patches) =
