@@ -180,6 +180,10 @@ pub struct Context {
     pub config: ClusterConfig,
     /// What the other rendered components published.
     pub published: Published,
+    /// Object keys that a layer removes (`kibana: {ingress: null}`), by component: a
+    /// component skips building them, so what they need (a DNS zone, oauth2-proxy) is not
+    /// required either.
+    pub omitted: BTreeMap<String, std::collections::BTreeSet<String>>,
 }
 
 impl Context {
@@ -198,6 +202,11 @@ impl Context {
             .with_path(runway_core::KeyPath::root().key("config").key("dns_zone"))
             .help("set it in a layer (`config: {dns_zone: example.com}`) or with `--set config.dns_zone=example.com`")),
         }
+    }
+
+    /// True when a layer removes object `key` of `component` (`key: null`).
+    pub fn omits(&self, component: &str, key: &str) -> bool {
+        self.omitted.get(component).is_some_and(|k| k.contains(key))
     }
 
     /// The secret values given for `component`, if any.

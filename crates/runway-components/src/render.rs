@@ -97,7 +97,7 @@ impl Stack {
         let config_node =
             resolve_block("config", &plain_json(&ClusterConfig::default()), &all_layers, sources, &canonical, &[])?;
         let config: ClusterConfig = read_params(&config_node.0, &KeyPath::root().key("config"), "config")?;
-        let mut cx = Context { platform, config, published: Default::default(), secrets: self.secrets.clone() };
+        let mut cx = Context { platform, config, published: Default::default(), secrets: self.secrets.clone(), omitted: BTreeMap::new() };
         params.insert("platform".to_string(), platform_node.0);
         params.insert("config".to_string(), config_node.0);
 
@@ -130,6 +130,22 @@ impl Stack {
                 resolve_block(c.name(), &c.default_params(), &all_layers, sources, &canonical, &keys)?;
             resolved.push((c, pnode, patches));
         }
+        for (c, _, patches) in &resolved {
+            // The last patch of each object decides whether a layer removed it.
+            let mut last: BTreeMap<&str, bool> = BTreeMap::new();
+            for (key, p) in patches {
+                let removes = match p {
+                    ObjectPatch::Tree(n, additive) => !additive && matches!(n.value, Value::Null),
+                    ObjectPatch::Set(path, v, _) => path.is_empty() && matches!(v.value, Value::Null),
+                };
+                last.insert(key.as_str(), removes);
+            }
+            let keys: std::collections::BTreeSet<String> =
+                last.into_iter().filter(|&(_, r)| r).map(|(k, _)| k.to_string()).collect();
+            if !keys.is_empty() {
+                cx.omitted.insert(c.name().to_string(), keys);
+            }
+        }
         let mut published = cx.published.clone();
         for (c, pnode, _) in &resolved {
             c.publish_from(pnode, &cx, &mut published)?;
@@ -143,7 +159,7 @@ impl Stack {
             let built = c.build_from(&pnode, &cx)?;
             let built_src = sources.add(format!("component `{}`", c.name()), SourceKind::Built, "");
             for (key, _) in &patches {
-                if !built.iter().any(|o| o.key == *key) {
+                if !built.iter().any(|o| o.key == *key) && !cx.omits(c.name(), key) {
                     let span = patches.iter().find(|(k, _)| k == key).map(|(_, p)| patch_span(p));
                     let mut e = Error::invalid(format!("object `{key}` is not rendered with these parameters"))
                         .with_path(KeyPath::root().key(c.name()).key(key));

@@ -36,6 +36,7 @@ pub struct IngressSpecFor<'a> {
 
 /// Builds the Ingress. Errors when `config.dns_zone` is unset, or when `authenticated` is
 /// asked for and oauth2-proxy is not rendered (a UI must never be published without login).
+/// A component does not call it when a layer removes the Ingress ([`Context::omits`]).
 pub fn ui_ingress(spec: &IngressSpecFor, cx: &Context) -> Result<Ingress, Error> {
     let host = cx.host(spec.sub, spec.component)?;
     let mut annotations = BTreeMap::new();
@@ -88,4 +89,13 @@ pub fn ui_ingress(spec: &IngressSpecFor, cx: &Context) -> Result<Ingress, Error>
         }),
         ..Default::default()
     })
+}
+
+/// The Ingress as the object under `key`, or nothing when a layer removes that key
+/// (`kibana: {ingress: null}`): then neither a DNS zone nor oauth2-proxy is required.
+pub fn ingress_object(key: &str, spec: &IngressSpecFor, cx: &Context) -> Result<Vec<runway_core::Object>, Error> {
+    if cx.omits(spec.component, key) {
+        return Ok(Vec::new());
+    }
+    Ok(vec![runway_core::Object::new(spec.component, key, &ui_ingress(spec, cx)?)])
 }
