@@ -102,7 +102,7 @@ impl Stack {
         params.insert("config".to_string(), config_node.0);
 
         // 3. Components: parameters of all, then what each publishes, then build and patch.
-        for (name, _) in &cx.platform.components {
+        for name in cx.platform.components.keys() {
             if canonical(name).is_none() {
                 let node = params.get("platform").and_then(|p| p.get("components")).and_then(|c| c.entry(name));
                 let span = node.map_or(Span::whole(SourceId(0)), |e| e.key_span);
