@@ -7,9 +7,9 @@ use common::*;
 
 #[test]
 fn json_format_is_a_v1_list_of_the_same_objects() {
-    let yaml = render_ok(&["render", "--platform", "gke"]);
+    let yaml = render_ok(&["render", "--stack", "examples/gke/stack.yaml"]);
     let json: serde_json::Value =
-        serde_json::from_str(&render_ok(&["render", "--platform", "gke", "--format", "json"]))
+        serde_json::from_str(&render_ok(&["render", "--stack", "examples/gke/stack.yaml", "--format", "json"]))
             .expect("json output parses");
     assert_eq!(json["apiVersion"], "v1");
     assert_eq!(json["kind"], "List");
@@ -85,7 +85,11 @@ fn failed_render_leaves_the_output_dir_untouched() {
 
 #[test]
 fn stdin_layer_is_read_with_dash() {
-    let o = runway_in(&root(), &["render", "--platform", "aks", "-f", "-"], Some("elasticsearch:\n  replicas: 4\n"));
+    let o = runway_in(
+        &root(),
+        &["render", "--platform", "aks", "-f", "crates/runway-cli/tests/fixtures/elasticsearch-only.yaml", "-f", "-"],
+        Some("elasticsearch:\n  replicas: 4\n"),
+    );
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(stdout(&o).contains("  replicas: 4\n"));
 }
@@ -142,13 +146,27 @@ fn explain_reaches_object_fields_and_their_patches() {
     assert!(out.starts_with("elasticsearch.sts.spec.template.spec.tolerations =\n"), "{out}");
     assert!(out.contains("key: dedicated"), "{out}");
     assert!(out.contains("examples/gke/prod.yaml:16:"), "{out}");
-    let built = render_ok(&["explain", "elasticsearch.sts.spec.replicas", "--platform", "gke"]);
+    let built = render_ok(&[
+        "explain",
+        "elasticsearch.sts.spec.replicas",
+        "--platform",
+        "gke",
+        "-f",
+        "crates/runway-cli/tests/fixtures/elasticsearch-only.yaml",
+    ]);
     assert!(built.contains("built") && built.contains("component `elasticsearch`"), "{built}");
 }
 
 #[test]
 fn explain_of_a_missing_path_is_an_error() {
-    let o = runway(&["explain", "elasticsearch.sts.spec.nothing", "--platform", "gke"]);
+    let o = runway(&[
+        "explain",
+        "elasticsearch.sts.spec.nothing",
+        "--platform",
+        "gke",
+        "-f",
+        "crates/runway-cli/tests/fixtures/elasticsearch-only.yaml",
+    ]);
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("elasticsearch.sts.spec.nothing: no value at this path"), "{}", stderr(&o));
 }
@@ -177,7 +195,7 @@ fn schema_is_json_describing_every_component() {
 
 #[test]
 fn validate_summarises_without_printing_objects() {
-    let out = render_ok(&["validate", "--platform", "onprem"]);
+    let out = render_ok(&["validate", "--stack", "examples/onprem/stack.yaml"]);
     assert!(out.starts_with("ok: "), "{out}");
     assert!(!out.contains("apiVersion"));
 }
@@ -186,7 +204,7 @@ fn validate_summarises_without_printing_objects() {
 fn a_closed_pipe_is_not_an_error() {
     use std::process::{Command, Stdio};
     let mut child = Command::new(env!("CARGO_BIN_EXE_runway"))
-        .args(["render", "--platform", "gke"])
+        .args(["render", "--stack", "examples/gke/stack.yaml"])
         .current_dir(root())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -202,18 +220,40 @@ fn secrets_never_reach_stdout_layers_or_errors() {
     let dir = tempfile::tempdir().expect("temp dir");
     let secrets = dir.path().join("secrets.yaml");
     std::fs::write(&secrets, "elasticsearch:\n  unused: s3cr3t-value\n").expect("written");
-    let o = runway(&["render", "--platform", "gke", "--secrets-file", secrets.to_str().expect("utf-8")]);
+    let o = runway(&[
+        "render",
+        "--platform",
+        "gke",
+        "-f",
+        "crates/runway-cli/tests/fixtures/elasticsearch-only.yaml",
+        "--secrets-file",
+        secrets.to_str().expect("utf-8"),
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(!stdout(&o).contains("s3cr3t-value"));
     std::fs::write(&secrets, "elasticsearch:\n  bad: [s3cr3t-value\n").expect("written");
-    let o = runway(&["render", "--platform", "gke", "--secrets-file", secrets.to_str().expect("utf-8")]);
+    let o = runway(&[
+        "render",
+        "--platform",
+        "gke",
+        "-f",
+        "crates/runway-cli/tests/fixtures/elasticsearch-only.yaml",
+        "--secrets-file",
+        secrets.to_str().expect("utf-8"),
+    ]);
     assert_eq!(o.status.code(), Some(1));
     assert!(!stderr(&o).contains("s3cr3t-value"), "{}", stderr(&o));
 }
 
 #[test]
 fn registry_mirror_rewrites_every_image() {
-    let out = render_ok(&["render", "--platform", "onprem", "--set", "config.registry_mirror=mirror.internal:5000"]);
+    let out = render_ok(&[
+        "render",
+        "--stack",
+        "examples/onprem/stack.yaml",
+        "--set",
+        "config.registry_mirror=mirror.internal:5000",
+    ]);
     let images: Vec<&str> = out.lines().filter_map(|l| l.trim().strip_prefix("image: ")).collect();
     assert!(!images.is_empty());
     for i in images {
@@ -223,8 +263,8 @@ fn registry_mirror_rewrites_every_image() {
 
 #[test]
 fn release_config_map_records_version_and_inputs() {
-    let a = render_ok(&["render", "--platform", "gke"]);
-    let b = render_ok(&["render", "--platform", "gke", "--set", "elasticsearch.replicas=5"]);
+    let a = render_ok(&["render", "--stack", "examples/gke/stack.yaml"]);
+    let b = render_ok(&["render", "--stack", "examples/gke/stack.yaml", "--set", "elasticsearch.replicas=6"]);
     let digest = |s: &str| s.lines().find_map(|l| l.trim().strip_prefix("inputs-sha256: ")).map(str::to_string);
     assert!(a.contains(&format!("runway-version: {}", env!("CARGO_PKG_VERSION"))));
     assert!(digest(&a).is_some());
@@ -237,7 +277,13 @@ fn platform_file_replaces_the_embedded_base() {
     let f = dir.path().join("rke2.yaml");
     std::fs::write(&f, "platform:\n  name: rke2\n  storage_class: longhorn\n  storage_classes: [longhorn]\n")
         .expect("written");
-    let out = render_ok(&["render", "--platform-file", f.to_str().expect("utf-8")]);
+    let out = render_ok(&[
+        "render",
+        "--platform-file",
+        f.to_str().expect("utf-8"),
+        "-f",
+        "crates/runway-cli/tests/fixtures/elasticsearch-only.yaml",
+    ]);
     assert!(out.contains("storageClassName: longhorn"));
     assert!(out.contains("platform: rke2"));
 }
@@ -249,7 +295,21 @@ fn bkpr_spelling_reaches_containers_by_name() {
     let layer = "elasticsearch+:\n  sts+:\n    spec+:\n      template+:\n        spec+:\n          containers_+:\n            \
                  elasticsearch_logging+:\n              env_+:\n                ES_EXTRA: 'on'\n              resources+:\n                \
                  limits+:\n                  cpu: '4'\n";
-    let o = runway_in(&root(), &["render", "--platform", "gke", "-f", "-", "--format", "json"], Some(layer));
+    let o = runway_in(
+        &root(),
+        &[
+            "render",
+            "--platform",
+            "gke",
+            "-f",
+            "crates/runway-cli/tests/fixtures/elasticsearch-only.yaml",
+            "-f",
+            "-",
+            "--format",
+            "json",
+        ],
+        Some(layer),
+    );
     assert!(o.status.success(), "{}", stderr(&o));
     let list: serde_json::Value = serde_json::from_str(&stdout(&o)).expect("json");
     let sts = list["items"].as_array().expect("items").iter().find(|i| i["kind"] == "StatefulSet").expect("sts");
@@ -264,13 +324,29 @@ fn bkpr_spelling_reaches_containers_by_name() {
 
 #[test]
 fn null_leaves_an_object_out() {
-    let out = render_ok(&["render", "--platform", "gke", "--set", "elasticsearch.disruptionBudget=null"]);
+    let out = render_ok(&[
+        "render",
+        "--platform",
+        "gke",
+        "-f",
+        "crates/runway-cli/tests/fixtures/elasticsearch-only.yaml",
+        "--set",
+        "elasticsearch.disruptionBudget=null",
+    ]);
     assert!(!out.contains("kind: PodDisruptionBudget"));
 }
 
 #[test]
 fn platform_components_switch_a_component_off_and_typos_are_caught() {
-    let out = render_ok(&["render", "--platform", "gke", "--set", "platform.components.elasticsearch=false"]);
+    let out = render_ok(&[
+        "render",
+        "--platform",
+        "gke",
+        "-f",
+        "crates/runway-cli/tests/fixtures/elasticsearch-only.yaml",
+        "--set",
+        "platform.components.elasticsearch=false",
+    ]);
     assert!(!out.contains("kind: StatefulSet"));
     assert!(out.contains("name: runway-release"));
     let o = runway(&["render", "--platform", "gke", "--set", "platform.components.elasticsaerch=false"]);

@@ -5,20 +5,11 @@ mod common;
 
 use common::*;
 
+/// Every platform's example stack (examples/PLATFORM/stack.yaml): the whole runtime.
 const PLATFORMS: &[&str] = &["aks", "eks", "gke", "kind", "onprem"];
 
-/// The stacks snapshotted on every platform: (name, extra arguments).
-fn stacks() -> Vec<(&'static str, Vec<&'static str>)> {
-    vec![
-        ("default", vec!["--set", "config.dns_zone=example.com"]),
-        ("elasticsearch-replicas", vec!["-f", "overrides/elasticsearch-replicas.yaml"]),
-    ]
-}
-
-fn args<'a>(platform: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
-    let mut a = vec!["render", "--platform", platform];
-    a.extend_from_slice(extra);
-    a
+fn stack_of(platform: &str) -> String {
+    format!("examples/{platform}/stack.yaml")
 }
 
 #[test]
@@ -26,32 +17,63 @@ fn every_platform_renders_deterministically_and_matches_its_snapshot() {
     let settings = snapshot_settings("render");
     settings.bind(|| {
         for p in PLATFORMS {
-            for (name, extra) in stacks() {
-                let a = args(p, &extra);
-                let first = render_ok(&a);
-                let second = render_ok(&a);
-                assert_eq!(first, second, "render is not deterministic for {a:?}");
-                insta::assert_snapshot!(format!("{p}__{name}"), first);
-            }
+            let stack = stack_of(p);
+            let args = ["render", "--stack", stack.as_str()];
+            let first = render_ok(&args);
+            let second = render_ok(&args);
+            assert_eq!(first, second, "render is not deterministic for {args:?}");
+            insta::assert_snapshot!(format!("{p}__stack"), first);
         }
     });
 }
 
 #[test]
-fn example_stack_renders_and_matches_its_snapshot() {
+fn elasticsearch_alone_matches_its_snapshot_on_every_platform() {
+    // The foundation's component on its own, with BKPR's replicas override: small enough
+    // to read in a review, and it shows each platform's storage class and zone spread.
     let settings = snapshot_settings("render");
     settings.bind(|| {
-        let out = render_ok(&["render", "--stack", "examples/gke/stack.yaml"]);
-        insta::assert_snapshot!("stack__examples_gke", out);
+        for p in PLATFORMS {
+            let out = render_ok(&[
+                "render",
+                "--platform",
+                p,
+                "-f",
+                "crates/runway-cli/tests/fixtures/elasticsearch-only.yaml",
+                "-f",
+                "overrides/elasticsearch-replicas.yaml",
+            ]);
+            insta::assert_snapshot!(format!("{p}__elasticsearch-replicas"), out);
+        }
     });
+}
+
+#[test]
+fn every_override_in_overrides_renders_on_gke() {
+    // Each file of overrides/ is a documented override (BKPR's seed examples among them);
+    // its own component test checks its effect, this one that it renders in a full stack.
+    let mut files: Vec<String> = std::fs::read_dir(root().join("overrides"))
+        .expect("overrides/")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".yaml"))
+        .collect();
+    files.sort();
+    assert!(files.len() >= 8, "{files:?}");
+    let base = render_ok(&["render", "--stack", "examples/gke/stack.yaml"]);
+    for f in files {
+        let path = format!("overrides/{f}");
+        let out = render_ok(&["render", "--stack", "examples/gke/stack.yaml", "-f", &path]);
+        assert_ne!(out, base, "{path} changes nothing");
+    }
 }
 
 #[test]
 fn yaml_reads_back_in_yaml_1_1_as_the_json_output() {
     for p in PLATFORMS {
-        let yaml = render_ok(&["render", "--platform", p]);
+        let stack = stack_of(p);
+        let yaml = render_ok(&["render", "--stack", &stack]);
         let json: serde_json::Value =
-            serde_json::from_str(&render_ok(&["render", "--platform", p, "--format", "json"]))
+            serde_json::from_str(&render_ok(&["render", "--stack", &stack, "--format", "json"]))
                 .expect("json output parses");
         let dir = tempfile::tempdir().expect("temp dir");
         let file = dir.path().join("out.yaml");

@@ -38,6 +38,13 @@ pub struct Platform {
     pub storage_classes: Vec<String>,
     /// Node label that holds the zone. Default: `topology.kubernetes.io/zone`.
     pub zone_label: String,
+    /// The zones the cluster's nodes run in (`[europe-west1-b, europe-west1-c]`), for
+    /// storage classes' allowed topologies; empty means any zone. Default: `[]`.
+    pub zones: Vec<String>,
+    /// The CSI provisioner of the platform's block storage (`pd.csi.storage.gke.io`,
+    /// `ebs.csi.aws.com`, `disk.csi.azure.com`, `driver.longhorn.io`), for storage
+    /// classes runway renders itself. Default: `null`.
+    pub provisioner: Option<String>,
     /// Annotations for `LoadBalancer` Services (internal/external, health checks).
     pub load_balancer_annotations: BTreeMap<String, String>,
     /// The IngressClass name ingresses use. Default: `nginx`.
@@ -61,6 +68,8 @@ impl Default for Platform {
             storage_class: None,
             storage_classes: Vec::new(),
             zone_label: "topology.kubernetes.io/zone".into(),
+            zones: Vec::new(),
+            provisioner: None,
             load_balancer_annotations: BTreeMap::new(),
             ingress_class: "nginx".into(),
             dns_provider: "none".into(),
@@ -162,6 +171,9 @@ pub struct Published {
     pub tls_issuer: Option<String>,
     /// oauth2-proxy's endpoints, for UIs without their own login.
     pub auth: Option<AuthRef>,
+    /// The OpenID Connect issuer a rendered identity provider serves (keycloak), which
+    /// oauth2-proxy uses when its own `oidc_issuer_url` is unset.
+    pub oidc_issuer: Option<String>,
 }
 
 /// Secret values given at render time (`--secrets-file`), never in a layer: component

@@ -18,19 +18,30 @@ pub mod external_dns;
 pub mod files;
 pub mod fluentd_es;
 pub mod grafana;
+pub mod hpas;
 pub mod images;
 pub mod keycloak;
 pub mod kibana;
 pub mod namespaces;
 pub mod nginx_ingress;
 pub mod oauth2_proxy;
-pub mod powerdns;
 pub mod platforms;
+pub mod powerdns;
 pub mod prometheus;
 pub mod quantity;
 pub mod release;
 pub mod render;
+pub mod sdc;
+pub mod sdc_agent;
+pub mod sdc_backend;
+pub mod sdc_cassandra;
+pub mod sdc_config;
+pub mod sdc_elasticsearch;
+pub mod sdc_mysql;
+pub mod sdc_redis;
+pub mod sdc_storage;
 pub mod stack;
+pub mod sysdig_metrics_adapter;
 
 pub use component::{Component, ErasedComponent, ObjectDoc};
 pub use context::{Cloud, ClusterConfig, Context, Platform};
@@ -39,4 +50,14 @@ pub use render::{Explanation, RenderError, RenderOptions, Rendered};
 pub use stack::{Layer, Stack, StackFile};
 
 /// Every component runway ships, in the order `runway components` lists them.
-pub const ALL: &[&dyn ErasedComponent] = &[&elasticsearch::Elasticsearch];
+pub const ALL: &[&dyn ErasedComponent] = &[
+    &elasticsearch::Elasticsearch,
+    &fluentd_es::FluentdEs,
+    &kibana::Kibana,
+    &prometheus::Prometheus,
+    &grafana::Grafana,
+    &nginx_ingress::NginxIngress,
+    &cert_manager::CertManager,
+    &oauth2_proxy::Oauth2Proxy,
+    &external_dns::ExternalDns,
+];

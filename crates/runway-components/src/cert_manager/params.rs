@@ -142,9 +142,8 @@ impl CertManagerParams {
             ("webhook_resources", &self.webhook_resources),
             ("cainjector_resources", &self.cainjector_resources),
         ] {
-            r.check().map_err(|msg| {
-                Error::invalid(msg).help("raise the limit or lower the request").with_path(at(key))
-            })?;
+            r.check()
+                .map_err(|msg| Error::invalid(msg).help("raise the limit or lower the request").with_path(at(key)))?;
         }
         Ok(())
     }

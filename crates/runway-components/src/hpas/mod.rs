@@ -1,0 +1,1 @@
+//! Being written: see the issue for what this component renders.
