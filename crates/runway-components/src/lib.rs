@@ -15,6 +15,7 @@ pub mod component;
 pub mod context;
 pub mod elasticsearch;
 pub mod external_dns;
+pub mod explain;
 pub mod files;
 pub mod fluentd_es;
 pub mod grafana;
@@ -23,6 +24,7 @@ pub mod images;
 pub mod keycloak;
 pub mod kibana;
 pub mod namespaces;
+pub mod output;
 pub mod nginx_ingress;
 pub mod oauth2_proxy;
 pub mod platforms;
@@ -46,7 +48,8 @@ pub mod sysdig_metrics_adapter;
 pub use component::{Component, ErasedComponent, ObjectDoc};
 pub use context::{Cloud, ClusterConfig, Context, Platform};
 pub use quantity::Quantity;
-pub use render::{Explanation, RenderError, RenderOptions, Rendered};
+pub use explain::Explanation;
+pub use render::{RenderError, RenderOptions, Rendered};
 pub use stack::{Layer, Stack, StackFile};
 
 /// Every component runway ships, in the order `runway components` lists them.

@@ -10,7 +10,9 @@ use runway_core::object::sort_canonical;
 use runway_core::params::{join, read_params};
 use runway_core::set::apply_set;
 use runway_core::suggest::best_match;
-use runway_core::{emit, Error, ErrorKind, KeyPath, Node, Object, Segment, SourceId, SourceKind, SourceMap, Span, Value};
+use runway_core::{
+    Error, ErrorKind, KeyPath, Node, Object, Segment, SourceId, SourceKind, SourceMap, Span, Value,
+};
 
 use crate::component::ErasedComponent;
 use crate::context::{ClusterConfig, Context, Platform};
@@ -97,7 +99,13 @@ impl Stack {
         let config_node =
             resolve_block("config", &plain_json(&ClusterConfig::default()), &all_layers, sources, &canonical, &[])?;
         let config: ClusterConfig = read_params(&config_node.0, &KeyPath::root().key("config"), "config")?;
-        let mut cx = Context { platform, config, published: Default::default(), secrets: self.secrets.clone(), omitted: BTreeMap::new() };
+        let mut cx = Context {
+            platform,
+            config,
+            published: Default::default(),
+            secrets: self.secrets.clone(),
+            omitted: BTreeMap::new(),
+        };
         params.insert("platform".to_string(), platform_node.0);
         params.insert("config".to_string(), config_node.0);
 
@@ -444,83 +452,6 @@ fn resolve_block<'l, 'c>(
     Ok((base, patches))
 }
 
-impl Rendered {
-    /// The objects as a YAML stream (`---` between documents).
-    pub fn to_yaml(&self) -> String {
-        emit::to_yaml_stream(self.objects.iter().map(|o| &o.value))
-    }
-
-    /// The objects as a pretty-printed `v1/List`.
-    pub fn to_json_list(&self) -> String {
-        let items: Vec<serde_json::Value> = self.objects.iter().map(|o| o.value.clone()).collect();
-        let list = serde_json::json!({"apiVersion": "v1", "kind": "List", "metadata": {}, "items": items});
-        emit::to_json_pretty(&list)
-    }
-
-    /// One file per object for `--output-dir`: `COMPONENT/KIND-NAME.yaml`, in canonical order.
-    pub fn files(&self) -> Vec<(String, String)> {
-        self.objects
-            .iter()
-            .map(|o| {
-                let file = format!("{}/{}-{}.yaml", o.component, o.kind().to_ascii_lowercase(), o.name());
-                (file, emit::to_yaml_stream(std::iter::once(&o.value)))
-            })
-            .collect()
-    }
-
-    /// One JSON file per object for `--output-dir --format json`: `COMPONENT/KIND-NAME.json`.
-    pub fn files_json(&self) -> Vec<(String, String)> {
-        self.objects
-            .iter()
-            .map(|o| {
-                let file = format!("{}/{}-{}.json", o.component, o.kind().to_ascii_lowercase(), o.name());
-                (file, emit::to_json_pretty(&o.value))
-            })
-            .collect()
-    }
-
-    /// Explains the value at `path` (`elasticsearch.replicas`,
-    /// `elasticsearch.sts.spec.replicas`): the value and the trail of layers that set it.
-    /// Needs a render with `keep_trails`.
-    pub fn explain(&self, path: &KeyPath) -> Result<Explanation, Error> {
-        let segs = path.segments();
-        let Some(Segment::Key(top)) = segs.first() else {
-            return Err(Error::new(ErrorKind::NoSuchPath).with_path(path.clone()));
-        };
-        let nested = match (segs.get(1), segs.get(2)) {
-            (Some(Segment::Key(a)), Some(Segment::Key(b))) => Some(format!("{a}.{b}")),
-            _ => None,
-        };
-        let node = match (segs.get(1), nested) {
-            (_, Some(k)) if self.object_trees.contains_key(&(top.clone(), k.clone())) => {
-                self.object_trees[&(top.clone(), k)].get_path(&KeyPath(segs[3..].to_vec()))
-            }
-            (Some(Segment::Key(k)), _) if self.object_trees.contains_key(&(top.clone(), k.clone())) => {
-                self.object_trees[&(top.clone(), k.clone())].get_path(&KeyPath(segs[2..].to_vec()))
-            }
-            _ => self.params.get(top).and_then(|n| n.get_path(&KeyPath(segs[1..].to_vec()))),
-        };
-        let Some(node) = node else {
-            let mut e = Error::new(ErrorKind::NoSuchPath).with_path(path.clone());
-            if !self.params.contains_key(top) {
-                let names: Vec<&str> = self.params.keys().map(String::as_str).collect();
-                if let Some(m) = best_match(top, names) {
-                    e = e.help(format!("did you mean `{m}`?"));
-                }
-            }
-            return Err(e);
-        };
-        let trail = node
-            .trail
-            .iter()
-            .map(|s| {
-                let kind = self.sources.get(s.source).map_or("?", |src| src.kind.label());
-                (kind.to_string(), s.display(&self.sources).to_string())
-            })
-            .collect();
-        Ok(Explanation { path: path.clone(), value: node.to_json(), trail })
-    }
-}
 
 /// A failed render: the error and the sources it points into.
 #[derive(Clone, Debug)]
@@ -545,31 +476,3 @@ impl std::fmt::Display for RenderError {
 }
 
 impl std::error::Error for RenderError {}
-
-/// What `explain` prints.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Explanation {
-    /// The path asked for.
-    pub path: KeyPath,
-    /// The final value.
-    pub value: serde_json::Value,
-    /// The layers that set it, oldest first: (layer kind, `file:line:col`).
-    pub trail: Vec<(String, String)>,
-}
-
-impl std::fmt::Display for Explanation {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let value = match &self.value {
-            serde_json::Value::Object(_) | serde_json::Value::Array(_) => {
-                format!("\n{}", emit::to_yaml_stream(std::iter::once(&self.value)).trim_end())
-            }
-            v => format!(" {v}"),
-        };
-        writeln!(f, "{} ={value}", self.path)?;
-        for (i, (kind, at)) in self.trail.iter().enumerate() {
-            let arrow = if i + 1 == self.trail.len() { "=>" } else { "  " };
-            writeln!(f, "  {arrow} {kind:<15} {at}")?;
-        }
-        Ok(())
-    }
-}

@@ -11,7 +11,8 @@ pub fn run(name: Option<&str>) -> Result<String, String> {
     let Some(name) = name else {
         let width = ALL.iter().map(|c| c.name().len()).max().unwrap_or(0);
         for c in ALL {
-            let _ = writeln!(out, "{:<width$}  {}", c.name(), c.summary());
+            let opt_in = if c.default_enabled() { "" } else { " (opt-in: list it in a stack's `components:`)" };
+            let _ = writeln!(out, "{:<width$}  {}{opt_in}", c.name(), c.summary());
         }
         return Ok(out);
     };
