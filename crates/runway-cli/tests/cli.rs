@@ -101,6 +101,8 @@ fn set_overrides_files_and_files_apply_in_order() {
         "--platform",
         "eks",
         "-f",
+        "crates/runway-cli/tests/fixtures/elasticsearch-only.yaml",
+        "-f",
         "overrides/elasticsearch-replicas.yaml",
         "--set",
         "elasticsearch.replicas=7",
@@ -140,6 +142,8 @@ fn explain_reaches_object_fields_and_their_patches() {
         "elasticsearch.sts.spec.template.spec.tolerations",
         "--platform",
         "gke",
+        "-f",
+        "crates/runway-cli/tests/fixtures/elasticsearch-only.yaml",
         "-f",
         "examples/gke/prod.yaml",
     ]);
@@ -264,7 +268,7 @@ fn registry_mirror_rewrites_every_image() {
 #[test]
 fn release_config_map_records_version_and_inputs() {
     let a = render_ok(&["render", "--stack", "examples/gke/stack.yaml"]);
-    let b = render_ok(&["render", "--stack", "examples/gke/stack.yaml", "--set", "elasticsearch.replicas=6"]);
+    let b = render_ok(&["render", "--stack", "examples/gke/stack.yaml", "--set", "elasticsearch.retention_days=7"]);
     let digest = |s: &str| s.lines().find_map(|l| l.trim().strip_prefix("inputs-sha256: ")).map(str::to_string);
     assert!(a.contains(&format!("runway-version: {}", env!("CARGO_PKG_VERSION"))));
     assert!(digest(&a).is_some());

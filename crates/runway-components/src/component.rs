@@ -1,5 +1,7 @@
 //! The component model: typed parameters in, typed Kubernetes objects out.
 
+use std::any::Any;
+
 use runway_core::params::{read_params, schema_of};
 use runway_core::refs::ExternalRef;
 use runway_core::{Error, KeyPath, Node, Object, Segment};
@@ -34,7 +36,7 @@ pub trait Component: Sync + 'static {
     /// The objects it may render, by key.
     const OBJECTS: &'static [ObjectDoc];
     /// Its parameters; `Default` gives the component defaults (the lowest layer).
-    type Params: Default + DeserializeOwned + Serialize + JsonSchema;
+    type Params: Default + DeserializeOwned + Serialize + JsonSchema + Send + Sync;
     /// Publishes facts other components use (its Service, its issuer), before any builds.
     /// Default: nothing.
     fn publish(_params: &Self::Params, _cx: &Context, _published: &mut Published) {}
@@ -63,13 +65,21 @@ pub trait ErasedComponent: Sync {
     fn default_params(&self) -> serde_json::Value;
     /// The parameters' JSON schema.
     fn params_schema(&self) -> serde_json::Value;
-    /// Reads parameters from the merged tree and publishes facts into `published`.
-    fn publish_from(&self, params: &Node, cx: &Context, published: &mut Published) -> Result<(), Error>;
-    /// Reads parameters from the merged tree and lists what it expects outside the render.
-    fn externals_from(&self, params: &Node, cx: &Context) -> Result<Vec<ExternalRef>, Error>;
-    /// Reads parameters from the merged tree (errors point into the layers) and builds.
-    fn build_from(&self, params: &Node, cx: &Context) -> Result<Vec<Object>, Error>;
+    /// Reads the typed parameters from the merged tree (errors point into the layers).
+    /// The render reads each component's parameters once and hands them back below.
+    fn read(&self, params: &Node) -> Result<TypedParams, Error>;
+    /// Publishes facts into `published` ([`Component::publish`]).
+    fn publish_typed(&self, params: &TypedParams, cx: &Context, published: &mut Published);
+    /// What the component expects outside the render ([`Component::externals`]).
+    fn externals_typed(&self, params: &TypedParams, cx: &Context) -> Vec<ExternalRef>;
+    /// Builds ([`Component::build`]); `node` is the parameter tree, to point errors at
+    /// the layer that set the offending parameter.
+    fn build_typed(&self, params: &TypedParams, node: &Node, cx: &Context) -> Result<Vec<Object>, Error>;
 }
+
+/// A component's typed parameters behind the erased interface; only the component that
+/// read them can look inside.
+pub struct TypedParams(Box<dyn Any + Send + Sync>);
 
 impl<C: Component> ErasedComponent for C {
     fn name(&self) -> &'static str {
@@ -94,25 +104,26 @@ impl<C: Component> ErasedComponent for C {
     fn params_schema(&self) -> serde_json::Value {
         schema_of::<C::Params>()
     }
-    fn publish_from(&self, params: &Node, cx: &Context, published: &mut Published) -> Result<(), Error> {
+    fn read(&self, params: &Node) -> Result<TypedParams, Error> {
         let p: C::Params = read_params(params, &KeyPath::root().key(C::NAME), C::NAME)?;
-        C::publish(&p, cx, published);
-        Ok(())
+        Ok(TypedParams(Box::new(p)))
     }
-    fn externals_from(&self, params: &Node, cx: &Context) -> Result<Vec<ExternalRef>, Error> {
-        let p: C::Params = read_params(params, &KeyPath::root().key(C::NAME), C::NAME)?;
-        Ok(C::externals(&p, cx))
+    fn publish_typed(&self, params: &TypedParams, cx: &Context, published: &mut Published) {
+        C::publish(typed::<C>(params), cx, published);
     }
-    fn build_from(&self, params: &Node, cx: &Context) -> Result<Vec<Object>, Error> {
-        let p: C::Params = read_params(params, &KeyPath::root().key(C::NAME), C::NAME)?;
-        C::build(&p, cx).map_err(|e| {
+    fn externals_typed(&self, params: &TypedParams, cx: &Context) -> Vec<ExternalRef> {
+        C::externals(typed::<C>(params), cx)
+    }
+    fn build_typed(&self, params: &TypedParams, node: &Node, cx: &Context) -> Result<Vec<Object>, Error> {
+        let params_node = node;
+        C::build(typed::<C>(params), cx).map_err(|e| {
             // Point the error at the layer that set the offending parameter.
             let e = e.with_path(KeyPath::root().key(C::NAME));
             let rel = match e.path().map(|p| p.segments()) {
                 Some([Segment::Key(first), rest @ ..]) if first == C::NAME => KeyPath(rest.to_vec()),
                 _ => KeyPath::root(),
             };
-            let span = params.span_of(&rel);
+            let span = params_node.span_of(&rel);
             if e.span().is_none() && !rel.is_empty() {
                 e.at(span)
             } else {
@@ -120,4 +131,11 @@ impl<C: Component> ErasedComponent for C {
             }
         })
     }
+}
+
+/// The parameters of `C` inside `p`.
+fn typed<C: Component>(p: &TypedParams) -> &C::Params {
+    // Invariant: the render hands each component only the TypedParams its own `read`
+    // returned, so the box holds `C::Params`.
+    p.0.downcast_ref::<C::Params>().expect("parameters of another component")
 }

@@ -14,8 +14,8 @@ pub mod common;
 pub mod component;
 pub mod context;
 pub mod elasticsearch;
-pub mod external_dns;
 pub mod explain;
+pub mod external_dns;
 pub mod files;
 pub mod fluentd_es;
 pub mod grafana;
@@ -24,9 +24,9 @@ pub mod images;
 pub mod keycloak;
 pub mod kibana;
 pub mod namespaces;
-pub mod output;
 pub mod nginx_ingress;
 pub mod oauth2_proxy;
+pub mod output;
 pub mod platforms;
 pub mod powerdns;
 pub mod prometheus;
@@ -47,8 +47,8 @@ pub mod sysdig_metrics_adapter;
 
 pub use component::{Component, ErasedComponent, ObjectDoc};
 pub use context::{Cloud, ClusterConfig, Context, Platform};
-pub use quantity::Quantity;
 pub use explain::Explanation;
+pub use quantity::Quantity;
 pub use render::{RenderError, RenderOptions, Rendered};
 pub use stack::{Layer, Stack, StackFile};
 
@@ -63,4 +63,6 @@ pub const ALL: &[&dyn ErasedComponent] = &[
     &cert_manager::CertManager,
     &oauth2_proxy::Oauth2Proxy,
     &external_dns::ExternalDns,
+    &keycloak::Keycloak,
+    &powerdns::Powerdns,
 ];

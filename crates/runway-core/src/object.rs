@@ -58,6 +58,17 @@ impl Object {
         Object { component: component.to_string(), key: key.to_string(), value, type_name, round_trip: round_trip::<K> }
     }
 
+    /// Wraps an object given as JSON (vendored data) with the typed round-trip of `K`
+    /// attached, without deserializing it now: use it only for data that tests prove reads
+    /// back into `K` unchanged. A layer's patch still goes through `K`.
+    pub fn from_value<K>(component: &str, key: &str, value: serde_json::Value) -> Self
+    where
+        K: k8s_openapi::Resource + Serialize + DeserializeOwned,
+    {
+        let type_name = std::any::type_name::<K>().rsplit("::").next().unwrap_or("object");
+        Object { component: component.to_string(), key: key.to_string(), value, type_name, round_trip: round_trip::<K> }
+    }
+
     /// Wraps an object whose type is not in k8s-openapi (a custom resource); `check` reads
     /// it back (e.g. `round_trip_dynamic`), and CRD schemas validate it later.
     pub fn custom(component: &str, key: &str, value: serde_json::Value, type_name: &'static str) -> Self {
@@ -88,6 +99,11 @@ impl Object {
     /// `metadata.namespace`, empty for cluster-scoped objects.
     pub fn namespace(&self) -> &str {
         self.value.pointer("/metadata/namespace").and_then(|v| v.as_str()).unwrap_or("")
+    }
+
+    /// Checks names and labels ([`crate::names`]); the error's path is relative to the object.
+    pub fn check_names(&self) -> Result<(), Error> {
+        crate::names::check_names(&self.value)
     }
 
     /// Reads the value back into its k8s-openapi type and replaces it with the typed

@@ -4,11 +4,12 @@
 //! updating is replacing the files, and a diff against upstream stays empty.
 
 use std::collections::BTreeMap;
+use std::sync::OnceLock;
 
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::{
-    CustomResourceDefinition, JSONSchemaProps, JSONSchemaPropsOrArray, JSONSchemaPropsOrBool,
+    JSONSchemaProps, JSONSchemaPropsOrArray, JSONSchemaPropsOrBool,
 };
-use runway_core::{Error, SourceId};
+use runway_core::Error;
 
 /// One vendored CRD: the object key it renders under and its upstream YAML.
 pub struct VendoredCrd {
@@ -18,40 +19,87 @@ pub struct VendoredCrd {
     pub file: &'static str,
     /// The upstream YAML.
     pub yaml: &'static str,
+    /// The same, converted to JSON at build time (build.rs): what a render reads.
+    pub json: &'static str,
 }
 
-/// The CRDs runway ships. Issuer, ClusterIssuer and Challenge are not among them yet:
-/// see `crds/README.md`.
+/// The CRDs runway ships: all six of cert-manager's (`crds/README.md` says where each
+/// comes from).
 pub const VENDORED: &[VendoredCrd] = &[
     VendoredCrd {
         key: "certificaterequestsCrd",
         file: "cert-manager.io_certificaterequests.yaml",
         yaml: include_str!("crds/cert-manager.io_certificaterequests.yaml"),
+        json: include_str!(concat!(env!("OUT_DIR"), "/crds/cert-manager.io_certificaterequests.json")),
     },
     VendoredCrd {
         key: "certificatesCrd",
         file: "cert-manager.io_certificates.yaml",
         yaml: include_str!("crds/cert-manager.io_certificates.yaml"),
+        json: include_str!(concat!(env!("OUT_DIR"), "/crds/cert-manager.io_certificates.json")),
+    },
+    VendoredCrd {
+        key: "challengesCrd",
+        file: "acme.cert-manager.io_challenges.yaml",
+        yaml: include_str!("crds/acme.cert-manager.io_challenges.yaml"),
+        json: include_str!(concat!(env!("OUT_DIR"), "/crds/acme.cert-manager.io_challenges.json")),
+    },
+    VendoredCrd {
+        key: "clusterissuersCrd",
+        file: "cert-manager.io_clusterissuers.yaml",
+        yaml: include_str!("crds/cert-manager.io_clusterissuers.yaml"),
+        json: include_str!(concat!(env!("OUT_DIR"), "/crds/cert-manager.io_clusterissuers.json")),
+    },
+    VendoredCrd {
+        key: "issuersCrd",
+        file: "cert-manager.io_issuers.yaml",
+        yaml: include_str!("crds/cert-manager.io_issuers.yaml"),
+        json: include_str!(concat!(env!("OUT_DIR"), "/crds/cert-manager.io_issuers.json")),
     },
     VendoredCrd {
         key: "ordersCrd",
         file: "acme.cert-manager.io_orders.yaml",
         yaml: include_str!("crds/acme.cert-manager.io_orders.yaml"),
+        json: include_str!(concat!(env!("OUT_DIR"), "/crds/acme.cert-manager.io_orders.json")),
     },
 ];
 
 /// Reads one vendored file into the typed CRD and adds `labels`. A failure is a bug in the
 /// vendored data (a bad update), reported with the file's name.
-pub fn load(crd: &VendoredCrd, labels: &BTreeMap<String, String>) -> Result<CustomResourceDefinition, Error> {
-    let bad = |why: String| {
-        Error::invalid(format!("vendored CRD `{}` is unreadable: {why}", crd.file))
-            .note("this is a bug in runway's vendored data; `crds/README.md` says how to update it")
-    };
-    let node = runway_core::layer::parse_layer(SourceId(0), crd.yaml).map_err(|e| bad(e.to_string()))?;
-    let mut typed: CustomResourceDefinition = serde_json::from_value(node.to_json()).map_err(|e| bad(e.to_string()))?;
-    let meta_labels = typed.metadata.labels.get_or_insert_with(BTreeMap::new);
-    meta_labels.extend(labels.iter().map(|(k, v)| (k.clone(), v.clone())));
+#[cfg(test)]
+pub fn load(
+    crd: &VendoredCrd,
+    labels: &BTreeMap<String, String>,
+) -> Result<k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition, Error> {
+    let mut typed: k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition =
+        serde_json::from_value(load_value(crd, labels)?).map_err(|e| bad(crd, e.to_string()))?;
+    typed.metadata.labels.get_or_insert_with(BTreeMap::new);
     Ok(typed)
+}
+
+/// The vendored CRD as JSON with `labels` added, without going through the typed struct:
+/// the render's path (a test proves each reads back into `CustomResourceDefinition`
+/// unchanged). Parsed once per process and cloned after, for fleets of renders.
+pub fn load_value(crd: &VendoredCrd, labels: &BTreeMap<String, String>) -> Result<serde_json::Value, Error> {
+    static PARSED: OnceLock<Vec<Result<serde_json::Value, String>>> = OnceLock::new();
+    let all = PARSED.get_or_init(|| {
+        VENDORED.iter().map(|v| serde_json::from_str::<serde_json::Value>(v.json).map_err(|e| e.to_string())).collect()
+    });
+    let i = VENDORED.iter().position(|v| v.file == crd.file).ok_or_else(|| bad(crd, "not in VENDORED".into()))?;
+    let mut value = all[i].clone().map_err(|e| bad(crd, e))?;
+    let meta =
+        value.get_mut("metadata").and_then(|m| m.as_object_mut()).ok_or_else(|| bad(crd, "no metadata".into()))?;
+    let existing = meta.entry("labels").or_insert_with(|| serde_json::Value::Object(Default::default()));
+    let Some(map) = existing.as_object_mut() else { return Err(bad(crd, "labels is not a mapping".into())) };
+    for (k, v) in labels {
+        map.insert(k.clone(), serde_json::Value::String(v.clone()));
+    }
+    Ok(value)
+}
+
+fn bad(crd: &VendoredCrd, why: String) -> Error {
+    Error::invalid(format!("vendored CRD `{}` is unreadable: {why}", crd.file))
+        .note("this is a bug in runway's vendored data; `crds/README.md` says how to update it")
 }
 
 /// Why `schema` is not structural (the API server's rule for apiextensions v1), if it is

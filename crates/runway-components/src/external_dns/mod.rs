@@ -844,10 +844,16 @@ mod tests {
                 "{platform}: {args}"
             );
         }
+        // kind has no DNS: its base switches external-dns off, and switching it back on
+        // is an error that names the provider.
         let mut s = Stack::new();
         s.platform("kind", "test").expect("platform");
         // kind's base also sets `elasticsearch`, so that component must be known.
-        let e = s.render(&[&crate::elasticsearch::Elasticsearch, &ExternalDns]).expect_err("kind has no DNS");
+        let comps: [&dyn crate::ErasedComponent; 2] = [&crate::elasticsearch::Elasticsearch, &ExternalDns];
+        let r = s.render(&comps).expect("kind renders without external-dns");
+        assert!(r.objects.iter().all(|o| o.name() != "external-dns"));
+        s.set("platform.components.external_dns=true", false).expect("set");
+        let e = s.render(&comps).expect_err("kind has no DNS");
         assert_eq!(e.error().path().map(ToString::to_string).as_deref(), Some("platform.dns_provider"));
     }
 }

@@ -637,17 +637,14 @@ mod tests {
     }
 
     #[test]
-    fn open_providers_need_email_domains() {
-        for (provider, p) in [
-            ("google", Oauth2ProxyParams::default()),
-            ("github", Oauth2ProxyParams::default()),
-            ("azure", Oauth2ProxyParams::default()),
-        ] {
-            let mut no_zone = cx(provider);
-            no_zone.config.dns_zone = None;
-            let e = Oauth2Proxy::build(&p, &no_zone).expect_err(provider);
-            assert_eq!(path_of(&e), "oauth2_proxy.email_domains", "{provider}");
-            assert!(e.helps().iter().any(|h| h.contains("email_domains")), "{provider}");
+    fn open_providers_default_to_the_zone_s_email_domain() {
+        // Never "any Google, GitHub or Microsoft account": empty means the cluster's zone.
+        for provider in ["google", "github", "azure"] {
+            let c = cx(provider);
+            let zone = c.config.dns_zone.clone().expect("the test context has a zone");
+            let args = args_of(&Oauth2Proxy::build(&Oauth2ProxyParams::default(), &c).expect(provider));
+            assert!(args.contains(&format!("--email-domain={zone}")), "{provider}: {args:?}");
+            assert!(!args.contains(&"--email-domain=*".to_string()), "{provider}");
         }
         // `*` on purpose is allowed.
         let star = Oauth2ProxyParams { email_domains: vec!["*".into()], ..Default::default() };
