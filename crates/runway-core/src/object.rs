@@ -4,8 +4,6 @@
 //! component by a key (`sts`, `svc`, ... as BKPR named them), with the typed round-trip
 //! of its kind attached so that a patched object can be read back into its k8s-openapi type.
 
-use std::cmp::Ordering;
-
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
@@ -93,12 +91,14 @@ impl Object {
 
     /// `metadata.name`.
     pub fn name(&self) -> &str {
-        self.value.pointer("/metadata/name").and_then(|v| v.as_str()).unwrap_or("")
+        // `get` rather than `pointer`: these run inside the sort, and a JSON pointer is
+        // re-parsed (with string replaces) on every call.
+        self.value.get("metadata").and_then(|m| m.get("name")).and_then(|v| v.as_str()).unwrap_or("")
     }
 
     /// `metadata.namespace`, empty for cluster-scoped objects.
     pub fn namespace(&self) -> &str {
-        self.value.pointer("/metadata/namespace").and_then(|v| v.as_str()).unwrap_or("")
+        self.value.get("metadata").and_then(|m| m.get("namespace")).and_then(|v| v.as_str()).unwrap_or("")
     }
 
     /// Checks names and labels ([`crate::names`]); the error's path is relative to the object.
@@ -192,21 +192,20 @@ pub fn kind_rank(kind: &str) -> usize {
     ORDER.iter().position(|k| *k == kind).unwrap_or(ORDER.len())
 }
 
-/// Canonical order: kind rank, then kind name (for unknown kinds), namespace, name, then
-/// the component and key (so the order is total and independent of input order).
-pub fn canonical_cmp(a: &Object, b: &Object) -> Ordering {
-    kind_rank(a.kind())
-        .cmp(&kind_rank(b.kind()))
-        .then_with(|| a.kind().cmp(b.kind()))
-        .then_with(|| a.namespace().cmp(b.namespace()))
-        .then_with(|| a.name().cmp(b.name()))
-        .then_with(|| a.component.cmp(&b.component))
-        .then_with(|| a.key.cmp(&b.key))
-}
-
-/// Sorts objects into canonical order.
+/// Sorts objects into canonical order: kind rank, then kind name (for unknown kinds),
+/// namespace, name, then the component and key (so the order is total and independent
+/// of input order).
 pub fn sort_canonical(objects: &mut [Object]) {
-    objects.sort_by(canonical_cmp);
+    objects.sort_by_cached_key(|o| {
+        (
+            kind_rank(o.kind()),
+            o.kind().to_string(),
+            o.namespace().to_string(),
+            o.name().to_string(),
+            o.component.clone(),
+            o.key.clone(),
+        )
+    });
 }
 
 #[cfg(test)]

@@ -4,7 +4,6 @@
 //! updating is replacing the files, and a diff against upstream stays empty.
 
 use std::collections::BTreeMap;
-use std::sync::OnceLock;
 
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::{
     JSONSchemaProps, JSONSchemaPropsOrArray, JSONSchemaPropsOrBool,
@@ -79,16 +78,13 @@ pub fn load(
 
 /// The vendored CRD as JSON with `labels` added, without going through the typed struct:
 /// the render's path (a test proves each reads back into `CustomResourceDefinition`
-/// unchanged). Parsed once per process and cloned after, for fleets of renders.
+/// unchanged).
 pub fn load_value(crd: &VendoredCrd, labels: &BTreeMap<String, String>) -> Result<serde_json::Value, Error> {
-    static PARSED: OnceLock<Vec<Result<serde_json::Value, String>>> = OnceLock::new();
-    let all = PARSED.get_or_init(|| {
-        VENDORED.iter().map(|v| serde_json::from_str::<serde_json::Value>(v.json).map_err(|e| e.to_string())).collect()
-    });
-    let i = VENDORED.iter().position(|v| v.file == crd.file).ok_or_else(|| bad(crd, "not in VENDORED".into()))?;
-    let mut value = all[i].clone().map_err(|e| bad(crd, e))?;
-    let meta =
-        value.get_mut("metadata").and_then(|m| m.as_object_mut()).ok_or_else(|| bad(crd, "no metadata".into()))?;
+    let mut value: serde_json::Value = serde_json::from_str(crd.json).map_err(|e| bad(crd, e.to_string()))?;
+    let meta = value
+        .get_mut("metadata")
+        .and_then(|m| m.as_object_mut())
+        .ok_or_else(|| bad(crd, "no metadata".into()))?;
     let existing = meta.entry("labels").or_insert_with(|| serde_json::Value::Object(Default::default()));
     let Some(map) = existing.as_object_mut() else { return Err(bad(crd, "labels is not a mapping".into())) };
     for (k, v) in labels {
