@@ -65,4 +65,8 @@ pub const ALL: &[&dyn ErasedComponent] = &[
     &external_dns::ExternalDns,
     &keycloak::Keycloak,
     &powerdns::Powerdns,
+    &sdc_cassandra::SdcCassandra,
+    &sdc_elasticsearch::SdcElasticsearch,
+    &sdc_mysql::SdcMysql,
+    &sdc_redis::SdcRedis,
 ];
