@@ -48,6 +48,71 @@ fn elasticsearch_alone_matches_its_snapshot_on_every_platform() {
     });
 }
 
+/// The Sysdig backend stack on the platforms its issue names, with and without secrets.
+#[test]
+fn sysdig_backend_matches_its_snapshot_on_eks_gke_and_onprem() {
+    let settings = snapshot_settings("render");
+    settings.bind(|| {
+        for p in ["eks", "gke", "onprem"] {
+            let args = ["render", "--platform", p, "--stack", "examples/sdc/stack.yaml"];
+            let first = render_ok(&args);
+            assert_eq!(first, render_ok(&args), "render is not deterministic for {args:?}");
+            insta::assert_snapshot!(format!("sdc__{p}"), first);
+        }
+    });
+}
+
+#[test]
+fn no_secret_value_reaches_anything_but_a_secret() {
+    // Every value of the example secrets file, rendered through every Sysdig component:
+    // none may appear in a ConfigMap, an annotation, or any object other than a Secret.
+    let secrets: serde_json::Value = serde_yaml::from_str(
+        &std::fs::read_to_string(root().join("examples/sdc/secrets.example.yaml")).expect("secrets example"),
+    )
+    .expect("YAML");
+    let values: Vec<String> = secrets
+        .as_object()
+        .expect("mapping")
+        .values()
+        .flat_map(|m| m.as_object().expect("mapping").values().map(|v| v.as_str().expect("string").to_string()))
+        .collect();
+    assert!(values.len() >= 10);
+    let out = render_ok(&[
+        "render",
+        "--platform",
+        "eks",
+        "--stack",
+        "examples/sdc/stack.yaml",
+        "--secrets-file",
+        "examples/sdc/secrets.example.yaml",
+        "--format",
+        "json",
+    ]);
+    let list: serde_json::Value = serde_json::from_str(&out).expect("json");
+    let mut secrets_rendered = 0;
+    for item in list["items"].as_array().expect("items") {
+        if item["kind"] == "Secret" {
+            secrets_rendered += 1;
+            continue;
+        }
+        let text = item.to_string();
+        for v in &values {
+            assert!(!text.contains(v.as_str()), "a secret value is in {} `{}`", item["kind"], item["metadata"]["name"]);
+        }
+        if item["kind"] == "ConfigMap" {
+            for key in item["data"].as_object().map(|m| m.keys().collect::<Vec<_>>()).unwrap_or_default() {
+                let last = key.rsplit(['.', '-', '_']).next().unwrap_or(key).to_lowercase();
+                assert!(
+                    !["password", "token", "secret", "license", "apikey"].contains(&last.as_str()),
+                    "ConfigMap `{}` has a key `{key}` that names a secret",
+                    item["metadata"]["name"]
+                );
+            }
+        }
+    }
+    assert!(secrets_rendered >= 5, "the secrets file renders the Secrets ({secrets_rendered})");
+}
+
 #[test]
 fn every_override_in_overrides_renders_on_gke() {
     // Each file of overrides/ is a documented override (BKPR's seed examples among them);

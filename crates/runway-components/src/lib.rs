@@ -69,4 +69,10 @@ pub const ALL: &[&dyn ErasedComponent] = &[
     &sdc_elasticsearch::SdcElasticsearch,
     &sdc_mysql::SdcMysql,
     &sdc_redis::SdcRedis,
+    &sdc_storage::SdcStorage,
+    &sdc_config::SdcConfig,
+    &sdc_backend::SdcBackend,
+    &sdc_agent::SdcAgent,
+    &sysdig_metrics_adapter::SysdigMetricsAdapter,
+    &hpas::Hpas,
 ];

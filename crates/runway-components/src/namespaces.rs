@@ -11,12 +11,16 @@ use crate::common::meta;
 /// The pseudo-component that owns Namespace objects (and their `--output-dir` folder).
 pub const COMPONENT: &str = "namespaces";
 
-/// Namespace objects for the namespaces used by `objects`.
+/// Namespaces every cluster has and runway must not own: relabelling them for Pod
+/// Security Admission would stop system pods (kube-proxy, CNI) from restarting.
+pub const SYSTEM_NAMESPACES: &[&str] = &["default", "kube-node-lease", "kube-public", "kube-system"];
+
+/// Namespace objects for the namespaces used by `objects` (never the system ones).
 pub fn namespaces_for(objects: &[Object]) -> Vec<Object> {
     let mut levels: BTreeMap<&str, &'static str> = BTreeMap::new();
     for o in objects {
         let ns = o.namespace();
-        if ns.is_empty() || o.kind() == "Namespace" {
+        if ns.is_empty() || o.kind() == "Namespace" || SYSTEM_NAMESPACES.contains(&ns) {
             continue;
         }
         let level = pod_security_level(&o.value);
@@ -116,6 +120,14 @@ mod tests {
         let o = json!({"kind": "StatefulSet", "spec": {"template": {"spec": {
             "containers": [], "initContainers": [{"name": "s", "securityContext": {"privileged": true}}]}}}});
         assert_eq!(pod_security_level(&o), "privileged");
+    }
+
+    #[test]
+    fn system_namespaces_are_never_rendered() {
+        let mut cm = k8s_openapi::api::core::v1::ConfigMap::default();
+        cm.metadata.name = Some("x".into());
+        cm.metadata.namespace = Some("kube-system".into());
+        assert!(namespaces_for(&[Object::new("t", "cm", &cm)]).is_empty());
     }
 
     #[test]

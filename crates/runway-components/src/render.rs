@@ -35,6 +35,9 @@ pub struct Rendered {
     pub params: BTreeMap<String, Node>,
     /// Per component and object key, the object's tree with trails (with `keep_trails`).
     pub object_trees: BTreeMap<(String, String), Node>,
+    /// Objects the render references but does not contain, which the cluster must already
+    /// hold: `(kind, namespace, name)` (a Secret whose values were not given, ...).
+    pub externals: std::collections::BTreeSet<runway_core::refs::ExternalRef>,
 }
 
 /// A patch aimed at one object.
@@ -246,6 +249,10 @@ impl Stack {
         let digest = crate::release::inputs_digest(sources, self.sources_len());
         objects.push(crate::release::release_config_map(cx.namespace(), &cx.platform.name, &rendered, &digest));
 
+        // Pods that use a ConfigMap or Secret another component rendered get its checksum,
+        // so a change there rolls them too.
+        crate::common::checksum::annotate_referenced_checksums(&mut objects);
+
         if let Some(mirror) = &cx.config.registry_mirror {
             crate::images::apply_mirror(&mut objects, mirror);
         }
@@ -268,7 +275,7 @@ impl Stack {
             }
         }
         runway_core::refs::check_references(&objects, &externals)?;
-        Ok(Rendered { objects, sources: sources.clone(), params, object_trees })
+        Ok(Rendered { objects, sources: sources.clone(), params, object_trees, externals })
     }
 }
 
@@ -353,6 +360,9 @@ fn resolve_block<'l, 'c>(
     let src = sources.add(format!("defaults of {name}"), SourceKind::Defaults, "");
     let mut base = Node::from_json(defaults, Span::whole(src));
     let param_keys: Vec<String> = defaults.as_object().map(|m| m.keys().cloned().collect()).unwrap_or_default();
+    // Parameters that are a map of the user's names (`hpas: {web: {...}}`) have no fixed
+    // keys: every key is a parameter, and reading the parameters checks each entry.
+    let open = object_keys.is_empty() && defaults.as_object().is_some_and(|m| m.is_empty());
     let mut patches = Vec::new();
     let prefix = KeyPath::root().key(name);
     for layer in layers {
@@ -376,7 +386,7 @@ fn resolve_block<'l, 'c>(
                                 }
                                 if object_keys.contains(&k) {
                                     patches.push((k.to_string(), ObjectPatch::Tree(&e.node, additive)));
-                                } else if param_keys.iter().any(|p| p == k) {
+                                } else if open || param_keys.iter().any(|p| p == k) {
                                     // A sub-component (prometheus's `alertmanager`) holds both
                                     // parameters and patches of its objects (`alertmanager.sts`).
                                     let mut e = e.clone();
@@ -439,7 +449,7 @@ fn resolve_block<'l, 'c>(
                         let Some(Segment::Key(x)) = segs.get(2) else { unreachable!("matched above") };
                         patches.push((format!("{k}.{x}"), ObjectPatch::Set(&segs[3..], &flag.value, flag.path_span)));
                     }
-                    Some(Segment::Key(k)) if param_keys.iter().any(|p| p == k) => {
+                    Some(Segment::Key(k)) if open || param_keys.iter().any(|p| p == k) => {
                         apply_set(&mut base, &segs[1..], &flag.value, flag.path_span)
                             .map_err(|e| e.with_path(flag.path.clone()))?;
                     }

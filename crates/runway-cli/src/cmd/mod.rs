@@ -17,6 +17,7 @@ pub fn run(cli: Cli, matches: &ArgMatches) -> Result<String, String> {
             let sub = matches.subcommand_matches("render");
             let stack = layers::build(&a.layers, sub)?;
             let out = stack.render(ALL).map_err(|e| e.render())?;
+            note_externals(&out);
             if let Some(dir) = &a.output_dir {
                 let files = match a.format {
                     Format::Yaml => out.files(),
@@ -53,4 +54,20 @@ pub fn run(cli: Cli, matches: &ArgMatches) -> Result<String, String> {
         Command::Components(a) => components::run(a.name.as_deref()),
         Command::Schema => Ok(schema::layer_schema()),
     }
+}
+
+/// Tells (on standard error) which objects the cluster must already hold: Secrets whose
+/// values were not given with `--secrets-file`, and targets declared external.
+fn note_externals(out: &runway_components::Rendered) {
+    if out.externals.is_empty() {
+        return;
+    }
+    let mut msg =
+        format!("note: the cluster must already hold {} object(s) this render references:\n", out.externals.len());
+    for (kind, ns, name) in &out.externals {
+        let at = if ns.is_empty() { String::new() } else { format!(" in namespace `{ns}`") };
+        msg.push_str(&format!("  - {kind} `{name}`{at}\n"));
+    }
+    msg.push_str("  = help: give Secret values with `--secrets-file` to have runway render them\n");
+    eprint!("{msg}");
 }

@@ -81,10 +81,8 @@ pub fn load(
 /// unchanged).
 pub fn load_value(crd: &VendoredCrd, labels: &BTreeMap<String, String>) -> Result<serde_json::Value, Error> {
     let mut value: serde_json::Value = serde_json::from_str(crd.json).map_err(|e| bad(crd, e.to_string()))?;
-    let meta = value
-        .get_mut("metadata")
-        .and_then(|m| m.as_object_mut())
-        .ok_or_else(|| bad(crd, "no metadata".into()))?;
+    let meta =
+        value.get_mut("metadata").and_then(|m| m.as_object_mut()).ok_or_else(|| bad(crd, "no metadata".into()))?;
     let existing = meta.entry("labels").or_insert_with(|| serde_json::Value::Object(Default::default()));
     let Some(map) = existing.as_object_mut() else { return Err(bad(crd, "labels is not a mapping".into())) };
     for (k, v) in labels {

@@ -1,5 +1,6 @@
 //! Building blocks shared by components: metadata, pod security, probes, resources.
 
+pub mod checksum;
 pub mod ingress;
 pub mod meta;
 pub mod pod;
