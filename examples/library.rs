@@ -51,7 +51,13 @@ fn main() {
     let mut stack = Stack::new();
     let built = stack
         .platform("gke", "example")
-        .and_then(|s| s.layer("inline.yaml", runway_core::SourceKind::File, "config:\n  dns_zone: example.com\n"))
+        .and_then(|s| {
+            s.layer(
+                "inline.yaml",
+                runway_core::SourceKind::File,
+                "config:\n  dns_zone: example.com\n  cloud:\n    gcp_project: example\n",
+            )
+        })
         .and_then(|s| s.set("elasticsearch.replicas=5", false))
         .and_then(|s| s.set("maintenance_window.schedule=0 4 * * SAT", true));
     if let Err(e) = built {
