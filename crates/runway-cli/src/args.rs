@@ -27,6 +27,8 @@ pub enum Command {
     Components(ComponentsArgs),
     /// Print the JSON schema of layer files (for editors).
     Schema,
+    /// Compare two renders object by object (exit 0: no change, 1: changes, 2: error).
+    Diff(DiffArgs),
 }
 
 /// The layers of a render, lowest precedence first.
@@ -80,6 +82,37 @@ pub struct RenderArgs {
     /// Write one file per object under DIR/COMPONENT/ instead of standard output (atomic).
     #[arg(long, value_name = "DIR")]
     pub output_dir: Option<PathBuf>,
+    /// Refuse the render if it changes an immutable field of an object in PREVIOUS (a
+    /// render: file, directory or `-`), as the API server would on apply.
+    #[arg(long, value_name = "PREVIOUS")]
+    pub check_upgrade: Option<PathBuf>,
+}
+
+/// Output formats of `runway diff`.
+#[derive(Debug, Clone, Copy, ValueEnum, Default, PartialEq, Eq)]
+pub enum DiffFormat {
+    /// A line per object with its changed fields, then unified diffs.
+    #[default]
+    Text,
+    /// A pull-request comment: a summary table, then a collapsible block per object.
+    Markdown,
+    /// JSON, for bots.
+    Json,
+}
+
+/// `runway diff`.
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The old render: a YAML stream or JSON `v1/List` file, a directory of them, or `-`.
+    pub old: PathBuf,
+    /// The new render: a YAML stream or JSON `v1/List` file, a directory of them, or `-`.
+    pub new: PathBuf,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = DiffFormat::Text)]
+    pub format: DiffFormat,
+    /// Show Secret `data` and `stringData` values instead of `***`.
+    #[arg(long)]
+    pub show_secrets: bool,
 }
 
 /// `runway explain`.

@@ -17,20 +17,21 @@ fn main() -> ExitCode {
         Err(e) => e.exit(),
     };
     match cmd::run(cli, &matches) {
-        Ok(out) => write_stdout(out.as_bytes()),
-        Err(message) => {
-            let _ = std::io::stderr().write_all(message.as_bytes());
-            ExitCode::FAILURE
+        Ok(out) => write_stdout(out.stdout.as_bytes(), out.code),
+        Err(f) => {
+            let _ = std::io::stderr().write_all(f.message.as_bytes());
+            ExitCode::from(f.code)
         }
     }
 }
 
-/// Writes the output; a closed pipe (`runway render | head`) is not an error.
-fn write_stdout(bytes: &[u8]) -> ExitCode {
+/// Writes the output and exits with `code` (`runway diff` exits 1 when it shows changes);
+/// a closed pipe (`runway render | head`) is not an error.
+fn write_stdout(bytes: &[u8], code: u8) -> ExitCode {
     let mut out = std::io::stdout().lock();
     match out.write_all(bytes).and_then(|()| out.flush()) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Ok(()) => ExitCode::from(code),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::from(code),
         Err(e) => {
             let _ = writeln!(std::io::stderr(), "error: cannot write output: {e}");
             ExitCode::FAILURE

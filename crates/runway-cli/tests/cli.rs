@@ -357,3 +357,15 @@ fn platform_components_switch_a_component_off_and_typos_are_caught() {
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("did you mean `elasticsearch`?"), "{}", stderr(&o));
 }
+
+#[test]
+fn explain_builds_only_the_component_it_is_asked_about() {
+    // The whole runtime needs cluster facts (zone, project) that explaining Elasticsearch
+    // does not: only the component named by the path is built.
+    let out =
+        render_ok(&["explain", "elasticsearch.sts.spec.replicas", "--platform", "gke", "-f", "examples/gke/prod.yaml"]);
+    assert!(out.starts_with("elasticsearch.sts.spec.replicas = 3\n"), "{out}");
+    // A component's other name explains as its own.
+    let out = render_ok(&["explain", "edns.deploy.spec.replicas", "--stack", "examples/gke/stack.yaml"]);
+    assert!(out.starts_with("edns.deploy.spec.replicas = 1\n"), "{out}");
+}

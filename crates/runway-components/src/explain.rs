@@ -16,6 +16,9 @@ impl Rendered {
         let Some(Segment::Key(top)) = segs.first() else {
             return Err(Error::new(ErrorKind::NoSuchPath).with_path(path.clone()));
         };
+        // A component's other name (`edns`) explains as its own (`external_dns`).
+        let canonical = crate::ALL.iter().find(|c| c.aliases().contains(&top.as_str())).map(|c| c.name().to_string());
+        let top = canonical.as_ref().unwrap_or(top);
         let nested = match (segs.get(1), segs.get(2)) {
             (Some(Segment::Key(a)), Some(Segment::Key(b))) => Some(format!("{a}.{b}")),
             _ => None,

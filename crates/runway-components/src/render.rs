@@ -18,10 +18,15 @@ use crate::namespaces;
 use crate::stack::{Layer, Stack};
 
 /// Options of a render.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct RenderOptions {
     /// Keep every object's provenance tree, for `explain` (costs time; off for `render`).
     pub keep_trails: bool,
+    /// Build only this component (`explain elasticsearch.sts...` needs no other): every
+    /// component's parameters are still read and published, but the others are not
+    /// built, so facts only they need (a cloud project, an OIDC issuer) may be missing,
+    /// and the whole-render reference checks are skipped.
+    pub only: Option<String>,
 }
 
 /// The result of a render: objects in canonical order, plus what `explain` needs.
@@ -172,6 +177,10 @@ impl Stack {
         let mut object_trees = BTreeMap::new();
         let mut externals = std::collections::BTreeSet::new();
         for ((c, pnode, patches), p) in resolved.into_iter().zip(&typed) {
+            if opts.only.as_deref().is_some_and(|only| canonical(only).unwrap_or(only) != c.name()) {
+                params.insert(c.name().to_string(), pnode);
+                continue;
+            }
             externals.extend(c.externals_typed(p, &cx));
             let built = c.build_typed(p, &pnode, &cx)?;
             let built_src = sources.add(format!("component `{}`", c.name()), SourceKind::Built, "");
@@ -274,7 +283,9 @@ impl Stack {
                 ))));
             }
         }
-        runway_core::refs::check_references(&objects, &externals)?;
+        if opts.only.is_none() {
+            runway_core::refs::check_references(&objects, &externals)?;
+        }
         Ok(Rendered { objects, sources: sources.clone(), params, object_trees, externals })
     }
 }

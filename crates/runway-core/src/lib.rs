@@ -11,9 +11,11 @@
 //! - [`names`]: the API server's rules for names and labels;
 //! - [`refs`]: cross-object references of a whole render;
 //! - [`emit`]: the YAML and JSON writer;
+//! - [`diff`]: object-level semantic diff of two renders, and immutable-field changes;
 //! - [`error`]: errors as data, rendered at the edge.
 #![deny(missing_docs)]
 
+pub mod diff;
 pub mod emit;
 pub mod error;
 pub mod layer;

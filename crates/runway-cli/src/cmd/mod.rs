@@ -1,6 +1,8 @@
-//! The verbs. Each returns the text for standard output, or the rendered error message.
+//! The verbs. Each returns the text for standard output and an exit code, or the rendered
+//! error message and an exit code.
 
 mod components;
+mod diff;
 mod layers;
 mod schema;
 
@@ -10,14 +12,54 @@ use runway_core::KeyPath;
 
 use crate::args::{Cli, Command, Format};
 
-/// Runs a command; `Err` holds the full error message for standard error.
-pub fn run(cli: Cli, matches: &ArgMatches) -> Result<String, String> {
+/// What a verb prints on standard output, and the exit code it asks for.
+pub struct Outcome {
+    /// Text for standard output.
+    pub stdout: String,
+    /// Exit code: 0, or 1 for `diff` with changes.
+    pub code: u8,
+}
+
+/// A failed verb: the full message for standard error, and the exit code.
+pub struct Failure {
+    /// Text for standard error.
+    pub message: String,
+    /// Exit code: 1, or 2 for `diff` (as `kubectl diff`: 1 means changes).
+    pub code: u8,
+}
+
+/// Runs a command.
+pub fn run(cli: Cli, matches: &ArgMatches) -> Result<Outcome, Failure> {
+    if let Command::Diff(a) = &cli.command {
+        return match diff::run(a) {
+            Ok((stdout, changed)) => Ok(Outcome { stdout, code: u8::from(changed) }),
+            Err(message) => Err(Failure { message, code: 2 }),
+        };
+    }
+    match run_verb(cli, matches) {
+        Ok(stdout) => Ok(Outcome { stdout, code: 0 }),
+        Err(message) => Err(Failure { message, code: 1 }),
+    }
+}
+
+/// Runs a verb whose errors exit with 1; `Err` holds the full error message.
+fn run_verb(cli: Cli, matches: &ArgMatches) -> Result<String, String> {
     match cli.command {
         Command::Render(a) => {
             let sub = matches.subcommand_matches("render");
             let stack = layers::build(&a.layers, sub)?;
             let out = stack.render(ALL).map_err(|e| e.render())?;
             note_externals(&out);
+            if let Some(prev) = &a.check_upgrade {
+                // `-f -` already took standard input.
+                let mut stdin_used = a.layers.files.iter().any(|f| f.as_os_str() == "-");
+                let previous = diff::read_render(prev, &mut stdin_used)?;
+                let new: Vec<serde_json::Value> = out.objects.iter().map(|o| o.value.clone()).collect();
+                let changes = runway_core::diff::immutable_changes(&previous, &new);
+                if !changes.is_empty() {
+                    return Err(diff::upgrade_errors(&changes));
+                }
+            }
             if let Some(dir) = &a.output_dir {
                 let files = match a.format {
                     Format::Yaml => out.files(),
@@ -41,7 +83,12 @@ pub fn run(cli: Cli, matches: &ArgMatches) -> Result<String, String> {
             let sub = matches.subcommand_matches("explain");
             let stack = layers::build(&a.layers, sub)?;
             let path = KeyPath::parse(&a.path).map_err(|e| format!("error: {e}\n"))?;
-            let out = stack.render_with(ALL, RenderOptions { keep_trails: true }).map_err(|e| e.render())?;
+            // Only the component the path names is built: its trail needs no other.
+            let only = match path.segments().first() {
+                Some(runway_core::Segment::Key(k)) if k != "platform" && k != "config" => Some(k.clone()),
+                _ => None,
+            };
+            let out = stack.render_with(ALL, RenderOptions { keep_trails: true, only }).map_err(|e| e.render())?;
             let ex = out.explain(&path).map_err(|e| e.render(&out.sources))?;
             Ok(ex.to_string())
         }
@@ -53,6 +100,7 @@ pub fn run(cli: Cli, matches: &ArgMatches) -> Result<String, String> {
         }
         Command::Components(a) => components::run(a.name.as_deref()),
         Command::Schema => Ok(schema::layer_schema()),
+        Command::Diff(a) => diff::run(&a).map(|(text, _)| text),
     }
 }
 

@@ -1087,7 +1087,9 @@ mod tests {
         assert_eq!(hpa.value["spec"]["maxReplicas"], 4);
 
         s.layer("overrides/nginx_ingress-hpa.yaml", SourceKind::File, HPA_OVERRIDE).expect("override parses");
-        let rendered = s.render_with(&[&NginxIngress], RenderOptions { keep_trails: true }).expect("renders");
+        let rendered = s
+            .render_with(&[&NginxIngress], RenderOptions { keep_trails: true, ..Default::default() })
+            .expect("renders");
         let hpa = rendered.objects.iter().find(|o| o.kind() == "HorizontalPodAutoscaler").expect("the hpa");
         assert_eq!(hpa.value["spec"]["maxReplicas"], 10);
         assert_eq!(hpa.value["spec"]["minReplicas"], 2, "the rest of the object is kept");

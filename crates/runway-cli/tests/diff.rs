@@ -1,0 +1,162 @@
+//! `runway diff` and `runway render --check-upgrade` end to end, on renders of the GKE
+//! example stack.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::{render_ok, runway, runway_in, stderr, stdout};
+
+const STACK: &[&str] = &["render", "--stack", "examples/gke/stack.yaml"];
+const REPLICAS: &[&str] = &["--set", "elasticsearch.replicas=6", "--set", "elasticsearch.min_master_nodes=4"];
+const STORAGE: &[&str] = &["--set", "elasticsearch.storage=200Gi"];
+
+/// Renders the GKE stack with `extra` flags into `dir/name`.
+fn render_to(dir: &Path, name: &str, extra: &[&str]) -> PathBuf {
+    let args: Vec<&str> = STACK.iter().chain(extra).copied().collect();
+    let path = dir.join(name);
+    std::fs::write(&path, render_ok(&args)).expect("render written");
+    path
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().expect("temp paths are UTF-8")
+}
+
+#[test]
+fn identical_renders_exit_0_with_no_output() {
+    let t = tempfile::tempdir().unwrap();
+    let a = render_to(t.path(), "a.yaml", &[]);
+    let b = render_to(t.path(), "b.yaml", &[]);
+    let o = runway(&["diff", s(&a), s(&b)]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(stdout(&o).trim(), "");
+}
+
+#[test]
+fn a_change_exits_1_and_names_the_field_with_old_and_new_values() {
+    let t = tempfile::tempdir().unwrap();
+    let a = render_to(t.path(), "a.yaml", &[]);
+    let b = render_to(t.path(), "b.yaml", REPLICAS);
+    let o = runway(&["diff", s(&a), s(&b)]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.contains("~ StatefulSet kubeprod/elasticsearch-logging"), "{out}");
+    let line = out.lines().find(|l| l.trim_start().starts_with("spec.replicas:")).expect("spec.replicas is listed");
+    assert!(line.contains("→ 6"), "{line}");
+    assert!(out.contains("+++ b/StatefulSet kubeprod/elasticsearch-logging"), "{out}");
+    assert!(out.contains("\n+  replicas: 6\n"), "{out}");
+    assert!(!out.contains("\x1b["), "no colour without a terminal");
+}
+
+const OBJS: &str = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: kept\n  namespace: a\ndata:\n  x: '1'\n---\n\
+apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: gone\n  namespace: a\n";
+const OBJS2: &str = "apiVersion: v1\nkind: ConfigMap\nmetadata: {namespace: a, name: kept}\ndata: {x: '1'}\n---\n\
+apiVersion: v1\nkind: Namespace\nmetadata:\n  name: fresh\n";
+
+#[test]
+fn added_and_removed_objects_are_listed_in_apply_order() {
+    let t = tempfile::tempdir().unwrap();
+    std::fs::write(t.path().join("old.yaml"), OBJS).unwrap();
+    std::fs::write(t.path().join("new.yaml"), OBJS2).unwrap();
+    let o = runway_in(t.path(), &["diff", "old.yaml", "-"], Some(OBJS2));
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let out = stdout(&o);
+    let summary: Vec<&str> = out.lines().take_while(|l| !l.is_empty()).collect();
+    assert_eq!(summary, ["+ Namespace fresh", "- ConfigMap a/gone", "1 added, 0 changed, 1 removed"], "{out}");
+}
+
+#[test]
+fn secret_values_are_redacted_unless_show_secrets() {
+    let t = tempfile::tempdir().unwrap();
+    let secret = |v: &str| {
+        format!("apiVersion: v1\nkind: Secret\nmetadata:\n  name: s\n  namespace: a\ndata:\n  password: {v}\n")
+    };
+    std::fs::write(t.path().join("old.yaml"), secret("b2xkLXNlY3JldA==")).unwrap();
+    std::fs::write(t.path().join("new.yaml"), secret("bmV3LXNlY3JldA==")).unwrap();
+    let o = runway_in(t.path(), &["diff", "old.yaml", "new.yaml"], None);
+    assert_eq!(o.status.code(), Some(1));
+    let out = stdout(&o);
+    assert!(!out.contains("b2xkLXNlY3JldA==") && !out.contains("bmV3LXNlY3JldA=="), "{out}");
+    assert!(out.contains("*** (before)") && out.contains("*** (after)"), "{out}");
+    let shown = stdout(&runway_in(t.path(), &["diff", "--show-secrets", "old.yaml", "new.yaml"], None));
+    assert!(shown.contains("b2xkLXNlY3JldA==") && shown.contains("bmV3LXNlY3JldA=="), "{shown}");
+}
+
+#[test]
+fn markdown_has_a_summary_table_and_details_blocks() {
+    let t = tempfile::tempdir().unwrap();
+    let a = render_to(t.path(), "a.yaml", &[]);
+    let b = render_to(t.path(), "b.yaml", STORAGE);
+    let o = runway(&["diff", "--format", "markdown", s(&a), s(&b)]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.contains("| | Kind | Namespace | Name | Fields |"), "{out}");
+    assert!(out.contains("| ~ ⚠️ | StatefulSet | kubeprod | elasticsearch-logging |"), "{out}");
+    assert!(out.contains("<details><summary>~ StatefulSet kubeprod/elasticsearch-logging</summary>"), "{out}");
+    assert!(out.contains("```diff\n"), "{out}");
+    assert!(out.contains("! immutable:") && out.contains("spec.volumeClaimTemplates"), "{out}");
+}
+
+#[test]
+fn json_parses_and_flags_immutable_changes() {
+    let t = tempfile::tempdir().unwrap();
+    let a = render_to(t.path(), "a.yaml", &[]);
+    let b = render_to(t.path(), "b.yaml", STORAGE);
+    let o = runway(&["diff", "--format", "json", s(&a), s(&b)]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).expect("diff --format json is JSON");
+    // The StatefulSet, and the release ConfigMap that records the inputs' checksum.
+    assert_eq!(v["changed"], 2);
+    let sts = v["objects"].as_array().unwrap().iter().find(|o| o["kind"] == "StatefulSet").unwrap();
+    assert_eq!(sts["immutable"][0]["path"], "spec.volumeClaimTemplates");
+    let text = stdout(&runway(&["diff", s(&a), s(&b)]));
+    assert!(text.contains("! immutable: spec.volumeClaimTemplates: delete the StatefulSet"), "{text}");
+}
+
+#[test]
+fn directory_input_equals_file_input() {
+    let t = tempfile::tempdir().unwrap();
+    let a = render_to(t.path(), "a.yaml", &[]);
+    let b = render_to(t.path(), "b.yaml", REPLICAS);
+    let dir = t.path().join("tree");
+    let args: Vec<&str> = STACK.iter().chain(REPLICAS).copied().chain(["--output-dir", s(&dir)]).collect();
+    let o = runway(&args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let from_file = runway(&["diff", s(&a), s(&b)]);
+    let from_dir = runway(&["diff", s(&a), s(&dir)]);
+    assert_eq!(from_dir.status.code(), Some(1), "{}", stderr(&from_dir));
+    assert_eq!(stdout(&from_dir), stdout(&from_file));
+    assert_eq!(runway(&["diff", s(&b), s(&dir)]).status.code(), Some(0));
+}
+
+#[test]
+fn errors_exit_2() {
+    let o = runway(&["diff", "no/such/file.yaml", "-"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("no/such/file.yaml"), "{}", stderr(&o));
+    assert_eq!(runway(&["diff", "-", "-"]).status.code(), Some(2));
+}
+
+#[test]
+fn check_upgrade_refuses_an_immutable_change_with_a_hint() {
+    let t = tempfile::tempdir().unwrap();
+    let prev = render_to(t.path(), "deployed.yaml", &[]);
+    let args: Vec<&str> = STACK.iter().chain(STORAGE).copied().chain(["--check-upgrade", s(&prev)]).collect();
+    let o = runway(&args);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(o.stdout.is_empty(), "nothing on stdout");
+    let err = stderr(&o);
+    assert!(err.contains("StatefulSet/kubeprod/elasticsearch-logging: spec.volumeClaimTemplates"), "{err}");
+    assert!(err.contains("kubectl delete sts elasticsearch-logging -n kubeprod --cascade=orphan"), "{err}");
+}
+
+#[test]
+fn check_upgrade_accepts_a_replicas_change() {
+    let t = tempfile::tempdir().unwrap();
+    let prev = render_to(t.path(), "deployed.yaml", &[]);
+    let args: Vec<&str> = STACK.iter().chain(REPLICAS).copied().chain(["--check-upgrade", s(&prev)]).collect();
+    let o = runway(&args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("replicas: 6"));
+}
