@@ -68,8 +68,8 @@ use k8s_openapi::api::batch::v1::{CronJob, CronJobSpec, JobSpec, JobTemplateSpec
 use k8s_openapi::api::core::v1::{
     Affinity, ConfigMap, ConfigMapVolumeSource, Container, ContainerPort, EmptyDirVolumeSource, EnvVar, EnvVarSource,
     HTTPGetAction, ObjectFieldSelector, PersistentVolumeClaim, PersistentVolumeClaimSpec, PodAffinityTerm,
-    PodAntiAffinity, PodSpec, PodTemplateSpec, Probe, SecurityContext, Service, ServiceAccount, ServicePort,
-    ServiceSpec, TCPSocketAction, TopologySpreadConstraint, Volume, VolumeMount, VolumeResourceRequirements,
+    PodAntiAffinity, PodSpec, PodTemplateSpec, Probe, Service, ServiceAccount, ServicePort, ServiceSpec,
+    TCPSocketAction, TopologySpreadConstraint, Volume, VolumeMount, VolumeResourceRequirements,
     WeightedPodAffinityTerm,
 };
 use k8s_openapi::api::policy::v1::{PodDisruptionBudget, PodDisruptionBudgetSpec};
@@ -81,8 +81,9 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 pub use self::params::{ElasticsearchParams, DEFAULT_EXPORTER_IMAGE, DEFAULT_IMAGE, DEFAULT_RETENTION_IMAGE};
+use crate::common::es_node::{self, ES_HOME, MAX_MAP_COUNT};
 use crate::common::meta;
-use crate::common::pod::{container_security, pod_security, Resources, SECURITY_EXCEPTION_ANNOTATION};
+use crate::common::pod::{container_security, pod_security, SECURITY_EXCEPTION_ANNOTATION};
 use crate::common::template::render_template;
 use crate::component::{Component, ObjectDoc};
 use crate::context::{Context, Published, ServiceRef};
@@ -110,12 +111,9 @@ const BKPR_APP_LABEL: &str = "k8s-app";
 const ES_CONTAINER: &str = "elasticsearch-logging";
 const EXPORTER_CONTAINER: &str = "prom-exporter";
 const SYSCTL_CONTAINER: &str = "elasticsearch-logging-init";
-const COPY_CONFIG_CONTAINER: &str = "copy-config";
-const ES_HOME: &str = "/usr/share/elasticsearch";
 const CONFIG_KEY: &str = "elasticsearch.yml";
 const SCRIPT_KEY: &str = "retention.sh";
 const RETENTION_POLICY: &str = "logstash-retention";
-const MAX_MAP_COUNT: u32 = 262_144;
 /// uid and gid of the official image (gid 0, as OpenShift expects).
 const ES_UID: i64 = 1000;
 const ES_GID: i64 = 0;
@@ -415,11 +413,6 @@ fn config_map_volume(name: &str, config_map: &str, mode: Option<i32>) -> Volume 
     }
 }
 
-/// Small init and job containers.
-fn small_resources() -> Resources {
-    Resources::new("10m", "32Mi", None, "64Mi")
-}
-
 fn elasticsearch_container(p: &ElasticsearchParams) -> Container {
     let heap = p.heap_mib();
     Container {
@@ -520,43 +513,6 @@ fn exporter_container(p: &ElasticsearchParams) -> Container {
     }
 }
 
-/// Copies the image's `config/` into the emptyDir mounted there, so that the root
-/// filesystem can be read-only while Elasticsearch writes its keystore.
-fn copy_config_container(p: &ElasticsearchParams) -> Container {
-    Container {
-        name: COPY_CONFIG_CONTAINER.into(),
-        image: Some(p.image.clone()),
-        command: Some(vec!["sh".into(), "-c".into(), format!("cp -R {ES_HOME}/config/. /mnt/config/")]),
-        resources: Some(small_resources().to_k8s()),
-        security_context: Some(container_security(true)),
-        volume_mounts: Some(vec![mount("config-dir", "/mnt/config")]),
-        ..Default::default()
-    }
-}
-
-/// Raises the node's vm.max_map_count (never lowers it). vm.max_map_count is not a
-/// namespaced sysctl, so a pod's `securityContext.sysctls` cannot set it.
-fn sysctl_container(p: &ElasticsearchParams) -> Container {
-    let script = format!(
-        "if [ \"$(cat /proc/sys/vm/max_map_count)\" -lt {MAX_MAP_COUNT} ]; then \
-         echo {MAX_MAP_COUNT} > /proc/sys/vm/max_map_count; fi"
-    );
-    Container {
-        name: SYSCTL_CONTAINER.into(),
-        image: Some(p.image.clone()),
-        command: Some(vec!["sh".into(), "-c".into(), script]),
-        resources: Some(small_resources().to_k8s()),
-        security_context: Some(SecurityContext {
-            privileged: Some(true),
-            run_as_user: Some(0),
-            run_as_non_root: Some(false),
-            read_only_root_filesystem: Some(true),
-            ..Default::default()
-        }),
-        ..Default::default()
-    }
-}
-
 fn pod_annotations(p: &ElasticsearchParams, checksum: &str) -> BTreeMap<String, String> {
     let mut a = BTreeMap::from([
         ("checksum/config".to_string(), checksum.to_string()),
@@ -582,9 +538,9 @@ fn stateful_set(p: &ElasticsearchParams, cx: &Context, checksum: &str) -> Result
     let selector = meta::selector(selector_labels());
     let mut init_containers = Vec::new();
     if p.sysctl_init_container {
-        init_containers.push(sysctl_container(p));
+        init_containers.push(es_node::sysctl_container(SYSCTL_CONTAINER, &p.image));
     }
-    init_containers.push(copy_config_container(p));
+    init_containers.push(es_node::copy_config_container(&p.image));
     let replicas = i32::try_from(p.replicas).map_err(|_| Error::invalid("replicas is too large"))?;
 
     let pod = PodSpec {
@@ -687,7 +643,7 @@ fn retention_cron_job(p: &ElasticsearchParams, ns: &str) -> CronJob {
             name: "retention".into(),
             image: Some(p.retention_image.clone()),
             command: Some(vec!["/bin/sh".into(), format!("/scripts/{SCRIPT_KEY}")]),
-            resources: Some(small_resources().to_k8s()),
+            resources: Some(es_node::small_resources().to_k8s()),
             security_context: Some(container_security(true)),
             volume_mounts: Some(vec![VolumeMount {
                 name: "scripts".into(),
@@ -918,7 +874,7 @@ mod tests {
 
     #[test]
     fn request_over_limit_is_an_error() {
-        let e = error_of(&with(|p| p.resources = Resources::new("500m", "4Gi", None, "2Gi")));
+        let e = error_of(&with(|p| p.resources = crate::common::pod::Resources::new("500m", "4Gi", None, "2Gi")));
         assert_eq!(path_of(&e), "elasticsearch.resources");
     }
 

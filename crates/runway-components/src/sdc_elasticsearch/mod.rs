@@ -58,9 +58,9 @@ use k8s_openapi::api::apps::v1::{
 use k8s_openapi::api::core::v1::{
     Affinity, ConfigMap, ConfigMapVolumeSource, Container, ContainerPort, EmptyDirVolumeSource, EnvVar, EnvVarSource,
     HTTPGetAction, LocalObjectReference, ObjectFieldSelector, PersistentVolumeClaim, PersistentVolumeClaimSpec,
-    PodAffinityTerm, PodAntiAffinity, PodSpec, PodTemplateSpec, Probe, SecurityContext, Service, ServiceAccount,
-    ServicePort, ServiceSpec, TCPSocketAction, TopologySpreadConstraint, Volume, VolumeMount,
-    VolumeResourceRequirements, WeightedPodAffinityTerm,
+    PodAffinityTerm, PodAntiAffinity, PodSpec, PodTemplateSpec, Probe, Service, ServiceAccount, ServicePort,
+    ServiceSpec, TCPSocketAction, TopologySpreadConstraint, Volume, VolumeMount, VolumeResourceRequirements,
+    WeightedPodAffinityTerm,
 };
 use k8s_openapi::api::policy::v1::{PodDisruptionBudget, PodDisruptionBudgetSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
@@ -71,8 +71,9 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 pub use self::params::{tag_version, SdcElasticsearchParams, DEFAULT_IMAGE, SUPPORTED_MAJORS};
+use crate::common::es_node::{self, ES_HOME, MAX_MAP_COUNT};
 use crate::common::meta;
-use crate::common::pod::{container_security, pod_security, Resources, SECURITY_EXCEPTION_ANNOTATION};
+use crate::common::pod::{container_security, pod_security, SECURITY_EXCEPTION_ANNOTATION};
 use crate::common::template::render_template;
 use crate::component::{Component, ObjectDoc};
 use crate::context::Context;
@@ -94,11 +95,8 @@ pub const TRANSPORT_PORT: i32 = 9300;
 const HTTP_PORT_NAME: &str = "api";
 const TRANSPORT_PORT_NAME: &str = "transport-protocol";
 const ES_CONTAINER: &str = "elasticsearch";
-const COPY_CONFIG_CONTAINER: &str = "copy-config";
 const SYSCTL_CONTAINER: &str = "sysctl";
-const ES_HOME: &str = "/usr/share/elasticsearch";
 const CONFIG_KEY: &str = "elasticsearch.yml";
-const MAX_MAP_COUNT: u32 = 262_144;
 /// uid and gid of the official image (gid 0, as OpenShift expects).
 const ES_UID: i64 = 1000;
 const ES_GID: i64 = 0;
@@ -274,11 +272,6 @@ fn empty_dir(name: &str) -> Volume {
     Volume { name: name.into(), empty_dir: Some(EmptyDirVolumeSource::default()), ..Default::default() }
 }
 
-/// Small init containers.
-fn small_resources() -> Resources {
-    Resources::new("10m", "32Mi", None, "64Mi")
-}
-
 fn elasticsearch_container(p: &SdcElasticsearchParams) -> Container {
     let heap = p.heap_mib();
     Container {
@@ -359,43 +352,6 @@ fn elasticsearch_container(p: &SdcElasticsearchParams) -> Container {
     }
 }
 
-/// Copies the image's `config/` into the emptyDir mounted there, so that the root
-/// filesystem can be read-only while Elasticsearch writes its keystore.
-fn copy_config_container(p: &SdcElasticsearchParams) -> Container {
-    Container {
-        name: COPY_CONFIG_CONTAINER.into(),
-        image: Some(p.image.clone()),
-        command: Some(vec!["sh".into(), "-c".into(), format!("cp -R {ES_HOME}/config/. /mnt/config/")]),
-        resources: Some(small_resources().to_k8s()),
-        security_context: Some(container_security(true)),
-        volume_mounts: Some(vec![mount("config-dir", "/mnt/config")]),
-        ..Default::default()
-    }
-}
-
-/// Raises the node's vm.max_map_count (never lowers it); not a namespaced sysctl, so a
-/// pod's `securityContext.sysctls` cannot set it.
-fn sysctl_container(p: &SdcElasticsearchParams) -> Container {
-    let script = format!(
-        "if [ \"$(cat /proc/sys/vm/max_map_count)\" -lt {MAX_MAP_COUNT} ]; then \
-         echo {MAX_MAP_COUNT} > /proc/sys/vm/max_map_count; fi"
-    );
-    Container {
-        name: SYSCTL_CONTAINER.into(),
-        image: Some(p.image.clone()),
-        command: Some(vec!["sh".into(), "-c".into(), script]),
-        resources: Some(small_resources().to_k8s()),
-        security_context: Some(SecurityContext {
-            privileged: Some(true),
-            run_as_user: Some(0),
-            run_as_non_root: Some(false),
-            read_only_root_filesystem: Some(true),
-            ..Default::default()
-        }),
-        ..Default::default()
-    }
-}
-
 fn pod_annotations(p: &SdcElasticsearchParams, checksum: &str) -> BTreeMap<String, String> {
     let mut a = BTreeMap::from([
         ("checksum/config".to_string(), checksum.to_string()),
@@ -418,9 +374,9 @@ fn stateful_set(p: &SdcElasticsearchParams, cx: &Context, checksum: &str) -> Res
     let selector = sdc::selector(ROLE);
     let mut init_containers = Vec::new();
     if p.sysctl_init_container {
-        init_containers.push(sysctl_container(p));
+        init_containers.push(es_node::sysctl_container(SYSCTL_CONTAINER, &p.image));
     }
-    init_containers.push(copy_config_container(p));
+    init_containers.push(es_node::copy_config_container(&p.image));
     let replicas = i32::try_from(p.replicas).map_err(|_| Error::invalid("replicas is too large"))?;
     let pull_secrets = (!p.image_pull_secrets.is_empty())
         .then(|| p.image_pull_secrets.iter().map(|s| LocalObjectReference { name: s.clone() }).collect::<Vec<_>>());
@@ -743,7 +699,7 @@ mod tests {
         build(&with(|p| p.heap = Quantity::from("6Gi")));
         assert_eq!(path_of(&error_of(&with(|p| p.heap = Quantity::from("4G")))), "sdc_elasticsearch.heap");
         assert_eq!(path_of(&error_of(&with(|p| p.heap = Quantity::from("128Mi")))), "sdc_elasticsearch.heap");
-        let e = error_of(&with(|p| p.resources = Resources::new("2", "9Gi", None, "8Gi")));
+        let e = error_of(&with(|p| p.resources = crate::common::pod::Resources::new("2", "9Gi", None, "8Gi")));
         assert_eq!(path_of(&e), "sdc_elasticsearch.resources");
     }
 

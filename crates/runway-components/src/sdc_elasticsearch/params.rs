@@ -8,6 +8,7 @@ use runway_core::{Error, KeyPath};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::common::es_node;
 use crate::common::pod::Resources;
 use crate::quantity::Quantity;
 use crate::sdc;
@@ -89,12 +90,6 @@ impl Default for SdcElasticsearchParams {
         }
     }
 }
-
-/// The share of the memory limit the heap may take at most.
-const MAX_HEAP_SHARE: f64 = 0.75;
-/// The smallest heap Elasticsearch starts with reliably.
-const MIN_HEAP_MIB: u64 = 256;
-const MIB: f64 = 1024.0 * 1024.0;
 
 /// `sdc_elasticsearch.<key>`.
 fn at(key: &str) -> KeyPath {
@@ -243,34 +238,6 @@ impl SdcElasticsearchParams {
         self.resources.check().map_err(|msg| {
             Error::invalid(msg).help("raise the limit or lower the request").with_path(at("resources"))
         })?;
-        let heap = self.heap.to_f64();
-        if heap <= 0.0 || heap % MIB != 0.0 {
-            return Err(Error::invalid(format!("heap `{}` is not a whole number of mebibytes", self.heap))
-                .help("the JVM takes `-Xmx` in whole units; write e.g. `4Gi` or `3072Mi`")
-                .with_path(at("heap")));
-        }
-        if self.heap_mib() < MIN_HEAP_MIB {
-            return Err(Error::invalid(format!("heap `{}` is too small for Elasticsearch", self.heap))
-                .help(format!("use at least `{MIN_HEAP_MIB}Mi`"))
-                .with_path(at("heap")));
-        }
-        let limit = self.resources.limits.memory.to_f64();
-        if heap > limit * MAX_HEAP_SHARE {
-            let need_limit = (heap / MAX_HEAP_SHARE / MIB).ceil() as u64;
-            let max_heap = (limit * MAX_HEAP_SHARE / MIB).floor() as u64;
-            return Err(Error::invalid(format!(
-                "heap `{}` is more than 75% of the memory limit `{}`",
-                self.heap, self.resources.limits.memory
-            ))
-            .help(format!(
-                "raise `resources.limits.memory` to at least `{need_limit}Mi` or lower `heap` to at most `{max_heap}Mi`"
-            ))
-            .note(
-                "Elasticsearch also uses memory outside the heap (direct buffers, thread stacks, metaspace, \
-                 the file cache); with too little of it the container is OOM-killed",
-            )
-            .with_path(at("heap")));
-        }
-        Ok(())
+        es_node::check_heap(&self.heap, &self.resources.limits.memory, at("heap"))
     }
 }
