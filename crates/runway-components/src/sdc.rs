@@ -6,7 +6,14 @@
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
+use k8s_openapi::api::core::v1::{
+    Affinity, PersistentVolumeClaim, PersistentVolumeClaimSpec, PodAffinityTerm, PodAntiAffinity,
+    TopologySpreadConstraint, VolumeResourceRequirements, WeightedPodAffinityTerm,
+};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
+
+use crate::context::Context;
+use crate::quantity::Quantity;
 
 /// The namespace of the whole backend (sdc-kubernetes' `kubectl create namespace sysdigcloud`).
 pub const NAMESPACE: &str = "sysdigcloud";
@@ -33,6 +40,55 @@ pub fn selector_labels(role: &str) -> BTreeMap<String, String> {
 /// A LabelSelector for a role.
 pub fn selector(role: &str) -> LabelSelector {
     LabelSelector { match_labels: Some(selector_labels(role)), ..Default::default() }
+}
+
+/// The `data` claim template of a datastore: its metadata is the original's (a name, no
+/// labels), because claim templates are immutable and an install is adopted in place.
+pub fn data_claim_template(storage_class: &str, storage: &Quantity) -> PersistentVolumeClaim {
+    PersistentVolumeClaim {
+        metadata: ObjectMeta { name: Some("data".into()), ..Default::default() },
+        spec: Some(PersistentVolumeClaimSpec {
+            access_modes: Some(vec!["ReadWriteOnce".into()]),
+            storage_class_name: Some(storage_class.to_string()),
+            resources: Some(VolumeResourceRequirements {
+                requests: Some(BTreeMap::from([("storage".to_string(), storage.to_k8s())])),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+/// Prefer nodes without pods of the `avoid` roles (weighted), and spread `role`'s pods
+/// over the platform's zones.
+pub fn placement(role: &str, avoid: &[(&str, i32)], cx: &Context) -> (Affinity, Vec<TopologySpreadConstraint>) {
+    let terms = avoid
+        .iter()
+        .map(|(r, weight)| WeightedPodAffinityTerm {
+            weight: *weight,
+            pod_affinity_term: PodAffinityTerm {
+                label_selector: Some(selector(r)),
+                topology_key: "kubernetes.io/hostname".into(),
+                ..Default::default()
+            },
+        })
+        .collect();
+    let affinity = Affinity {
+        pod_anti_affinity: Some(PodAntiAffinity {
+            preferred_during_scheduling_ignored_during_execution: Some(terms),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let spread = vec![TopologySpreadConstraint {
+        max_skew: 1,
+        topology_key: cx.platform.zone_label.clone(),
+        when_unsatisfiable: "ScheduleAnyway".into(),
+        label_selector: Some(selector(role)),
+        ..Default::default()
+    }];
+    (affinity, spread)
 }
 
 /// Service names and ports the components connect to each other by.

@@ -85,9 +85,8 @@ use std::collections::BTreeMap;
 use k8s_openapi::api::apps::v1::{StatefulSet, StatefulSetSpec, StatefulSetUpdateStrategy};
 use k8s_openapi::api::core::v1::{
     Affinity, ConfigMap, ConfigMapVolumeSource, Container, ContainerPort, EmptyDirVolumeSource, EnvVar, EnvVarSource,
-    ExecAction, KeyToPath, ObjectFieldSelector, PersistentVolumeClaim, PersistentVolumeClaimSpec, PodAffinityTerm,
-    PodAntiAffinity, PodSpec, PodTemplateSpec, Probe, Secret, SecretKeySelector, Service, ServicePort, ServiceSpec,
-    TopologySpreadConstraint, Volume, VolumeMount, VolumeResourceRequirements, WeightedPodAffinityTerm,
+    ExecAction, KeyToPath, ObjectFieldSelector, PodSpec, PodTemplateSpec, Probe, Secret, SecretKeySelector, Service,
+    ServicePort, ServiceSpec, TopologySpreadConstraint, Volume, VolumeMount,
 };
 use k8s_openapi::api::policy::v1::{PodDisruptionBudget, PodDisruptionBudgetSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
@@ -564,54 +563,6 @@ fn pod_annotations(sums: &Checksums) -> BTreeMap<String, String> {
     a
 }
 
-/// Prefer other nodes than the pods of `roles`, and spread the role's pods over zones.
-fn placement(role: &str, avoid: &[(&str, i32)], cx: &Context) -> (Affinity, Vec<TopologySpreadConstraint>) {
-    let terms = avoid
-        .iter()
-        .map(|(r, weight)| WeightedPodAffinityTerm {
-            weight: *weight,
-            pod_affinity_term: PodAffinityTerm {
-                label_selector: Some(sdc::selector(r)),
-                topology_key: "kubernetes.io/hostname".into(),
-                ..Default::default()
-            },
-        })
-        .collect();
-    let affinity = Affinity {
-        pod_anti_affinity: Some(PodAntiAffinity {
-            preferred_during_scheduling_ignored_during_execution: Some(terms),
-            ..Default::default()
-        }),
-        ..Default::default()
-    };
-    let spread = vec![TopologySpreadConstraint {
-        max_skew: 1,
-        topology_key: cx.platform.zone_label.clone(),
-        when_unsatisfiable: "ScheduleAnyway".into(),
-        label_selector: Some(sdc::selector(role)),
-        ..Default::default()
-    }];
-    (affinity, spread)
-}
-
-/// The claim template `data` (the original's: name only, no labels, since claim templates
-/// are immutable), on `storage_class`.
-fn data_claim_template(p: &SdcMysqlParams) -> PersistentVolumeClaim {
-    PersistentVolumeClaim {
-        metadata: ObjectMeta { name: Some("data".into()), ..Default::default() },
-        spec: Some(PersistentVolumeClaimSpec {
-            access_modes: Some(vec!["ReadWriteOnce".into()]),
-            storage_class_name: Some(p.storage_class.clone()),
-            resources: Some(VolumeResourceRequirements {
-                requests: Some(BTreeMap::from([("storage".to_string(), p.storage.to_k8s())])),
-                ..Default::default()
-            }),
-            ..Default::default()
-        }),
-        ..Default::default()
-    }
-}
-
 struct StsSpec<'a> {
     name: &'a str,
     role: &'a str,
@@ -657,7 +608,7 @@ fn stateful_set(p: &SdcMysqlParams, s: StsSpec) -> StatefulSet {
                 }),
                 spec: Some(pod),
             },
-            volume_claim_templates: Some(vec![data_claim_template(p)]),
+            volume_claim_templates: Some(vec![sdc::data_claim_template(&p.storage_class, &p.storage)]),
             ..Default::default()
         }),
         ..Default::default()
@@ -692,7 +643,7 @@ fn master_stateful_set(p: &SdcMysqlParams, cx: &Context, sums: &Checksums) -> St
     );
     let mut volumes = common_volumes(MASTER_CONFIG);
     volumes.push(config_map_volume("initdb", MASTER_CONFIG, Some(&["replication-user.sh"])));
-    let (affinity, spread) = placement(MASTER_ROLE, &[(MASTER_ROLE, 100)], cx);
+    let (affinity, spread) = sdc::placement(MASTER_ROLE, &[(MASTER_ROLE, 100)], cx);
     stateful_set(
         p,
         StsSpec {
@@ -726,7 +677,7 @@ fn replica_stateful_set(p: &SdcMysqlParams, cx: &Context, sums: &Checksums) -> S
     );
     let container = mysql_container(p, &p.replica_resources, vec![root_password_env()]);
     // Replicas keep away from each other first, then from the master.
-    let (affinity, spread) = placement(REPLICA_ROLE, &[(REPLICA_ROLE, 100), (MASTER_ROLE, 50)], cx);
+    let (affinity, spread) = sdc::placement(REPLICA_ROLE, &[(REPLICA_ROLE, 100), (MASTER_ROLE, 50)], cx);
     stateful_set(
         p,
         StsSpec {

@@ -70,10 +70,9 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::api::apps::v1::{StatefulSet, StatefulSetSpec, StatefulSetUpdateStrategy};
 use k8s_openapi::api::core::v1::{
-    Affinity, ConfigMap, ConfigMapVolumeSource, Container, ContainerPort, EmptyDirVolumeSource, EnvVar, EnvVarSource,
-    ExecAction, ObjectFieldSelector, PersistentVolumeClaim, PersistentVolumeClaimSpec, PodAffinityTerm,
-    PodAntiAffinity, PodSpec, PodTemplateSpec, Probe, Secret, SecretKeySelector, Service, ServicePort, ServiceSpec,
-    TopologySpreadConstraint, Volume, VolumeMount, VolumeResourceRequirements, WeightedPodAffinityTerm,
+    ConfigMap, ConfigMapVolumeSource, Container, ContainerPort, EmptyDirVolumeSource, EnvVar, EnvVarSource, ExecAction,
+    ObjectFieldSelector, PersistentVolumeClaim, PodSpec, PodTemplateSpec, Probe, Secret, SecretKeySelector, Service,
+    ServicePort, ServiceSpec, Volume, VolumeMount,
 };
 use k8s_openapi::api::policy::v1::{PodDisruptionBudget, PodDisruptionBudgetSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
@@ -517,53 +516,6 @@ fn pod_annotations(sums: &Checksums, container: &str) -> BTreeMap<String, String
     a
 }
 
-/// Prefer other nodes than the pods of `avoid`, and spread `role` over zones.
-fn placement(role: &str, avoid: &[(&str, i32)], cx: &Context) -> (Affinity, Vec<TopologySpreadConstraint>) {
-    let terms = avoid
-        .iter()
-        .map(|(r, weight)| WeightedPodAffinityTerm {
-            weight: *weight,
-            pod_affinity_term: PodAffinityTerm {
-                label_selector: Some(sdc::selector(r)),
-                topology_key: "kubernetes.io/hostname".into(),
-                ..Default::default()
-            },
-        })
-        .collect();
-    let affinity = Affinity {
-        pod_anti_affinity: Some(PodAntiAffinity {
-            preferred_during_scheduling_ignored_during_execution: Some(terms),
-            ..Default::default()
-        }),
-        ..Default::default()
-    };
-    let spread = vec![TopologySpreadConstraint {
-        max_skew: 1,
-        topology_key: cx.platform.zone_label.clone(),
-        when_unsatisfiable: "ScheduleAnyway".into(),
-        label_selector: Some(sdc::selector(role)),
-        ..Default::default()
-    }];
-    (affinity, spread)
-}
-
-/// The claim template `data` (the original's: name only), on `storage_class`.
-fn data_claim_template(p: &SdcRedisParams) -> PersistentVolumeClaim {
-    PersistentVolumeClaim {
-        metadata: ObjectMeta { name: Some("data".into()), ..Default::default() },
-        spec: Some(PersistentVolumeClaimSpec {
-            access_modes: Some(vec!["ReadWriteOnce".into()]),
-            storage_class_name: Some(p.storage_class.clone()),
-            resources: Some(VolumeResourceRequirements {
-                requests: Some(BTreeMap::from([("storage".to_string(), p.storage.to_k8s())])),
-                ..Default::default()
-            }),
-            ..Default::default()
-        }),
-        ..Default::default()
-    }
-}
-
 struct StsSpec<'a> {
     name: &'a str,
     role: &'a str,
@@ -578,7 +530,7 @@ struct StsSpec<'a> {
 }
 
 fn stateful_set(cx: &Context, s: StsSpec) -> StatefulSet {
-    let (affinity, spread) = placement(s.role, s.avoid, cx);
+    let (affinity, spread) = sdc::placement(s.role, s.avoid, cx);
     let pod = PodSpec {
         automount_service_account_token: Some(false),
         security_context: Some(pod_security(REDIS_UID, REDIS_UID, REDIS_UID)),
@@ -659,7 +611,7 @@ fn redis_stateful_set(p: &SdcRedisParams, cx: &Context, replica: bool, sums: &Ch
             volumes: vec![config_map_volume(config), empty_dir("run", true)],
             avoid,
             annotations: pod_annotations(sums, CONTAINER),
-            claims: Some(vec![data_claim_template(p)]),
+            claims: Some(vec![sdc::data_claim_template(&p.storage_class, &p.storage)]),
             // Room to write the append-only file on shutdown.
             grace_seconds: 60,
         },
