@@ -996,6 +996,7 @@ fn cluster_issuer(key: &str, env: LetsencryptEnvironment, email: Option<&str>, c
 mod tests {
     use super::*;
     use crate::common::ingress::CLUSTER_ISSUER_ANNOTATION;
+    use crate::common::testing::{find, path_of};
     use crate::stack::Stack;
     use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::JSONSchemaProps;
     use runway_core::SourceKind;
@@ -1011,18 +1012,10 @@ mod tests {
         CertManager::build(p, &cx()).expect("default parameters build")
     }
 
-    fn find<'a>(objects: &'a [Object], key: &str) -> &'a Object {
-        objects.iter().find(|o| o.key == key).unwrap_or_else(|| panic!("no object `{key}`"))
-    }
-
     fn with(f: impl FnOnce(&mut CertManagerParams)) -> CertManagerParams {
         let mut p = CertManagerParams::default();
         f(&mut p);
         p
-    }
-
-    fn path_of(e: &Error) -> String {
-        e.path().map(ToString::to_string).unwrap_or_default()
     }
 
     fn args_of(o: &Object) -> Vec<String> {

@@ -6,3 +6,5 @@ pub mod ingress;
 pub mod meta;
 pub mod pod;
 pub mod template;
+#[cfg(test)]
+pub mod testing;

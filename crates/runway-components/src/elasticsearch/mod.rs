@@ -686,14 +686,11 @@ fn retention_cron_job(p: &ElasticsearchParams, ns: &str) -> CronJob {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::common::testing::{find, path_of};
     use crate::quantity::Quantity;
 
     fn build(p: &ElasticsearchParams) -> Vec<Object> {
         Elasticsearch::build(p, &Context::default()).expect("default parameters build")
-    }
-
-    fn find<'a>(objects: &'a [Object], key: &str) -> &'a Object {
-        objects.iter().find(|o| o.key == key).unwrap_or_else(|| panic!("no object `{key}`"))
     }
 
     fn with(f: impl FnOnce(&mut ElasticsearchParams)) -> ElasticsearchParams {
@@ -704,10 +701,6 @@ mod tests {
 
     fn error_of(p: &ElasticsearchParams) -> Error {
         Elasticsearch::build(p, &Context::default()).expect_err("parameters are rejected")
-    }
-
-    fn path_of(e: &Error) -> String {
-        e.path().map(ToString::to_string).unwrap_or_default()
     }
 
     #[test]

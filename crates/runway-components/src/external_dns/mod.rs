@@ -507,6 +507,7 @@ fn deployment(p: &ExternalDnsParams, ns: &str, plan: &Plan) -> Deployment {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::common::testing::{find, path_of};
     use crate::stack::Stack;
     use runway_core::SourceKind;
 
@@ -537,10 +538,6 @@ mod tests {
         ExternalDns::build(p, cx).unwrap_or_else(|e| panic!("{e}"))
     }
 
-    fn find<'a>(objects: &'a [Object], key: &str) -> &'a Object {
-        objects.iter().find(|o| o.key == key).unwrap_or_else(|| panic!("no object `{key}`"))
-    }
-
     fn container(objects: &[Object]) -> &serde_json::Value {
         &find(objects, "deploy").value["spec"]["template"]["spec"]["containers"][0]
     }
@@ -556,10 +553,6 @@ mod tests {
 
     fn env_of<'a>(objects: &'a [Object], name: &str) -> Option<&'a serde_json::Value> {
         container(objects)["env"].as_array().into_iter().flatten().find(|e| e["name"] == name)
-    }
-
-    fn path_of(e: &Error) -> String {
-        e.path().map(ToString::to_string).unwrap_or_default()
     }
 
     #[test]

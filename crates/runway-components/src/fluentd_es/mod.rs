@@ -544,6 +544,7 @@ fn daemon_set(p: &FluentdEsParams, ns: &str, checksum: &str) -> DaemonSet {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::common::testing::{find, path_of};
     use crate::elasticsearch::{Elasticsearch, CLIENT_SERVICE, INDEX_PATTERN};
     use crate::quantity::Quantity;
     use crate::stack::Stack;
@@ -560,10 +561,6 @@ mod tests {
         FluentdEs::build(p, &cx()).expect("parameters build")
     }
 
-    fn find<'a>(objects: &'a [Object], key: &str) -> &'a Object {
-        objects.iter().find(|o| o.key == key).unwrap_or_else(|| panic!("no object `{key}`"))
-    }
-
     fn with(f: impl FnOnce(&mut FluentdEsParams)) -> FluentdEsParams {
         let mut p = FluentdEsParams::default();
         f(&mut p);
@@ -572,10 +569,6 @@ mod tests {
 
     fn error_of(p: &FluentdEsParams) -> Error {
         FluentdEs::build(p, &cx()).expect_err("parameters are rejected")
-    }
-
-    fn path_of(e: &Error) -> String {
-        e.path().map(ToString::to_string).unwrap_or_default()
     }
 
     fn file<'a>(objects: &'a [Object], key: &str, name: &str) -> &'a str {

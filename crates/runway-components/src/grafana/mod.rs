@@ -751,6 +751,7 @@ fn network_policy(ns: &str) -> NetworkPolicy {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::common::testing::{find, path_of};
     use crate::context::{AuthRef, Published, ServiceRef};
     use crate::nginx_ingress::NginxIngress;
     use crate::stack::Stack;
@@ -802,10 +803,6 @@ mod tests {
         build_in(p, &cx())
     }
 
-    fn find<'a>(objects: &'a [Object], key: &str) -> &'a Object {
-        objects.iter().find(|o| o.key == key).unwrap_or_else(|| panic!("no object `{key}`"))
-    }
-
     fn with(f: impl FnOnce(&mut GrafanaParams)) -> GrafanaParams {
         let mut p = GrafanaParams::default();
         f(&mut p);
@@ -814,10 +811,6 @@ mod tests {
 
     fn error_of(p: &GrafanaParams, cx: &Context) -> Error {
         Grafana::build(p, cx).expect_err("rejected")
-    }
-
-    fn path_of(e: &Error) -> String {
-        e.path().map(ToString::to_string).unwrap_or_default()
     }
 
     fn pod(objects: &[Object]) -> &serde_json::Value {

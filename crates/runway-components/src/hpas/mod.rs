@@ -76,6 +76,7 @@ mod tests {
     use runway_core::{KeyPath, SourceId};
 
     use super::*;
+    use crate::common::testing::path_of;
     use crate::quantity::Quantity;
     use crate::stack::Stack;
 
@@ -106,10 +107,6 @@ mod tests {
         params_of(&format!(
             "hpas:\n  web:\n    target: {{kind: Deployment, name: web}}\n    max_replicas: 5\n    metrics:\n{yaml_metrics}"
         ))
-    }
-
-    fn path_of(e: &Error) -> String {
-        e.path().map(ToString::to_string).unwrap_or_default()
     }
 
     #[test]

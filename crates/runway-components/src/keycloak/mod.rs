@@ -714,6 +714,7 @@ fn postgresql_stateful_set(p: &KeycloakParams, cx: &Context) -> StatefulSet {
 mod tests {
     use super::*;
     use crate::cert_manager::CertManager;
+    use crate::common::testing::{find, path_of};
     use crate::oauth2_proxy::Oauth2Proxy;
     use crate::stack::Stack;
 
@@ -731,18 +732,10 @@ mod tests {
         Keycloak::build(p, &cx()).unwrap_or_else(|e| panic!("builds: {e}"))
     }
 
-    fn find<'a>(objects: &'a [Object], key: &str) -> &'a Object {
-        objects.iter().find(|o| o.key == key).unwrap_or_else(|| panic!("no object `{key}`"))
-    }
-
     fn with(f: impl FnOnce(&mut KeycloakParams)) -> KeycloakParams {
         let mut p = KeycloakParams::default();
         f(&mut p);
         p
-    }
-
-    fn path_of(e: &Error) -> String {
-        e.path().map(ToString::to_string).unwrap_or_default()
     }
 
     fn error_of(p: &KeycloakParams) -> Error {

@@ -306,6 +306,7 @@ fn deployment(p: &KibanaParams, ns: &str, checksum: &str) -> Result<Deployment, 
 mod tests {
     use super::*;
     use crate::common::pod::Resources;
+    use crate::common::testing::{find, path_of};
     use crate::context::{AuthRef, Published};
     use crate::elasticsearch::{Elasticsearch, CLIENT_SERVICE, DEFAULT_IMAGE as ES_IMAGE};
     use crate::quantity::Quantity;
@@ -328,18 +329,10 @@ mod tests {
         Kibana::build(p, &cx()).expect("parameters build")
     }
 
-    fn find<'a>(objects: &'a [Object], key: &str) -> &'a Object {
-        objects.iter().find(|o| o.key == key).unwrap_or_else(|| panic!("no object `{key}`"))
-    }
-
     fn with(f: impl FnOnce(&mut KibanaParams)) -> KibanaParams {
         let mut p = KibanaParams::default();
         f(&mut p);
         p
-    }
-
-    fn path_of(e: &Error) -> String {
-        e.path().map(ToString::to_string).unwrap_or_default()
     }
 
     fn config(objects: &[Object]) -> String {

@@ -723,6 +723,7 @@ fn ingress_class(p: &NginxIngressParams, class: &str) -> IngressClass {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::common::testing::find;
     use crate::render::RenderOptions;
     use crate::stack::Stack;
     use runway_core::SourceKind;
@@ -738,10 +739,6 @@ mod tests {
 
     fn build(p: &NginxIngressParams) -> Vec<Object> {
         NginxIngress::build(p, &cx()).expect("parameters build")
-    }
-
-    fn find<'a>(objects: &'a [Object], key: &str) -> &'a Object {
-        objects.iter().find(|o| o.key == key).unwrap_or_else(|| panic!("no object `{key}`"))
     }
 
     fn with(f: impl FnOnce(&mut NginxIngressParams)) -> NginxIngressParams {

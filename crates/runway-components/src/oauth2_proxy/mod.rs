@@ -417,6 +417,7 @@ fn disruption_budget(ns: &str) -> PodDisruptionBudget {
 mod tests {
     use super::*;
     use crate::common::ingress::CLUSTER_ISSUER_ANNOTATION;
+    use crate::common::testing::{find, path_of};
     use crate::stack::Stack;
     use runway_core::SourceKind;
 
@@ -434,17 +435,9 @@ mod tests {
         Oauth2ProxyParams { email_domains: vec!["example.com".into()], ..Default::default() }
     }
 
-    fn find<'a>(objects: &'a [Object], key: &str) -> &'a Object {
-        objects.iter().find(|o| o.key == key).unwrap_or_else(|| panic!("no object `{key}`"))
-    }
-
     fn args_of(objects: &[Object]) -> Vec<String> {
         let args = &find(objects, "deploy").value["spec"]["template"]["spec"]["containers"][0]["args"];
         args.as_array().into_iter().flatten().filter_map(|a| a.as_str().map(str::to_string)).collect()
-    }
-
-    fn path_of(e: &Error) -> String {
-        e.path().map(ToString::to_string).unwrap_or_default()
     }
 
     fn secrets(cookie: &str) -> BTreeMap<String, String> {

@@ -965,6 +965,7 @@ fn galera_stateful_set(p: &PowerdnsParams, cx: &Context, checksum: &str) -> Stat
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::common::testing::{find, path_of};
     use crate::external_dns::ExternalDns;
     use crate::stack::Stack;
 
@@ -978,18 +979,10 @@ mod tests {
         Powerdns::build(p, &cx()).unwrap_or_else(|e| panic!("builds: {e}"))
     }
 
-    fn find<'a>(objects: &'a [Object], key: &str) -> &'a Object {
-        objects.iter().find(|o| o.key == key).unwrap_or_else(|| panic!("no object `{key}`"))
-    }
-
     fn with(f: impl FnOnce(&mut PowerdnsParams)) -> PowerdnsParams {
         let mut p = PowerdnsParams::default();
         f(&mut p);
         p
-    }
-
-    fn path_of(e: &Error) -> String {
-        e.path().map(ToString::to_string).unwrap_or_default()
     }
 
     fn data<'a>(objects: &'a [Object], key: &str, file: &str) -> &'a str {

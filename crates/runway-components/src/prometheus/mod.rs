@@ -598,6 +598,7 @@ fn ingress(cx: &Context) -> Result<Ingress, Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::common::testing::{find, path_of};
     use crate::context::AuthRef;
     use crate::Stack;
     use runway_core::SourceKind;
@@ -641,10 +642,6 @@ mod tests {
         Prometheus::build(p, &cx()).unwrap_or_else(|e| panic!("builds: {e}"))
     }
 
-    fn find<'a>(objects: &'a [Object], key: &str) -> &'a Object {
-        objects.iter().find(|o| o.key == key).unwrap_or_else(|| panic!("no object `{key}`"))
-    }
-
     fn with(f: impl FnOnce(&mut PrometheusParams)) -> PrometheusParams {
         let mut p = PrometheusParams::default();
         f(&mut p);
@@ -653,10 +650,6 @@ mod tests {
 
     fn error_of(p: &PrometheusParams) -> Error {
         Prometheus::build(p, &cx()).expect_err("parameters are rejected")
-    }
-
-    fn path_of(e: &Error) -> String {
-        e.path().map(ToString::to_string).unwrap_or_default()
     }
 
     fn data<'a>(objects: &'a [Object], key: &str, file: &str) -> &'a str {

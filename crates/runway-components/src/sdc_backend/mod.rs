@@ -620,6 +620,7 @@ fn disruption_budget(role: Role) -> PodDisruptionBudget {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::common::testing::path_of;
     use crate::sdc_config::{config_data, SdcConfig, SdcConfigParams};
     use crate::stack::Stack;
 
@@ -638,10 +639,6 @@ mod tests {
         let mut p = SdcBackendParams::default();
         f(&mut p);
         p
-    }
-
-    fn path_of(e: &Error) -> String {
-        e.path().map(ToString::to_string).unwrap_or_default()
     }
 
     fn ingress_cx() -> Context {

@@ -593,6 +593,7 @@ fn stateful_set(p: &SdcCassandraParams, cx: &Context, snitch: Snitch) -> Result<
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::common::testing::{find, path_of};
     use crate::context::Cloud;
     use crate::quantity::Quantity;
     use crate::Stack;
@@ -612,10 +613,6 @@ mod tests {
         build_in(p, &Context::default())
     }
 
-    fn find<'a>(objects: &'a [Object], key: &str) -> &'a Object {
-        objects.iter().find(|o| o.key == key).unwrap_or_else(|| panic!("no object `{key}`"))
-    }
-
     fn with(f: impl FnOnce(&mut SdcCassandraParams)) -> SdcCassandraParams {
         let mut p = SdcCassandraParams::default();
         f(&mut p);
@@ -624,10 +621,6 @@ mod tests {
 
     fn error_of(p: &SdcCassandraParams) -> Error {
         SdcCassandra::build(p, &Context::default()).expect_err("parameters are rejected")
-    }
-
-    fn path_of(e: &Error) -> String {
-        e.path().map(ToString::to_string).unwrap_or_default()
     }
 
     fn pod(objects: &[Object]) -> &Value {

@@ -420,6 +420,7 @@ fn base64_decode(text: &str) -> Option<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::common::testing::path_of;
     use crate::quantity::Quantity;
     use crate::stack::Stack;
 
@@ -520,10 +521,6 @@ mod tests {
         let mut p = SdcConfigParams::default();
         f(&mut p);
         p
-    }
-
-    fn path_of(e: &Error) -> String {
-        e.path().map(ToString::to_string).unwrap_or_default()
     }
 
     #[test]

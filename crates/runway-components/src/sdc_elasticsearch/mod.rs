@@ -459,16 +459,13 @@ fn stateful_set(p: &SdcElasticsearchParams, cx: &Context, checksum: &str) -> Res
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::common::testing::{find, path_of};
     use crate::quantity::Quantity;
     use crate::Stack;
     use serde_json::{json, Value};
 
     fn build(p: &SdcElasticsearchParams) -> Vec<Object> {
         SdcElasticsearch::build(p, &Context::default()).expect("parameters build")
-    }
-
-    fn find<'a>(objects: &'a [Object], key: &str) -> &'a Object {
-        objects.iter().find(|o| o.key == key).unwrap_or_else(|| panic!("no object `{key}`"))
     }
 
     fn with(f: impl FnOnce(&mut SdcElasticsearchParams)) -> SdcElasticsearchParams {
@@ -479,10 +476,6 @@ mod tests {
 
     fn error_of(p: &SdcElasticsearchParams) -> Error {
         SdcElasticsearch::build(p, &Context::default()).expect_err("parameters are rejected")
-    }
-
-    fn path_of(e: &Error) -> String {
-        e.path().map(ToString::to_string).unwrap_or_default()
     }
 
     fn config_of(objects: &[Object]) -> String {

@@ -701,6 +701,7 @@ mod tests {
     use std::process::Command;
 
     use super::*;
+    use crate::common::testing::{find, path_of};
     use crate::quantity::Quantity;
     use crate::Stack;
 
@@ -730,10 +731,6 @@ mod tests {
         SdcMysql::build(p, &Context::default()).expect("parameters build")
     }
 
-    fn find<'a>(objects: &'a [Object], key: &str) -> &'a Object {
-        objects.iter().find(|o| o.key == key).unwrap_or_else(|| panic!("no object `{key}`"))
-    }
-
     fn with(f: impl FnOnce(&mut SdcMysqlParams)) -> SdcMysqlParams {
         let mut p = SdcMysqlParams::default();
         f(&mut p);
@@ -742,10 +739,6 @@ mod tests {
 
     fn error_of(p: &SdcMysqlParams) -> Error {
         SdcMysql::build(p, &Context::default()).expect_err("parameters are rejected")
-    }
-
-    fn path_of(e: &Error) -> String {
-        e.path().map(ToString::to_string).unwrap_or_default()
     }
 
     fn file<'a>(objects: &'a [Object], key: &str, name: &str) -> &'a str {

@@ -661,6 +661,7 @@ mod tests {
 
     use super::*;
     use crate::common::pod::Resources;
+    use crate::common::testing::{find, path_of};
     use crate::quantity::Quantity;
     use crate::Stack;
 
@@ -692,20 +693,12 @@ mod tests {
         SdcRedis::build(p, &Context::default()).expect("parameters build")
     }
 
-    fn find<'a>(objects: &'a [Object], key: &str) -> &'a Object {
-        objects.iter().find(|o| o.key == key).unwrap_or_else(|| panic!("no object `{key}`"))
-    }
-
     fn file<'a>(objects: &'a [Object], key: &str, name: &str) -> &'a str {
         find(objects, key).value["data"][name].as_str().unwrap_or_else(|| panic!("no {name} in {key}"))
     }
 
     fn error_of(p: &SdcRedisParams) -> Error {
         SdcRedis::build(p, &Context::default()).expect_err("parameters are rejected")
-    }
-
-    fn path_of(e: &Error) -> String {
-        e.path().map(ToString::to_string).unwrap_or_default()
     }
 
     fn keys(objects: &[Object]) -> Vec<(&str, &str, &str)> {

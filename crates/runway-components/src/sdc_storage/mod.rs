@@ -209,6 +209,7 @@ fn storage_class(p: &SdcStorageParams, cx: &Context, provisioner: &str, tier: Ti
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::common::testing::path_of;
     use crate::stack::Stack;
 
     fn cx(provisioner: Option<&str>, zones: &[&str]) -> Context {
@@ -230,10 +231,6 @@ mod tests {
         let mut p = SdcStorageParams::default();
         f(&mut p);
         p
-    }
-
-    fn path_of(e: &Error) -> String {
-        e.path().map(ToString::to_string).unwrap_or_default()
     }
 
     #[test]

@@ -508,6 +508,7 @@ fn deployment(p: &SysdigMetricsAdapterParams, checksum: &str) -> Deployment {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::common::testing::path_of;
     use crate::stack::Stack;
 
     const CA: &str = "-----BEGIN CERTIFICATE-----\nMIIBCA==\n-----END CERTIFICATE-----";
@@ -527,10 +528,6 @@ mod tests {
 
     fn find<'a>(objects: &'a [Object], key: &str) -> &'a serde_json::Value {
         &objects.iter().find(|o| o.key == key).unwrap_or_else(|| panic!("no object `{key}`")).value
-    }
-
-    fn path_of(e: &Error) -> String {
-        e.path().map(ToString::to_string).unwrap_or_default()
     }
 
     fn cx_with(values: &[(&str, &str)]) -> Context {
