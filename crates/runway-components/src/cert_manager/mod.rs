@@ -65,6 +65,7 @@ pub use self::params::{
     DEFAULT_CAINJECTOR_IMAGE, DEFAULT_CONTROLLER_IMAGE, DEFAULT_WEBHOOK_IMAGE,
 };
 use crate::common::meta;
+use crate::common::pod::container_port as port;
 use crate::common::pod::{container_security, pod_security, Resources};
 use crate::component::{Component, ObjectDoc};
 use crate::context::{Context, Published};
@@ -727,10 +728,6 @@ fn service(name: &str, ns: &str, ports: Vec<ServicePort>) -> Service {
         }),
         ..Default::default()
     }
-}
-
-fn port(name: &str, port: i32) -> ContainerPort {
-    ContainerPort { name: Some(name.into()), container_port: port, protocol: Some("TCP".into()), ..Default::default() }
 }
 
 fn pod_namespace_env() -> EnvVar {

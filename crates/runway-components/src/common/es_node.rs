@@ -2,9 +2,10 @@
 //! Sysdig backend's `sdc_elasticsearch`): the init containers that keep the root
 //! filesystem read-only and, on request, raise vm.max_map_count, and the heap rules.
 
-use k8s_openapi::api::core::v1::{Container, SecurityContext, VolumeMount};
+use k8s_openapi::api::core::v1::{Container, SecurityContext};
 use runway_core::{Error, KeyPath};
 
+use crate::common::pod::mount;
 use crate::common::pod::{container_security, Resources};
 use crate::quantity::Quantity;
 
@@ -23,10 +24,6 @@ const MIB: f64 = 1024.0 * 1024.0;
 /// Requests and limits of the small init containers.
 pub fn small_resources() -> Resources {
     Resources::new("10m", "32Mi", None, "64Mi")
-}
-
-fn mount(name: &str, path: &str) -> VolumeMount {
-    VolumeMount { name: name.into(), mount_path: path.into(), ..Default::default() }
 }
 
 /// Copies the image's `config/` into the emptyDir `config-dir`, so that the root

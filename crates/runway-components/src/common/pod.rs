@@ -106,3 +106,27 @@ impl Resources {
         Ok(())
     }
 }
+
+/// A named TCP container port.
+pub fn container_port(name: &str, port: i32) -> k8s_openapi::api::core::v1::ContainerPort {
+    k8s_openapi::api::core::v1::ContainerPort {
+        name: Some(name.into()),
+        container_port: port,
+        protocol: Some("TCP".into()),
+        ..Default::default()
+    }
+}
+
+/// A volume mounted at `path`.
+pub fn mount(name: &str, path: &str) -> k8s_openapi::api::core::v1::VolumeMount {
+    k8s_openapi::api::core::v1::VolumeMount { name: name.into(), mount_path: path.into(), ..Default::default() }
+}
+
+/// An emptyDir volume (scratch space, and what a read-only root filesystem writes to).
+pub fn empty_dir(name: &str) -> k8s_openapi::api::core::v1::Volume {
+    k8s_openapi::api::core::v1::Volume {
+        name: name.into(),
+        empty_dir: Some(k8s_openapi::api::core::v1::EmptyDirVolumeSource::default()),
+        ..Default::default()
+    }
+}

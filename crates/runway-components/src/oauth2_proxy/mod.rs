@@ -48,7 +48,7 @@ use k8s_openapi::api::autoscaling::v2::{
     ResourceMetricSource,
 };
 use k8s_openapi::api::core::v1::{
-    Affinity, Container, ContainerPort, EnvVar, EnvVarSource, HTTPGetAction, PodAffinityTerm, PodAntiAffinity, PodSpec,
+    Affinity, Container, EnvVar, EnvVarSource, HTTPGetAction, PodAffinityTerm, PodAntiAffinity, PodSpec,
     PodTemplateSpec, Probe, Secret, SecretKeySelector, Service, ServicePort, ServiceSpec, WeightedPodAffinityTerm,
 };
 use k8s_openapi::api::policy::v1::{PodDisruptionBudget, PodDisruptionBudgetSpec};
@@ -61,6 +61,7 @@ use runway_core::{Error, KeyPath, Object};
 pub use self::params::{check_secrets, Oauth2ProxyParams, DEFAULT_IMAGE, SECRET_KEYS};
 use crate::common::ingress::{ui_ingress, IngressSpecFor};
 use crate::common::meta;
+use crate::common::pod::container_port as port;
 use crate::common::pod::{container_security, pod_security};
 use crate::component::{Component, ObjectDoc};
 use crate::context::{AuthRef, Context, Published};
@@ -261,10 +262,6 @@ fn secret_env(name: &str, key: &str) -> EnvVar {
         }),
         ..Default::default()
     }
-}
-
-fn port(name: &str, port: i32) -> ContainerPort {
-    ContainerPort { name: Some(name.into()), container_port: port, protocol: Some("TCP".into()), ..Default::default() }
 }
 
 fn http_probe(path: &str) -> Probe {

@@ -76,9 +76,9 @@ use k8s_openapi::api::apps::v1::{
     StatefulSet, StatefulSetPersistentVolumeClaimRetentionPolicy, StatefulSetSpec, StatefulSetUpdateStrategy,
 };
 use k8s_openapi::api::core::v1::{
-    Affinity, ConfigMapProjection, Container, ContainerPort, EmptyDirVolumeSource, EnvVar, EnvVarSource, ExecAction,
-    KeyToPath, Lifecycle, LifecycleHandler, LocalObjectReference, ObjectFieldSelector, PodAffinityTerm,
-    PodAntiAffinity, PodSpec, PodTemplateSpec, Probe, ProjectedVolumeSource, SecurityContext, Service, ServiceAccount,
+    Affinity, ConfigMapProjection, Container, ContainerPort, EnvVar, EnvVarSource, ExecAction, KeyToPath, Lifecycle,
+    LifecycleHandler, LocalObjectReference, ObjectFieldSelector, PodAffinityTerm, PodAntiAffinity, PodSpec,
+    PodTemplateSpec, Probe, ProjectedVolumeSource, SecurityContext, Service, ServiceAccount,
     ServiceAccountTokenProjection, ServicePort, ServiceSpec, TCPSocketAction, TopologySpreadConstraint, Volume,
     VolumeMount, VolumeProjection, WeightedPodAffinityTerm,
 };
@@ -92,6 +92,7 @@ use runway_core::{Error, Object};
 pub use self::params::{Ec2NamingScheme, SdcCassandraParams, Snitch, AWS_STORAGE, DEFAULT_IMAGE, OTHER_STORAGE};
 use crate::common::meta;
 use crate::common::pod::{container_security, pod_security, Resources, SECURITY_EXCEPTION_ANNOTATION};
+use crate::common::pod::{empty_dir, mount};
 use crate::component::{Component, ObjectDoc};
 use crate::context::Context;
 use crate::sdc;
@@ -274,14 +275,6 @@ fn disruption_budget() -> PodDisruptionBudget {
         }),
         ..Default::default()
     }
-}
-
-fn mount(name: &str, path: &str) -> VolumeMount {
-    VolumeMount { name: name.into(), mount_path: path.into(), ..Default::default() }
-}
-
-fn empty_dir(name: &str) -> Volume {
-    Volume { name: name.into(), empty_dir: Some(EmptyDirVolumeSource::default()), ..Default::default() }
 }
 
 fn env(name: &str, value: impl Into<String>) -> EnvVar {

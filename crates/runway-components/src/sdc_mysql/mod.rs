@@ -84,9 +84,9 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::api::apps::v1::{StatefulSet, StatefulSetSpec, StatefulSetUpdateStrategy};
 use k8s_openapi::api::core::v1::{
-    Affinity, ConfigMap, ConfigMapVolumeSource, Container, ContainerPort, EmptyDirVolumeSource, EnvVar, EnvVarSource,
-    ExecAction, KeyToPath, ObjectFieldSelector, PodSpec, PodTemplateSpec, Probe, Secret, SecretKeySelector, Service,
-    ServicePort, ServiceSpec, TopologySpreadConstraint, Volume, VolumeMount,
+    Affinity, ConfigMap, ConfigMapVolumeSource, Container, ContainerPort, EnvVar, EnvVarSource, ExecAction, KeyToPath,
+    ObjectFieldSelector, PodSpec, PodTemplateSpec, Probe, Secret, SecretKeySelector, Service, ServicePort, ServiceSpec,
+    TopologySpreadConstraint, Volume, VolumeMount,
 };
 use k8s_openapi::api::policy::v1::{PodDisruptionBudget, PodDisruptionBudgetSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
@@ -99,6 +99,7 @@ use sha2::{Digest, Sha256};
 
 pub use self::params::{given_secret, SdcMysqlParams, DEFAULT_IMAGE, SECRETS_COMPONENT, SECRET_KEYS};
 use crate::common::meta;
+use crate::common::pod::empty_dir;
 use crate::common::pod::{container_security, pod_security, Resources};
 use crate::common::template::render_template;
 use crate::component::{Component, ObjectDoc};
@@ -478,10 +479,6 @@ fn mysql_mounts() -> Vec<VolumeMount> {
         mount("tmp", "/tmp", false),
         mount("config", CONFIG_DIR, true),
     ]
-}
-
-fn empty_dir(name: &str) -> Volume {
-    Volume { name: name.into(), empty_dir: Some(EmptyDirVolumeSource::default()), ..Default::default() }
 }
 
 fn config_map_volume(name: &str, config_map: &str, items: Option<&[&str]>) -> Volume {
