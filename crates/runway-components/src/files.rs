@@ -2,25 +2,92 @@
 //! `--output-dir` trees atomically. Everything else works on text.
 
 use std::fs;
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use runway_core::{Error, ErrorKind, SourceKind};
 
 use crate::stack::Stack;
 
+/// The largest input file runway reads. Layers, stack, secrets and dashboard files are a
+/// few kilobytes; a file this large is a mistake (a render output given with `-f`, a log),
+/// and refusing it keeps a bad command failing within a second instead of parsing for
+/// minutes. Default: 16 MiB.
+pub const MAX_INPUT_BYTES: u64 = 16 * 1024 * 1024;
+
 /// Reads a file, with an error that names the path as the user wrote it.
 pub fn read_file(path: &Path) -> Result<String, Error> {
-    fs::read_to_string(path)
-        .map_err(|e| Error::new(ErrorKind::Io { path: path.display().to_string(), reason: io_reason(&e) }))
+    let name = path.display().to_string();
+    let io = |e: &std::io::Error| Error::new(ErrorKind::Io { path: name.clone(), reason: io_reason(e) });
+    let meta = fs::metadata(path).map_err(|e| io(&e))?;
+    if meta.is_dir() {
+        return Err(Error::new(ErrorKind::Io { path: name, reason: "is a directory".into() }));
+    }
+    if meta.len() > MAX_INPUT_BYTES {
+        return Err(too_large(&name, Some(meta.len())));
+    }
+    decode_input(&name, fs::read(path).map_err(|e| io(&e))?)
+}
+
+/// Reads all of `reader` (standard input) as an input file named `name`, with the limits
+/// and checks of [`read_file`].
+pub fn read_input(name: &str, reader: impl std::io::Read) -> Result<String, Error> {
+    let mut bytes = Vec::new();
+    reader
+        .take(MAX_INPUT_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| Error::new(ErrorKind::Io { path: name.into(), reason: io_reason(&e) }))?;
+    if bytes.len() as u64 > MAX_INPUT_BYTES {
+        return Err(too_large(name, None));
+    }
+    decode_input(name, bytes)
 }
 
 fn io_reason(e: &std::io::Error) -> String {
     match e.kind() {
         std::io::ErrorKind::NotFound => "no such file".into(),
         std::io::ErrorKind::PermissionDenied => "permission denied".into(),
-        std::io::ErrorKind::InvalidData => "not UTF-8 text".into(),
         std::io::ErrorKind::IsADirectory => "is a directory".into(),
         _ => e.to_string(),
+    }
+}
+
+/// `len` is the file's size when known (standard input is read only up to the limit).
+fn too_large(name: &str, len: Option<u64>) -> Error {
+    let mib = |b: u64| b as f64 / (1024.0 * 1024.0);
+    let size = len.map_or_else(|| "more than the limit".to_string(), |l| format!("{:.1} MiB", mib(l)));
+    Error::new(ErrorKind::Io {
+        path: name.into(),
+        reason: format!("{size}: runway reads input files of at most {:.0} MiB", mib(MAX_INPUT_BYTES)),
+    })
+    .help("input files are layers, stacks, secrets and dashboards; was a render output given by mistake?")
+}
+
+/// Turns an input file's bytes into text: UTF-8 (a byte-order mark is dropped, as YAML
+/// allows), or an error that gives the line and column of the first byte that is not.
+pub fn decode_input(name: &str, bytes: Vec<u8>) -> Result<String, Error> {
+    match String::from_utf8(bytes) {
+        Ok(mut text) => {
+            if text.starts_with('\u{feff}') {
+                text.drain(..'\u{feff}'.len_utf8());
+            }
+            Ok(text)
+        }
+        Err(e) => {
+            let bytes = e.as_bytes();
+            let valid = e.utf8_error().valid_up_to();
+            let before = &bytes[..valid];
+            let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+            let line_start = before.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+            // Columns count characters, as every other position runway prints; the prefix
+            // up to `valid` is UTF-8 by definition.
+            let col = String::from_utf8_lossy(&before[line_start..]).chars().count() + 1;
+            Err(Error::new(ErrorKind::Io {
+                path: name.into(),
+                reason: format!("not UTF-8 text: byte 0x{:02x} at {name}:{line}:{col}", bytes[valid]),
+            })
+            .help("save the file as UTF-8 (`iconv -f latin1 -t utf-8`)"))
+        }
     }
 }
 
@@ -69,7 +136,7 @@ fn lexical_join(dir: &Path, rel: &str) -> PathBuf {
 /// and a previous tree is replaced only once the new one is complete.
 pub fn write_tree(dir: &Path, files: &[(String, String)]) -> Result<(), Error> {
     let io = |p: &Path, e: std::io::Error| {
-        Error::new(ErrorKind::Io { path: p.display().to_string(), reason: io_reason(&e) })
+        Error::new(ErrorKind::Write { path: p.display().to_string(), reason: io_reason(&e) })
     };
     let parent = match dir.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
@@ -89,7 +156,7 @@ pub fn write_tree(dir: &Path, files: &[(String, String)]) -> Result<(), Error> {
         }
         if dir.exists() {
             if !dir.is_dir() {
-                return Err(Error::new(ErrorKind::Io {
+                return Err(Error::new(ErrorKind::Write {
                     path: dir.display().to_string(),
                     reason: "exists and is not a directory".into(),
                 }));

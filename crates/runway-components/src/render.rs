@@ -86,7 +86,7 @@ impl Stack {
             components.iter().find(|c| c.name() == k || c.aliases().contains(&k)).map(|c| c.name())
         };
         for layer in &all_layers {
-            check_top_level(layer, components, &canonical)?;
+            check_top_level(layer, components, &canonical, sources)?;
         }
         if let Some(only) = &self.only {
             for (name, span) in only {
@@ -105,6 +105,7 @@ impl Stack {
         let config_node =
             resolve_block("config", &plain_json(&ClusterConfig::default()), &all_layers, sources, &canonical, &[])?;
         let config: ClusterConfig = read_params(&config_node.0, &KeyPath::root().key("config"), "config")?;
+        check_config(&config, &config_node.0)?;
         let mut cx = Context {
             platform,
             config,
@@ -313,6 +314,39 @@ fn patch_span(p: &ObjectPatch) -> Span {
     }
 }
 
+/// Cluster facts that end up in names and hosts must be valid there: a bad namespace or
+/// DNS zone would otherwise surface as a dozen object-name errors far from the cause.
+fn check_config(config: &ClusterConfig, node: &Node) -> Result<(), Error> {
+    let at = |key: &str| {
+        let path = KeyPath::root().key("config").key(key);
+        (node.span_of(&KeyPath::root().key(key)), path)
+    };
+    if !runway_core::names::is_dns_label(&config.namespace) {
+        let (span, path) = at("namespace");
+        return Err(Error::invalid(format!(
+            "`{}` is not a valid namespace name: at most 63 lowercase letters, digits and `-`, starting and ending with a letter or digit",
+            config.namespace
+        ))
+        .at(span)
+        .with_path(path)
+        .help("e.g. `kubeprod`"));
+    }
+    if let Some(zone) = &config.dns_zone {
+        let zone = zone.strip_suffix('.').unwrap_or(zone);
+        // Hosts are `<sub>.<zone>`: each must be a lowercase DNS subdomain (Ingress rules).
+        if !runway_core::names::is_dns_subdomain(zone) || !zone.contains('.') {
+            let (span, path) = at("dns_zone");
+            return Err(Error::invalid(format!(
+                "`{zone}` is not a DNS zone: expected lowercase labels joined by dots"
+            ))
+            .at(span)
+            .with_path(path)
+            .help("e.g. `example.com` or `k8s.example.com`"));
+        }
+    }
+    Ok(())
+}
+
 fn unknown<'a>(key: &str, what: &str, span: Span, candidates: impl IntoIterator<Item = &'a str>) -> Error {
     let mut e = Error::new(ErrorKind::UnknownKey { what: what.to_string() }).at(span);
     if let Some(m) = best_match(key, candidates) {
@@ -325,6 +359,7 @@ fn check_top_level<'c>(
     layer: &Layer,
     components: &[&'c dyn ErasedComponent],
     canonical: &dyn Fn(&str) -> Option<&'c str>,
+    sources: &SourceMap,
 ) -> Result<(), Error> {
     let mut candidates: Vec<&str> = vec!["platform", "config"];
     candidates.extend(components.iter().map(|c| c.name()));
@@ -332,6 +367,12 @@ fn check_top_level<'c>(
         let (name, _) = split_plus(key);
         if name == "platform" || name == "config" || canonical(name).is_some() {
             return Ok(());
+        }
+        // A stack file's own keys are candidates only there (`overides:` in a stack file).
+        let in_stack = sources.get(span.source).is_some_and(|s| s.kind == SourceKind::Stack);
+        let mut candidates = candidates.clone();
+        if in_stack {
+            candidates.extend(["overrides", "components"]);
         }
         let stack_only = ["components", "overrides"].contains(&name);
         let mut e = unknown(name, "component", span, candidates.iter().copied()).with_path(KeyPath::root().key(name));

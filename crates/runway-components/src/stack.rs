@@ -38,6 +38,10 @@ pub struct Stack {
     pub(crate) secrets: crate::context::Secrets,
 }
 
+/// Secrets-file groups that are not one component: the Sysdig backend's datastores and
+/// services share one set of credentials under `sdc`, as its own single config file does.
+pub const SHARED_SECRET_GROUPS: &[&str] = &["sdc"];
+
 /// What a stack file says besides its layer content.
 #[derive(Clone, Debug, Default)]
 pub struct StackFile {
@@ -126,7 +130,21 @@ impl Stack {
                     Error::invalid(format!("secrets of `{}` must be a mapping of key to string", e.key)).at(e.key_span)
                 );
             };
-            let slot = self.secrets.entry(e.key.clone()).or_default();
+            // Components read their secrets by canonical name; an alias (`edns`) is stored
+            // under it, and a name no component has is a typo that would drop the values.
+            let group = match crate::ALL.iter().find(|c| c.name() == e.key || c.aliases().contains(&e.key.as_str())) {
+                Some(c) => c.name(),
+                None if SHARED_SECRET_GROUPS.contains(&e.key.as_str()) => e.key.as_str(),
+                None => {
+                    let mut err = Error::new(ErrorKind::UnknownKey { what: "component".into() }).at(e.key_span);
+                    let names = crate::ALL.iter().map(|c| c.name()).chain(SHARED_SECRET_GROUPS.iter().copied());
+                    if let Some(m) = runway_core::suggest::best_match(&e.key, names) {
+                        err = err.help(format!("did you mean `{m}`?"));
+                    }
+                    return Err(err.with_path(runway_core::KeyPath::root().key(&e.key)));
+                }
+            };
+            let slot = self.secrets.entry(group.to_string()).or_default();
             for v in values {
                 let Some(text) = v.node.as_str() else {
                     return Err(Error::invalid(format!("secret `{}.{}` must be a string (quote it)", e.key, v.key))

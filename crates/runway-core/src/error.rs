@@ -46,6 +46,14 @@ pub enum ErrorKind {
         /// The operating system's reason.
         reason: String,
     },
+    /// A file or folder that cannot be written (`--output-dir`).
+    #[error("cannot write `{path}`: {reason}")]
+    Write {
+        /// The path as given.
+        path: String,
+        /// The operating system's reason.
+        reason: String,
+    },
     /// A `--set` flag that does not parse.
     #[error("bad `--set` flag: {0}")]
     BadSet(String),
@@ -157,11 +165,8 @@ impl Error {
             if let Some(line) = sources.line_text(span.source, span.line) {
                 let num = span.line.to_string();
                 let pad = " ".repeat(num.len());
-                let caret_pad: String = line
-                    .chars()
-                    .take(span.col.saturating_sub(1) as usize)
-                    .map(|c| if c == '\t' { '\t' } else { ' ' })
-                    .collect();
+                let (line, col) = excerpt_window(line, span.col.saturating_sub(1) as usize);
+                let caret_pad: String = line.chars().take(col).map(|c| if c == '\t' { '\t' } else { ' ' }).collect();
                 let _ = writeln!(out, "{pad} |");
                 let _ = writeln!(out, "{num} | {line}");
                 let _ = writeln!(out, "{pad} | {caret_pad}^");
@@ -175,6 +180,30 @@ impl Error {
         }
         out
     }
+}
+
+/// The widest excerpt line printed: a minified or deeply nested line (thousands of `[`)
+/// would otherwise fill the terminal with one line.
+const EXCERPT_WIDTH: usize = 100;
+
+/// Cuts `line` to at most [`EXCERPT_WIDTH`] characters around character `col`, marking cuts
+/// with `…`; returns the window and the caret's column within it.
+fn excerpt_window(line: &str, col: usize) -> (String, usize) {
+    let len = line.chars().count();
+    if len <= EXCERPT_WIDTH {
+        return (line.to_string(), col);
+    }
+    let start = col.saturating_sub(EXCERPT_WIDTH / 2).min(len - EXCERPT_WIDTH);
+    let mut window: String = line.chars().skip(start).take(EXCERPT_WIDTH).collect();
+    let mut caret = col - start;
+    if start > 0 {
+        window.insert(0, '…');
+        caret += 1;
+    }
+    if start + EXCERPT_WIDTH < len {
+        window.push('…');
+    }
+    (window, caret)
 }
 
 impl fmt::Display for Error {
@@ -192,5 +221,32 @@ impl std::error::Error for Error {}
 impl From<ErrorKind> for Error {
     fn from(kind: ErrorKind) -> Self {
         Error::new(kind)
+    }
+}
+
+#[cfg(test)]
+mod excerpt_tests {
+    use super::excerpt_window;
+
+    #[test]
+    fn short_lines_are_kept_whole() {
+        assert_eq!(excerpt_window("  replicas: x", 12), ("  replicas: x".to_string(), 12));
+    }
+
+    #[test]
+    fn long_lines_are_cut_around_the_caret() {
+        let line = format!("{}X{}", "[".repeat(500), "]".repeat(500));
+        let (w, caret) = excerpt_window(&line, 500);
+        assert_eq!(w.chars().nth(caret), Some('X'));
+        assert!(w.starts_with('…') && w.ends_with('…'));
+        assert!(w.chars().count() <= 102);
+    }
+
+    #[test]
+    fn a_caret_near_the_start_keeps_the_start() {
+        let line = "a".repeat(300);
+        let (w, caret) = excerpt_window(&line, 3);
+        assert_eq!(caret, 3);
+        assert!(!w.starts_with('…') && w.ends_with('…'));
     }
 }

@@ -13,10 +13,55 @@ use crate::source::{SourceId, Span};
 
 /// Parses the text of `source` into a mapping node.
 pub fn parse_layer(source: SourceId, text: &str) -> Result<Node, Error> {
+    // First the shape, iteratively: the YAML parser below recurses once per nesting level
+    // (a few thousand levels overflow the stack), and it ignores all but one document.
+    check_shape(source, text)?;
     let opts = LoaderOptions::default().error_on_duplicate_keys(true).prevent_coercion(true).toplevel_mapping();
     let root =
         marked_yaml::parse_yaml_with_options(source.0 as usize, text, opts).map_err(|e| load_error(source, text, e))?;
     Ok(convert(&root, source))
+}
+
+/// The deepest nesting a layer may have. Kubernetes objects patched through a layer are
+/// about 15 levels deep; a dashboard is given as a file (`--set-file`), not nested YAML.
+pub const MAX_DEPTH: usize = 100;
+
+/// Walks the parser's events without recursion: refuses a nesting deeper than
+/// [`MAX_DEPTH`] and a second document. Scan errors are left to the loader, which words
+/// them the same way whichever pass meets them first.
+fn check_shape(source: SourceId, text: &str) -> Result<(), Error> {
+    use yaml_rust2::parser::{Event, Parser};
+
+    let at = |m: &yaml_rust2::scanner::Marker| {
+        let n = |v: usize| u32::try_from(v).unwrap_or(u32::MAX);
+        Span { source, line: n(m.line()), col: n(m.col()) + 1 }
+    };
+    let mut parser = Parser::new(text.chars());
+    let (mut depth, mut documents) = (0usize, 0u32);
+    loop {
+        let Ok((event, mark)) = parser.next_token() else { return Ok(()) };
+        match event {
+            Event::StreamEnd => return Ok(()),
+            Event::DocumentStart => {
+                documents += 1;
+                if documents == 2 {
+                    return Err(Error::new(ErrorKind::Yaml("a second YAML document: a layer is one document".into()))
+                        .at(at(&mark))
+                        .help("remove the `---` line, or split the file and give each part with its own `-f`"));
+                }
+            }
+            Event::MappingStart(..) | Event::SequenceStart(..) => {
+                depth += 1;
+                if depth > MAX_DEPTH {
+                    return Err(Error::new(ErrorKind::Yaml(format!("nested more than {MAX_DEPTH} levels deep")))
+                        .at(at(&mark))
+                        .help("a layer this deep is not a configuration; was a generated file given by mistake?"));
+                }
+            }
+            Event::MappingEnd | Event::SequenceEnd => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
 }
 
 /// Types a plain YAML scalar by the 1.2 core schema (shared with `--set`).
@@ -197,6 +242,37 @@ mod tests {
     #[test]
     fn top_level_list_is_rejected() {
         assert!(matches!(parse("- 1\n").unwrap_err().kind(), ErrorKind::NotMapping { .. }));
+    }
+
+    #[test]
+    fn a_second_document_is_an_error_at_its_marker() {
+        let e = parse("a: 1\n---\nb: 2\n").unwrap_err();
+        assert_eq!(e.span().map(|s| (s.line, s.col)), Some((2, 1)));
+        assert!(e.to_string().contains("second YAML document"), "{e}");
+    }
+
+    #[test]
+    fn document_markers_around_one_document_are_fine() {
+        assert_eq!(parse("---\na: 1\n...\n").unwrap().to_json(), serde_json::json!({"a": 1}));
+        assert_eq!(parse("a: \"---\"\nb: x...y\n").unwrap().to_json(), serde_json::json!({"a": "---", "b": "x...y"}));
+    }
+
+    #[test]
+    fn deep_nesting_is_an_error_not_a_stack_overflow() {
+        // Block nesting: the YAML parser would recurse once per level.
+        let text: String = (0..5000).map(|i| format!("{}k:\n", " ".repeat(i))).collect();
+        let e = parse(&text).unwrap_err();
+        assert!(e.to_string().contains("nested more than 100 levels"), "{e}");
+        assert_eq!(e.span().map(|s| s.line), Some(101));
+        // Block sequences nest on one line.
+        let e = parse(&format!("a: {}x\n", "- ".repeat(100_000))).unwrap_err();
+        assert!(e.span().is_some(), "{e}");
+    }
+
+    #[test]
+    fn nesting_up_to_the_limit_is_read() {
+        let text: String = (0..MAX_DEPTH).map(|i| format!("{}k:\n", " ".repeat(i))).collect();
+        assert!(parse(&text).is_ok());
     }
 
     #[test]

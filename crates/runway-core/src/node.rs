@@ -156,7 +156,9 @@ impl Node {
             let Some(n) = next else { break };
             cur = n;
             best = match key_span {
-                Some(k) if n.span().line == 0 || n.span().source != k.source => k,
+                // A value without a position (built, or a whole source) is located by its
+                // key; otherwise the value's own span says which layer wrote it last.
+                Some(k) if n.span().line == 0 => k,
                 _ => n.span(),
             };
         }

@@ -36,21 +36,24 @@ pub fn read_params<P: DeserializeOwned + JsonSchema>(node: &Node, prefix: &KeyPa
 /// Rewords serde's messages the way the rest of runway speaks (`expected u32` becomes
 /// `expected a whole number`); shared with the object round-trip.
 pub fn tidy_serde_message(msg: &str) -> String {
+    // A wrong value of the right type is out of range: say the range. A wrong type is
+    // not: "a whole number" says enough.
+    let range = msg.starts_with("invalid value: ");
     let mut out = msg.replace("invalid type: ", "wrong type: found ").replace("invalid value: ", "wrong value: found ");
-    for (rust, words) in [
-        ("expected u8", "expected a whole number"),
-        ("expected u16", "expected a whole number"),
-        ("expected u32", "expected a whole number"),
-        ("expected u64", "expected a whole number"),
-        ("expected i32", "expected a whole number"),
-        ("expected i64", "expected a whole number"),
-        ("expected usize", "expected a whole number"),
-        ("expected f64", "expected a number"),
-        ("expected a sequence", "expected a list"),
-        ("expected a map", "expected a mapping"),
+    for (rust, words, range_words) in [
+        ("expected u8", "expected a whole number", "expected a whole number from 0 to 255"),
+        ("expected u16", "expected a whole number", "expected a whole number from 0 to 65535"),
+        ("expected u32", "expected a whole number", "expected a whole number from 0 to 4294967295"),
+        ("expected u64", "expected a whole number", "expected a whole number, 0 or more"),
+        ("expected i32", "expected a whole number", "expected a whole number from -2147483648 to 2147483647"),
+        ("expected i64", "expected a whole number", "expected a whole number"),
+        ("expected usize", "expected a whole number", "expected a whole number, 0 or more"),
+        ("expected f64", "expected a number", "expected a number"),
+        ("expected a sequence", "expected a list", "expected a list"),
+        ("expected a map", "expected a mapping", "expected a mapping"),
     ] {
         if let Some(rest) = out.strip_suffix(rust) {
-            out = format!("{rest}{words}");
+            out = format!("{rest}{}", if range { range_words } else { words });
         }
     }
     out = out.replace("sequence, expected", "list, expected").replace("found map,", "found mapping,");

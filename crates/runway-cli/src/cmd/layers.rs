@@ -1,8 +1,6 @@
 //! Turns layer flags into a [`Stack`], in precedence order: platform base, stack file (and
 //! its overrides), each `-f` in order, each `--set`/`--set-string` in command-line order.
 
-use std::io::Read;
-
 use clap::ArgMatches;
 use runway_components::{files, Stack};
 use runway_core::{Error, ErrorKind, SourceKind};
@@ -33,10 +31,7 @@ pub fn build(a: &LayerArgs, matches: Option<&ArgMatches>) -> Result<Stack, Strin
             }
             stdin_used = true;
             step(&mut stack, |s| {
-                let mut text = String::new();
-                std::io::stdin()
-                    .read_to_string(&mut text)
-                    .map_err(|e| Error::new(ErrorKind::Io { path: "<stdin>".into(), reason: e.to_string() }))?;
+                let text = files::read_input("<stdin>", std::io::stdin().lock())?;
                 s.layer("<stdin>", SourceKind::File, &text).map(drop)
             })?;
         } else {

@@ -49,7 +49,7 @@ fn run_verb(cli: Cli, matches: &ArgMatches) -> Result<String, String> {
             let sub = matches.subcommand_matches("render");
             let stack = layers::build(&a.layers, sub)?;
             let out = stack.render(ALL).map_err(|e| e.render())?;
-            note_externals(&out);
+            // Notes follow only a successful command: after an error, stderr is the error.
             if let Some(prev) = &a.check_upgrade {
                 // `-f -` already took standard input.
                 let mut stdin_used = a.layers.files.iter().any(|f| f.as_os_str() == "-");
@@ -66,9 +66,11 @@ fn run_verb(cli: Cli, matches: &ArgMatches) -> Result<String, String> {
                     Format::Json => out.files_json(),
                 };
                 files::write_tree(dir, &files).map_err(|e| e.render(&out.sources))?;
+                note_externals(&out);
                 eprintln!("wrote {} objects under {}", out.objects.len(), dir.display());
                 return Ok(String::new());
             }
+            note_externals(&out);
             let text = match a.format {
                 Format::Yaml => out.to_yaml(),
                 Format::Json => out.to_json_list(),
