@@ -220,6 +220,26 @@ fn a_closed_pipe_is_not_an_error() {
 }
 
 #[test]
+fn explain_redacts_secret_values_at_every_depth() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let secrets = dir.path().join("secrets.yaml");
+    std::fs::write(&secrets, "grafana:\n  admin_password: s3cr3t-value\n").expect("written");
+    let secrets = secrets.to_str().expect("utf-8");
+    // base64 of the value, as a Secret's `data` holds it.
+    let encoded = "czNjcjN0LXZhbHVl";
+    for path in ["grafana.secret", "grafana.secret.data", "grafana.secret.data.admin-password"] {
+        let o = runway(&["explain", path, "--stack", "examples/gke/stack.yaml", "--secrets-file", secrets]);
+        assert!(o.status.success(), "{path}: {}", stderr(&o));
+        let out = stdout(&o);
+        assert!(!out.contains("s3cr3t-value") && !out.contains(encoded), "{path}:\n{out}");
+        assert!(out.contains("<redacted>"), "{path}:\n{out}");
+    }
+    // Other objects are shown as they are.
+    let o = runway(&["explain", "grafana.grafana.spec.replicas", "--stack", "examples/gke/stack.yaml"]);
+    assert!(stdout(&o).starts_with("grafana.grafana.spec.replicas = 1"), "{}", stdout(&o));
+}
+
+#[test]
 fn secrets_never_reach_stdout_layers_or_errors() {
     let dir = tempfile::tempdir().expect("temp dir");
     let secrets = dir.path().join("secrets.yaml");

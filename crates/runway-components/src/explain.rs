@@ -23,14 +23,17 @@ impl Rendered {
             (Some(Segment::Key(a)), Some(Segment::Key(b))) => Some(format!("{a}.{b}")),
             _ => None,
         };
-        let node = match (segs.get(1), nested) {
+        // For an object field: the object's tree and the path below it, to redact Secrets.
+        let (node, object) = match (segs.get(1), nested) {
             (_, Some(k)) if self.object_trees.contains_key(&(top.clone(), k.clone())) => {
-                self.object_trees[&(top.clone(), k)].get_path(&KeyPath(segs[3..].to_vec()))
+                let tree = &self.object_trees[&(top.clone(), k)];
+                (tree.get_path(&KeyPath(segs[3..].to_vec())), Some((tree, &segs[3..])))
             }
             (Some(Segment::Key(k)), _) if self.object_trees.contains_key(&(top.clone(), k.clone())) => {
-                self.object_trees[&(top.clone(), k.clone())].get_path(&KeyPath(segs[2..].to_vec()))
+                let tree = &self.object_trees[&(top.clone(), k.clone())];
+                (tree.get_path(&KeyPath(segs[2..].to_vec())), Some((tree, &segs[2..])))
             }
-            _ => self.params.get(top).and_then(|n| n.get_path(&KeyPath(segs[1..].to_vec()))),
+            _ => (self.params.get(top).and_then(|n| n.get_path(&KeyPath(segs[1..].to_vec()))), None),
         };
         let Some(node) = node else {
             let mut e = Error::new(ErrorKind::NoSuchPath).with_path(path.clone());
@@ -50,7 +53,41 @@ impl Rendered {
                 (kind.to_string(), s.display(&self.sources).to_string())
             })
             .collect();
-        Ok(Explanation { path: path.clone(), value: node.to_json(), trail })
+        let mut value = node.to_json();
+        if let Some((tree, below)) = object {
+            if tree.get("kind").and_then(|k| k.as_str()) == Some("Secret") {
+                redact_secret(&mut value, below);
+            }
+        }
+        Ok(Explanation { path: path.clone(), value, trail })
+    }
+}
+
+/// Replaces the values of a Secret's `data` and `stringData` in `value` (the part of the
+/// Secret at `below`) with `<redacted>`: explain shows where a value came from,
+/// never the value (base64 is an encoding, not a protection).
+fn redact_secret(value: &mut serde_json::Value, below: &[Segment]) {
+    let hide = |v: &mut serde_json::Value| {
+        if let serde_json::Value::String(s) = v {
+            *v = serde_json::Value::String(if s.is_empty() { String::new() } else { "<redacted>".into() });
+        }
+    };
+    let in_data = |k: &str| k == "data" || k == "stringData";
+    match below {
+        [] => {
+            for key in ["data", "stringData"] {
+                if let Some(serde_json::Value::Object(m)) = value.get_mut(key) {
+                    m.values_mut().for_each(hide);
+                }
+            }
+        }
+        [Segment::Key(k)] if in_data(k) => {
+            if let serde_json::Value::Object(m) = value {
+                m.values_mut().for_each(hide);
+            }
+        }
+        [Segment::Key(k), ..] if in_data(k) => hide(value),
+        _ => {}
     }
 }
 
