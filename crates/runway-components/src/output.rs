@@ -40,3 +40,191 @@ impl Rendered {
             .collect()
     }
 }
+
+/// What GitOps tools need on top of the objects; every option is off by default, and
+/// [`Rendered::apply_gitops`] adds only metadata (labels, annotations) and, for
+/// `applyset`, one parent object, so the objects themselves stay byte-exact.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct GitOpsOptions {
+    /// `--output-dir` also writes `kustomization.yaml` listing the files in apply order
+    /// (for `kubectl apply -k` and Flux). Default: off.
+    pub kustomization: bool,
+    /// Objects whose text contains `${` get `kustomize.toolkit.fluxcd.io/substitute:
+    /// disabled`, so Flux's post-build substitution leaves config files as they are.
+    /// Default: off.
+    pub flux_safe: bool,
+    /// An ApplySet: `(namespace, name)` of its parent Secret (namespace `None`: the
+    /// namespace holding most objects). Default: none.
+    pub applyset: Option<(Option<String>, String)>,
+    /// `argocd.argoproj.io/sync-wave` annotations by kind (see [`sync_wave`]). Default: off.
+    pub argocd_sync_waves: bool,
+}
+
+/// The annotation Flux's kustomize-controller reads to skip variable substitution.
+pub const FLUX_SUBSTITUTE: &str = "kustomize.toolkit.fluxcd.io/substitute";
+/// The annotation Argo CD orders a sync by.
+pub const ARGOCD_SYNC_WAVE: &str = "argocd.argoproj.io/sync-wave";
+/// The label that makes an object a member of an ApplySet (kubectl's `ApplysetPartOfLabel`).
+pub const APPLYSET_PART_OF: &str = "applyset.kubernetes.io/part-of";
+/// The label that makes an object an ApplySet parent (kubectl's `ApplySetParentIDLabel`).
+pub const APPLYSET_ID: &str = "applyset.kubernetes.io/id";
+
+/// The tooling annotation of the ApplySet parent. kubectl refuses to touch a parent whose
+/// tooling name is not `kubectl` ("ApplySet ownership mismatch"), and kubectl is what
+/// applies and prunes the set, so the parent names kubectl, at the oldest version runway
+/// supports.
+pub const APPLYSET_TOOLING: &str = "kubectl/v1.33";
+
+/// The ApplySet id of a parent, as kubectl computes it (`applyset.go`, `ID()`):
+/// `applyset-` + base64url without padding of sha256(`NAME.NAMESPACE.KIND.GROUP`) + `-v1`.
+pub fn applyset_id(name: &str, namespace: &str, kind: &str, group: &str) -> String {
+    use base64::Engine as _;
+    use sha2::Digest as _;
+    let hash = sha2::Sha256::digest(format!("{name}.{namespace}.{kind}.{group}").as_bytes());
+    format!("applyset-{}-v1", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(hash))
+}
+
+/// Argo CD's sync wave of a kind: Namespaces and CRDs first (-2); RBAC, ServiceAccounts,
+/// configuration and storage (-1); Services and workloads (0); what refers to a workload
+/// or needs a CRD or a webhook (Ingresses, HPAs, PDBs, webhooks, APIServices, custom
+/// resources) last (1).
+pub fn sync_wave(kind: &str) -> i32 {
+    match kind {
+        "Namespace" | "CustomResourceDefinition" => -2,
+        "ServiceAccount"
+        | "ClusterRole"
+        | "ClusterRoleBinding"
+        | "Role"
+        | "RoleBinding"
+        | "Secret"
+        | "ConfigMap"
+        | "StorageClass"
+        | "PersistentVolume"
+        | "PersistentVolumeClaim"
+        | "PriorityClass"
+        | "NetworkPolicy"
+        | "ResourceQuota"
+        | "LimitRange"
+        | "IngressClass" => -1,
+        "Service" | "DaemonSet" | "Deployment" | "StatefulSet" | "ReplicaSet" | "Pod" | "Job" | "CronJob" => 0,
+        // HPAs, PDBs, Ingresses, webhooks, APIServices and every custom resource.
+        _ => 1,
+    }
+}
+
+fn meta_map<'a>(
+    obj: &'a mut serde_json::Value,
+    field: &str,
+) -> Option<&'a mut serde_json::Map<String, serde_json::Value>> {
+    let meta = obj.as_object_mut()?.entry("metadata").or_insert_with(|| serde_json::json!({}));
+    let map = meta.as_object_mut()?.entry(field).or_insert_with(|| serde_json::json!({}));
+    if !map.is_object() {
+        *map = serde_json::json!({});
+    }
+    map.as_object_mut()
+}
+
+impl Rendered {
+    /// Adds what `opts` asks for: Flux's substitution opt-out, Argo CD's sync waves, and
+    /// an ApplySet parent with part-of labels. Objects stay in canonical order.
+    pub fn apply_gitops(&mut self, opts: &GitOpsOptions) {
+        let crd_groups: Vec<String> = self
+            .objects
+            .iter()
+            .filter(|o| o.kind() == "CustomResourceDefinition")
+            .filter_map(|o| o.value.pointer("/spec/group").and_then(|g| g.as_str()).map(str::to_string))
+            .collect();
+        for o in &mut self.objects {
+            if opts.flux_safe && serde_json::to_string(&o.value).is_ok_and(|t| t.contains("${")) {
+                if let Some(a) = meta_map(&mut o.value, "annotations") {
+                    a.insert(FLUX_SUBSTITUTE.into(), "disabled".into());
+                }
+            }
+            if opts.argocd_sync_waves {
+                let wave = sync_wave(o.kind());
+                let group = o.api_version().split_once('/').map(|(g, _)| g.to_string()).unwrap_or_default();
+                if let Some(a) = meta_map(&mut o.value, "annotations") {
+                    a.insert(ARGOCD_SYNC_WAVE.into(), wave.to_string().into());
+                    // Argo CD's dry run fails on a custom resource whose CRD is not in the
+                    // cluster yet; this render installs that CRD in an earlier wave.
+                    if crd_groups.contains(&group) {
+                        a.insert("argocd.argoproj.io/sync-options".into(), "SkipDryRunOnMissingResource=true".into());
+                    }
+                }
+            }
+        }
+        if let Some((ns, name)) = &opts.applyset {
+            self.add_applyset(ns.as_deref(), name);
+        }
+    }
+
+    fn add_applyset(&mut self, namespace: Option<&str>, name: &str) {
+        use k8s_openapi::api::core::v1::Secret;
+        use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+        use std::collections::{BTreeMap, BTreeSet};
+
+        let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+        for o in &self.objects {
+            if !o.namespace().is_empty() {
+                *counts.entry(o.namespace()).or_default() += 1;
+            }
+        }
+        // The namespace holding most objects (the first by name on a tie), else `default`.
+        let busiest = counts.iter().max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0))).map(|(n, _)| n.to_string());
+        let ns = namespace.map(str::to_string).or(busiest).unwrap_or_else(|| "default".to_string());
+        let id = applyset_id(name, &ns, "Secret", "");
+        let mut kinds = BTreeSet::new();
+        let mut other_ns = BTreeSet::new();
+        for o in &mut self.objects {
+            let group = o.api_version().split_once('/').map(|(g, _)| g.to_string()).unwrap_or_default();
+            kinds.insert(if group.is_empty() { o.kind().to_string() } else { format!("{}.{group}", o.kind()) });
+            if !o.namespace().is_empty() && o.namespace() != ns {
+                other_ns.insert(o.namespace().to_string());
+            }
+            if let Some(l) = meta_map(&mut o.value, "labels") {
+                l.insert(APPLYSET_PART_OF.into(), id.clone().into());
+            }
+        }
+        let annotations = BTreeMap::from([
+            ("applyset.kubernetes.io/tooling".to_string(), APPLYSET_TOOLING.to_string()),
+            (
+                "applyset.kubernetes.io/contains-group-kinds".to_string(),
+                kinds.into_iter().collect::<Vec<_>>().join(","),
+            ),
+            (
+                "applyset.kubernetes.io/additional-namespaces".to_string(),
+                other_ns.into_iter().collect::<Vec<_>>().join(","),
+            ),
+        ]);
+        let parent = Secret {
+            metadata: ObjectMeta {
+                name: Some(name.to_string()),
+                namespace: Some(ns),
+                labels: Some(BTreeMap::from([(APPLYSET_ID.to_string(), id)])),
+                annotations: Some(annotations),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        self.objects.push(runway_core::Object::new("applyset", "parent", &parent));
+        runway_core::object::sort_canonical(&mut self.objects);
+    }
+
+    /// The `--output-dir` files (YAML, or JSON with `json`), with `kustomization.yaml`
+    /// listing them in apply order when `opts.kustomization` is on.
+    pub fn files_for(&self, json: bool, opts: &GitOpsOptions) -> Vec<(String, String)> {
+        let mut files = if json { self.files_json() } else { self.files() };
+        if opts.kustomization {
+            let resources: Vec<serde_json::Value> = files.iter().map(|(f, _)| f.clone().into()).collect();
+            // `fifo` keeps the files' order (apply order) instead of kustomize's own sort.
+            let k = serde_json::json!({
+                "apiVersion": "kustomize.config.k8s.io/v1beta1",
+                "kind": "Kustomization",
+                "resources": resources,
+                "sortOptions": {"order": "fifo"},
+            });
+            files.push(("kustomization.yaml".to_string(), emit::to_yaml_stream(std::iter::once(&k))));
+        }
+        files
+    }
+}
