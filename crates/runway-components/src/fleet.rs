@@ -532,3 +532,147 @@ enum ReadError {
     Io(Error),
     Parse(FleetError),
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(dir: &Path, rel: &str, text: &str) {
+        let p = dir.join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    }
+
+    /// A fleet of `n` kind clusters in a temporary folder, sharing one group layer.
+    fn kind_fleet(extra_cluster: &str) -> tempfile::TempDir {
+        let d = tempfile::tempdir().unwrap();
+        write(d.path(), "env.yaml", "elasticsearch: {retention_days: 5}\n");
+        write(d.path(), "own.yaml", "elasticsearch: {retention_days: 9}\n");
+        write(
+            d.path(),
+            "fleet.yaml",
+            &format!(
+                "groups:\n  env: {{layers: [env.yaml]}}\nclusters:\n  - {{name: a, platform: kind, groups: [env], layers: [own.yaml]}}\n  - {{name: b, platform: kind, groups: [env]}}\n{extra_cluster}"
+            ),
+        );
+        d
+    }
+
+    fn retention(fleet: &Fleet, i: usize) -> serde_json::Value {
+        let out = fleet.render_cluster(i, &GitOpsOptions::default()).unwrap();
+        out.params["elasticsearch"].get("retention_days").unwrap().to_json()
+    }
+
+    #[test]
+    fn group_layers_apply_under_the_clusters_own() {
+        let d = kind_fleet("");
+        let fleet = Fleet::load(&d.path().join("fleet.yaml")).unwrap();
+        assert_eq!(retention(&fleet, 0), serde_json::json!(9), "the cluster's own layer wins over its group's");
+        assert_eq!(retention(&fleet, 1), serde_json::json!(5), "the group's layer applies");
+    }
+
+    #[test]
+    fn later_groups_and_sets_win() {
+        let d = kind_fleet("");
+        write(d.path(), "late.yaml", "elasticsearch: {retention_days: 6}\n");
+        write(
+            d.path(),
+            "fleet.yaml",
+            "groups:\n  env: {layers: [env.yaml], set: [elasticsearch.retention_days=4]}\n  late: {layers: [late.yaml]}\nclusters:\n  - {name: a, platform: kind, groups: [env, late]}\n  - {name: b, platform: kind, groups: [late, env]}\n  - {name: c, platform: kind, groups: [env], set: [elasticsearch.retention_days=2]}\n",
+        );
+        let fleet = Fleet::load(&d.path().join("fleet.yaml")).unwrap();
+        assert_eq!(retention(&fleet, 0), serde_json::json!(6));
+        assert_eq!(retention(&fleet, 1), serde_json::json!(4), "a group's set comes after its layers");
+        assert_eq!(retention(&fleet, 2), serde_json::json!(2), "the cluster's own set is last");
+    }
+
+    #[test]
+    fn shared_files_are_parsed_once() {
+        let d = kind_fleet("  - {name: c, platform: kind, groups: [env]}\n");
+        let fleet = Fleet::load(&d.path().join("fleet.yaml")).unwrap();
+        assert_eq!(fleet.files.len(), 2, "env.yaml and own.yaml, whatever the number of clusters");
+        assert_eq!(fleet.platforms.len(), 1);
+    }
+
+    #[test]
+    fn unknown_key_in_a_cluster_suggests_the_closest() {
+        let e = parse_fleet("fleet.yaml", "clusters:\n  - name: a\n    platfrom: gke\n").unwrap_err();
+        let msg = e.render();
+        assert!(msg.starts_with("error: fleet.yaml:3:5: clusters[0].platfrom: unknown key of a fleet file"), "{msg}");
+        assert!(msg.contains("did you mean `platform`?"), "{msg}");
+    }
+
+    #[test]
+    fn unknown_group_suggests_the_closest() {
+        let text = "groups: {prod: {}}\nclusters:\n  - {name: a, platform: kind, groups: [prdo]}\n";
+        let msg = parse_fleet("fleet.yaml", text).unwrap_err().render();
+        assert!(msg.contains("fleet.yaml:3:40: clusters[0].groups[0]: unknown group `prdo`"), "{msg}");
+        assert!(msg.contains("did you mean `prod`?"), "{msg}");
+    }
+
+    #[test]
+    fn duplicate_and_bad_cluster_names_are_errors() {
+        let dup = "clusters:\n  - {name: a, platform: kind}\n  - {name: a, platform: kind}\n";
+        assert!(parse_fleet("f", dup).unwrap_err().render().contains("cluster `a` is defined twice"));
+        let bad = "clusters:\n  - {name: Prod_EU, platform: kind}\n";
+        assert!(parse_fleet("f", bad).unwrap_err().render().contains("is not a DNS label"));
+    }
+
+    #[test]
+    fn a_bad_set_in_the_fleet_points_at_the_fleet_file() {
+        let text = "clusters:\n  - name: a\n    platform: kind\n    set: [\"no-equals\"]\n";
+        let msg = parse_fleet("fleet.yaml", text).unwrap_err().render();
+        assert!(msg.starts_with("error: fleet.yaml:4:11: clusters[0].set[0]: bad `--set` flag"), "{msg}");
+    }
+
+    #[test]
+    fn a_failing_cluster_is_named_with_its_layer_position_and_nothing_is_written() {
+        let d = kind_fleet("");
+        write(d.path(), "own.yaml", "elasticsearch:\n  retension_days: 9\n");
+        let fleet = Fleet::load(&d.path().join("fleet.yaml")).unwrap();
+        let out = d.path().join("out");
+        write(&out, "previous/file.yaml", "kept: true\n");
+        let errors = fleet.render_to(&out, &FleetOptions::default(), &|_| {}).unwrap_err();
+        assert_eq!(errors.len(), 1);
+        let msg = errors[0].render();
+        assert!(msg.starts_with("error: cluster `a`: "), "{msg}");
+        assert!(msg.contains("own.yaml:2:3: elasticsearch.retension_days: unknown parameter"), "{msg}");
+        assert!(out.join("previous/file.yaml").exists(), "the previous tree is untouched");
+        assert!(!out.join("b").exists(), "the cluster that rendered is not written either");
+        let leftovers: Vec<_> = std::fs::read_dir(d.path())
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .filter(|e| e.file_name().to_string_lossy().contains("runway-tmp"))
+            .collect();
+        assert!(leftovers.is_empty(), "the staging folder is removed");
+    }
+
+    #[test]
+    fn output_is_the_same_with_one_thread_or_four() {
+        let d = kind_fleet("  - {name: c, platform: kind}\n  - {name: d, platform: kind, groups: [env]}\n");
+        let fleet = Fleet::load(&d.path().join("fleet.yaml")).unwrap();
+        let mut trees = Vec::new();
+        for threads in [1, 4] {
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+            let out = d.path().join(format!("out{threads}"));
+            let summary = pool.install(|| fleet.render_to(&out, &FleetOptions::default(), &|_| {})).unwrap();
+            assert_eq!(summary.clusters, 4);
+            let mut files = Vec::new();
+            let mut stack = vec![out.clone()];
+            while let Some(p) = stack.pop() {
+                for e in std::fs::read_dir(&p).unwrap() {
+                    let p = e.unwrap().path();
+                    if p.is_dir() {
+                        stack.push(p);
+                    } else {
+                        files.push((p.strip_prefix(&out).unwrap().to_path_buf(), std::fs::read(&p).unwrap()));
+                    }
+                }
+            }
+            files.sort();
+            trees.push(files);
+        }
+        assert!(trees[0].len() > 40);
+        assert_eq!(trees[0], trees[1]);
+    }
+}

@@ -228,3 +228,88 @@ impl Rendered {
         files
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn gke() -> Rendered {
+        let mut s = crate::Stack::new();
+        s.platform("kind", "test").unwrap();
+        s.render(crate::ALL).unwrap()
+    }
+
+    #[test]
+    fn applyset_id_is_kubectls() {
+        // kubectl's own test (apply_test.go): Secret `my-set` in namespace `test`.
+        assert_eq!(applyset_id("my-set", "test", "Secret", ""), "applyset-0eFHV8ySqp7XoShsGvyWFQD3s96yqwHmzc4e0HR1dsY-v1");
+    }
+
+    #[test]
+    fn applyset_labels_every_object_and_adds_its_parent() {
+        let mut out = gke();
+        let n = out.objects.len();
+        out.apply_gitops(&GitOpsOptions { applyset: Some((None, "runway".into())), ..Default::default() });
+        assert_eq!(out.objects.len(), n + 1);
+        let parent = out.objects.iter().find(|o| o.component == "applyset").unwrap();
+        let id = applyset_id("runway", "kubeprod", "Secret", "");
+        assert_eq!(parent.value["metadata"]["labels"][APPLYSET_ID], id.as_str());
+        assert_eq!(parent.namespace(), "kubeprod", "the namespace holding most objects");
+        let kinds = parent.value["metadata"]["annotations"]["applyset.kubernetes.io/contains-group-kinds"].as_str().unwrap();
+        assert!(kinds.contains("StatefulSet.apps") && kinds.contains(",Namespace,"), "{kinds}");
+        for o in out.objects.iter().filter(|o| o.component != "applyset") {
+            assert_eq!(o.value["metadata"]["labels"][APPLYSET_PART_OF], id.as_str(), "{}", o.name());
+        }
+    }
+
+    #[test]
+    fn flux_safe_marks_only_objects_holding_a_substitution() {
+        let plain = gke();
+        let mut out = plain.clone();
+        out.apply_gitops(&GitOpsOptions { flux_safe: true, ..Default::default() });
+        let marked: Vec<_> = out.objects.iter().filter(|o| o.value["metadata"]["annotations"][FLUX_SUBSTITUTE] == "disabled").collect();
+        assert!(!marked.is_empty(), "fluentd's and prometheus' configs hold `${{...}}`");
+        for (a, b) in plain.objects.iter().zip(&out.objects) {
+            let has = serde_json::to_string(&a.value).unwrap().contains("${");
+            assert_eq!(has, b.value["metadata"]["annotations"][FLUX_SUBSTITUTE] == "disabled", "{}", a.name());
+            // Apart from the annotation the object is unchanged (data byte-exact).
+            assert_eq!(a.value.get("data"), b.value.get("data"));
+        }
+    }
+
+    #[test]
+    fn sync_waves_put_namespaces_and_crds_first_and_custom_resources_last() {
+        let mut out = gke();
+        out.apply_gitops(&GitOpsOptions { argocd_sync_waves: true, ..Default::default() });
+        let wave = |kind: &str| -> Vec<String> {
+            out.objects
+                .iter()
+                .filter(|o| o.kind() == kind)
+                .map(|o| o.value["metadata"]["annotations"][ARGOCD_SYNC_WAVE].as_str().unwrap().to_string())
+                .collect()
+        };
+        assert!(wave("Namespace").iter().all(|w| w == "-2"));
+        assert!(wave("CustomResourceDefinition").iter().all(|w| w == "-2"));
+        assert!(wave("ServiceAccount").iter().all(|w| w == "-1"));
+        assert!(wave("StatefulSet").iter().all(|w| w == "0"));
+        assert!(wave("Ingress").iter().all(|w| w == "1"));
+        let issuer = out.objects.iter().find(|o| o.kind() == "ClusterIssuer").unwrap();
+        assert_eq!(issuer.value["metadata"]["annotations"][ARGOCD_SYNC_WAVE], "1");
+        assert_eq!(
+            issuer.value["metadata"]["annotations"]["argocd.argoproj.io/sync-options"],
+            "SkipDryRunOnMissingResource=true"
+        );
+    }
+
+    #[test]
+    fn kustomization_lists_every_file_in_apply_order() {
+        let out = gke();
+        let files = out.files_for(false, &GitOpsOptions { kustomization: true, ..Default::default() });
+        let (name, k) = files.last().unwrap();
+        assert_eq!(name, "kustomization.yaml");
+        let listed: Vec<&str> = k.lines().filter_map(|l| l.strip_prefix("- ")).collect();
+        let expected: Vec<&str> = files[..files.len() - 1].iter().map(|(f, _)| f.as_str()).collect();
+        assert_eq!(listed, expected);
+        assert!(k.contains("order: fifo"));
+    }
+}
