@@ -242,7 +242,10 @@ mod tests {
     #[test]
     fn applyset_id_is_kubectls() {
         // kubectl's own test (apply_test.go): Secret `my-set` in namespace `test`.
-        assert_eq!(applyset_id("my-set", "test", "Secret", ""), "applyset-0eFHV8ySqp7XoShsGvyWFQD3s96yqwHmzc4e0HR1dsY-v1");
+        assert_eq!(
+            applyset_id("my-set", "test", "Secret", ""),
+            "applyset-0eFHV8ySqp7XoShsGvyWFQD3s96yqwHmzc4e0HR1dsY-v1"
+        );
     }
 
     #[test]
@@ -255,7 +258,8 @@ mod tests {
         let id = applyset_id("runway", "kubeprod", "Secret", "");
         assert_eq!(parent.value["metadata"]["labels"][APPLYSET_ID], id.as_str());
         assert_eq!(parent.namespace(), "kubeprod", "the namespace holding most objects");
-        let kinds = parent.value["metadata"]["annotations"]["applyset.kubernetes.io/contains-group-kinds"].as_str().unwrap();
+        let kinds =
+            parent.value["metadata"]["annotations"]["applyset.kubernetes.io/contains-group-kinds"].as_str().unwrap();
         assert!(kinds.contains("StatefulSet.apps") && kinds.contains(",Namespace,"), "{kinds}");
         for o in out.objects.iter().filter(|o| o.component != "applyset") {
             assert_eq!(o.value["metadata"]["labels"][APPLYSET_PART_OF], id.as_str(), "{}", o.name());
@@ -267,7 +271,8 @@ mod tests {
         let plain = gke();
         let mut out = plain.clone();
         out.apply_gitops(&GitOpsOptions { flux_safe: true, ..Default::default() });
-        let marked: Vec<_> = out.objects.iter().filter(|o| o.value["metadata"]["annotations"][FLUX_SUBSTITUTE] == "disabled").collect();
+        let marked: Vec<_> =
+            out.objects.iter().filter(|o| o.value["metadata"]["annotations"][FLUX_SUBSTITUTE] == "disabled").collect();
         assert!(!marked.is_empty(), "fluentd's and prometheus' configs hold `${{...}}`");
         for (a, b) in plain.objects.iter().zip(&out.objects) {
             let has = serde_json::to_string(&a.value).unwrap().contains("${");
