@@ -29,6 +29,8 @@ pub enum Command {
     Schema,
     /// Compare two renders object by object (exit 0: no change, 1: changes, 2: error).
     Diff(DiffArgs),
+    /// Render every cluster of a fleet file in parallel, one directory per cluster.
+    Fleet(FleetArgs),
 }
 
 /// The layers of a render, lowest precedence first.
@@ -86,6 +88,49 @@ pub struct RenderArgs {
     /// render: file, directory or `-`), as the API server would on apply.
     #[arg(long, value_name = "PREVIOUS")]
     pub check_upgrade: Option<PathBuf>,
+    /// What GitOps tools need.
+    #[command(flatten)]
+    pub gitops: GitOpsArgs,
+}
+
+/// What GitOps tools need on top of the objects (`render` and `fleet`).
+#[derive(Debug, Args, Clone, Default)]
+pub struct GitOpsArgs {
+    /// With `--output-dir`: also write DIR/kustomization.yaml listing the files in apply
+    /// order, for `kubectl apply -k DIR` and Flux.
+    #[arg(long, requires = "output_dir")]
+    pub kustomization: bool,
+    /// Annotate every object whose text holds `${` with
+    /// `kustomize.toolkit.fluxcd.io/substitute: disabled` (Flux then leaves it byte-exact).
+    #[arg(long)]
+    pub flux_safe: bool,
+    /// Add an ApplySet parent Secret (in NAMESPACE, else the namespace holding most
+    /// objects) and `applyset.kubernetes.io/part-of` labels, for `kubectl apply --prune --applyset`.
+    #[arg(long, value_name = "[NAMESPACE/]NAME")]
+    pub applyset: Option<String>,
+    /// Add `argocd.argoproj.io/sync-wave` annotations: Namespaces and CRDs (-2), RBAC and
+    /// config (-1), workloads (0), Ingresses, HPAs, PDBs and custom resources (1).
+    #[arg(long)]
+    pub argocd_sync_waves: bool,
+}
+
+/// `runway fleet`.
+#[derive(Debug, Args)]
+pub struct FleetArgs {
+    /// The fleet file: clusters, and the groups whose layers they share.
+    pub fleet: PathBuf,
+    /// Write DIR/CLUSTER/COMPONENT/KIND-NAME.yaml for every cluster (all or nothing).
+    #[arg(long, value_name = "DIR", required_unless_present = "cluster")]
+    pub output_dir: Option<PathBuf>,
+    /// Render only this cluster, to standard output (as Argo CD's plugin does).
+    #[arg(long, value_name = "NAME", conflicts_with = "output_dir")]
+    pub cluster: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Yaml)]
+    pub format: Format,
+    /// What GitOps tools need.
+    #[command(flatten)]
+    pub gitops: GitOpsArgs,
 }
 
 /// Output formats of `runway diff`.

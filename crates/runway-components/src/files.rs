@@ -111,7 +111,7 @@ pub fn load_stack_file(stack: &mut Stack, path: &Path) -> Result<(), Error> {
 
 /// `dir/rel` with `.` and `..` resolved by name (not through symlinks), so messages show
 /// `overrides/x.yaml` rather than `examples/gke/../../overrides/x.yaml`.
-fn lexical_join(dir: &Path, rel: &str) -> PathBuf {
+pub(crate) fn lexical_join(dir: &Path, rel: &str) -> PathBuf {
     use std::path::Component;
     let mut out = PathBuf::new();
     for c in dir.join(rel).components() {
@@ -135,25 +135,57 @@ fn lexical_join(dir: &Path, rel: &str) -> PathBuf {
 /// fresh sibling folder, then renamed into place, so a failure never leaves half a tree
 /// and a previous tree is replaced only once the new one is complete.
 pub fn write_tree(dir: &Path, files: &[(String, String)]) -> Result<(), Error> {
-    let io = |p: &Path, e: std::io::Error| {
-        Error::new(ErrorKind::Write { path: p.display().to_string(), reason: io_reason(&e) })
-    };
-    let parent = match dir.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let base = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "out".into());
-    fs::create_dir_all(&parent).map_err(|e| io(&parent, e))?;
-    let tmp = unique(&parent, &format!(".{base}.runway-tmp"));
-    let result = (|| {
-        fs::create_dir(&tmp).map_err(|e| io(&tmp, e))?;
-        for (rel, content) in files {
-            let p = tmp.join(rel);
-            if let Some(d) = p.parent() {
-                fs::create_dir_all(d).map_err(|e| io(d, e))?;
-            }
-            fs::write(&p, content).map_err(|e| io(&p, e))?;
+    let staged = StagedTree::new(dir)?;
+    for (rel, content) in files {
+        staged.write(rel, content)?;
+    }
+    staged.commit()
+}
+
+/// A write failure under the output tree (an `--output-dir` that cannot be written).
+fn io_error(p: &Path, e: &std::io::Error) -> Error {
+    Error::new(ErrorKind::Write { path: p.display().to_string(), reason: io_reason(e) })
+}
+
+/// A directory tree being written: files go into a fresh sibling folder of the target,
+/// which [`StagedTree::commit`] renames into place (replacing a previous tree only then).
+/// Dropped without a commit, the folder is removed and the target is left as it was.
+/// [`StagedTree::write`] takes `&self`, so many threads can write one tree (a fleet).
+#[derive(Debug)]
+pub struct StagedTree {
+    dir: PathBuf,
+    parent: PathBuf,
+    base: String,
+    tmp: PathBuf,
+    committed: bool,
+}
+
+impl StagedTree {
+    /// Starts a tree that will become `dir`.
+    pub fn new(dir: &Path) -> Result<Self, Error> {
+        let parent = match dir.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        let base = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "out".into());
+        fs::create_dir_all(&parent).map_err(|e| io_error(&parent, &e))?;
+        let tmp = unique(&parent, &format!(".{base}.runway-tmp"));
+        fs::create_dir(&tmp).map_err(|e| io_error(&tmp, &e))?;
+        Ok(StagedTree { dir: dir.to_path_buf(), parent, base, tmp, committed: false })
+    }
+
+    /// Writes one file, `rel` being relative to the tree's root (folders are created).
+    pub fn write(&self, rel: &str, content: &str) -> Result<(), Error> {
+        let p = self.tmp.join(rel);
+        if let Some(d) = p.parent() {
+            fs::create_dir_all(d).map_err(|e| io_error(d, &e))?;
         }
+        fs::write(&p, content).map_err(|e| io_error(&p, &e))
+    }
+
+    /// Renames the finished tree into place, replacing what was there.
+    pub fn commit(mut self) -> Result<(), Error> {
+        let dir = self.dir.clone();
         if dir.exists() {
             if !dir.is_dir() {
                 return Err(Error::new(ErrorKind::Write {
@@ -161,22 +193,28 @@ pub fn write_tree(dir: &Path, files: &[(String, String)]) -> Result<(), Error> {
                     reason: "exists and is not a directory".into(),
                 }));
             }
-            let old = unique(&parent, &format!(".{base}.runway-old"));
-            fs::rename(dir, &old).map_err(|e| io(dir, e))?;
-            if let Err(e) = fs::rename(&tmp, dir) {
-                let _ = fs::rename(&old, dir);
-                return Err(io(dir, e));
+            let old = unique(&self.parent, &format!(".{}.runway-old", self.base));
+            fs::rename(&dir, &old).map_err(|e| io_error(&dir, &e))?;
+            if let Err(e) = fs::rename(&self.tmp, &dir) {
+                let _ = fs::rename(&old, &dir);
+                return Err(io_error(&dir, &e));
             }
-            fs::remove_dir_all(&old).map_err(|e| io(&old, e))?;
+            self.committed = true;
+            fs::remove_dir_all(&old).map_err(|e| io_error(&old, &e))?;
         } else {
-            fs::rename(&tmp, dir).map_err(|e| io(dir, e))?;
+            fs::rename(&self.tmp, &dir).map_err(|e| io_error(&dir, &e))?;
+            self.committed = true;
         }
         Ok(())
-    })();
-    if result.is_err() {
-        let _ = fs::remove_dir_all(&tmp);
     }
-    result
+}
+
+impl Drop for StagedTree {
+    fn drop(&mut self) {
+        if !self.committed {
+            let _ = fs::remove_dir_all(&self.tmp);
+        }
+    }
 }
 
 /// A path under `parent` starting with `stem` that does not exist yet.

@@ -17,6 +17,7 @@ pub mod elasticsearch;
 pub mod explain;
 pub mod external_dns;
 pub mod files;
+pub mod fleet;
 pub mod fluentd_es;
 pub mod grafana;
 pub mod hpas;
@@ -48,9 +49,11 @@ pub mod sysdig_metrics_adapter;
 pub use component::{Component, ErasedComponent, ObjectDoc};
 pub use context::{Cloud, ClusterConfig, Context, Platform};
 pub use explain::Explanation;
+pub use fleet::{Fleet, FleetError, FleetOptions, FleetSummary};
+pub use output::GitOpsOptions;
 pub use quantity::Quantity;
 pub use render::{RenderError, RenderOptions, Rendered};
-pub use stack::{Layer, Stack, StackFile};
+pub use stack::{Layer, ParsedFile, Stack, StackFile};
 
 /// Every component runway ships, in the order `runway components` lists them.
 pub const ALL: &[&dyn ErasedComponent] = &[

@@ -533,6 +533,11 @@ impl RenderError {
         &self.0 .0
     }
 
+    /// The error and the sources it points into.
+    pub fn into_parts(self) -> (Error, SourceMap) {
+        *self.0
+    }
+
     /// The full message with excerpts, for the edge.
     pub fn render(&self) -> String {
         self.0 .0.render(&self.0 .1)

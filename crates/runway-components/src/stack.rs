@@ -183,6 +183,58 @@ impl Stack {
     pub fn stack_file(&mut self, name: &str, text: &str) -> Result<StackFile, Error> {
         let id = self.sources.add(name, SourceKind::Stack, text);
         let node = parse_layer(id, text)?;
+        self.stack_node(node)
+    }
+
+    /// [`Stack::stack_file`] for a file parsed once beforehand (a fleet's shared stack).
+    pub fn parsed_stack_file(&mut self, file: &ParsedFile) -> Result<StackFile, Error> {
+        let node = self.add_parsed(file, SourceKind::Stack);
+        self.stack_node(node)
+    }
+
+    /// Adds a layer parsed once beforehand ([`Stack::layer`] without the parsing): many
+    /// stacks can share one [`ParsedFile`].
+    pub fn parsed_layer(&mut self, file: &ParsedFile, kind: SourceKind) -> &mut Self {
+        let node = self.add_parsed(file, kind);
+        self.layers.push(Layer::Tree(node));
+        self
+    }
+
+    /// Chooses a platform base parsed once beforehand: an embedded one (`by` says who
+    /// chose it, as for [`Stack::platform`]) or a platform file (`by` is `None`).
+    pub fn parsed_platform(&mut self, name: &str, by: Option<&str>, file: &ParsedFile) -> Result<&mut Self, Error> {
+        if let Some((prev, prev_by)) = &self.platform_choice {
+            match by {
+                Some(_) if prev == name => return Ok(self),
+                Some(by) => {
+                    return Err(Error::new(ErrorKind::Conflict(format!(
+                        "platform `{name}` from {by} conflicts with platform `{prev}` from {prev_by}"
+                    )))
+                    .help("choose the platform in one place: the stack file or the fleet file"))
+                }
+                None => {
+                    return Err(Error::new(ErrorKind::Conflict(format!(
+                        "platform file `{name}` conflicts with platform `{prev}` from {prev_by}"
+                    )))
+                    .help("a platform file replaces the embedded base: give one or the other"))
+                }
+            }
+        }
+        let node = self.add_parsed(file, SourceKind::Platform);
+        self.platform = Some(node);
+        self.platform_choice = Some((name.to_string(), by.unwrap_or("a platform file").to_string()));
+        Ok(self)
+    }
+
+    /// Adds `file`'s text to the sources and returns its tree pointing at it.
+    fn add_parsed(&mut self, file: &ParsedFile, kind: SourceKind) -> Node {
+        let id = self.sources.add(file.name.as_str(), kind, file.text.as_str());
+        let mut node = file.node.clone();
+        set_source(&mut node, id);
+        node
+    }
+
+    fn stack_node(&mut self, node: Node) -> Result<StackFile, Error> {
         let mut out = StackFile::default();
         let mut rest = Vec::new();
         let Value::Map(entries) = node.value else {
@@ -216,6 +268,46 @@ impl Stack {
         }
         self.layers.push(Layer::Tree(Node { value: Value::Map(rest), trail: node.trail }));
         Ok(out)
+    }
+}
+
+/// A layer file read and parsed once, to be added to many stacks (a fleet's platform
+/// bases, stack files and shared layers): parsing is paid once, not once per cluster.
+#[derive(Clone, Debug)]
+pub struct ParsedFile {
+    /// The name shown in messages (the path as the user gave it).
+    pub name: String,
+    /// The text, for excerpts.
+    pub text: String,
+    node: Node,
+}
+
+impl ParsedFile {
+    /// Parses `text`; an error is rendered against a source map holding only this file.
+    pub fn parse(name: &str, kind: SourceKind, text: &str) -> Result<Self, (Error, SourceMap)> {
+        let mut sources = SourceMap::new();
+        let id = sources.add(name, kind, text);
+        match parse_layer(id, text) {
+            Ok(node) => Ok(ParsedFile { name: name.to_string(), text: text.to_string(), node }),
+            Err(e) => Err((e, sources)),
+        }
+    }
+}
+
+/// Points every span of a freshly parsed tree (one source) at `id`.
+fn set_source(node: &mut Node, id: runway_core::SourceId) {
+    for s in &mut node.trail {
+        s.source = id;
+    }
+    match &mut node.value {
+        Value::Seq(items) => items.iter_mut().for_each(|n| set_source(n, id)),
+        Value::Map(entries) => {
+            for e in entries {
+                e.key_span.source = id;
+                set_source(&mut e.node, id);
+            }
+        }
+        _ => {}
     }
 }
 

@@ -3,6 +3,7 @@
 
 mod components;
 mod diff;
+mod fleet;
 mod layers;
 mod schema;
 
@@ -48,7 +49,7 @@ fn run_verb(cli: Cli, matches: &ArgMatches) -> Result<String, String> {
         Command::Render(a) => {
             let sub = matches.subcommand_matches("render");
             let stack = layers::build(&a.layers, sub)?;
-            let out = stack.render(ALL).map_err(|e| e.render())?;
+            let mut out = stack.render(ALL).map_err(|e| e.render())?;
             // Notes follow only a successful command: after an error, stderr is the error.
             if let Some(prev) = &a.check_upgrade {
                 // `-f -` already took standard input.
@@ -60,11 +61,10 @@ fn run_verb(cli: Cli, matches: &ArgMatches) -> Result<String, String> {
                     return Err(diff::upgrade_errors(&changes));
                 }
             }
+            let gitops = fleet::gitops_options(&a.gitops)?;
+            out.apply_gitops(&gitops);
             if let Some(dir) = &a.output_dir {
-                let files = match a.format {
-                    Format::Yaml => out.files(),
-                    Format::Json => out.files_json(),
-                };
+                let files = out.files_for(a.format == Format::Json, &gitops);
                 files::write_tree(dir, &files).map_err(|e| e.render(&out.sources))?;
                 note_externals(&out);
                 eprintln!("wrote {} objects under {}", out.objects.len(), dir.display());
@@ -103,6 +103,7 @@ fn run_verb(cli: Cli, matches: &ArgMatches) -> Result<String, String> {
         Command::Components(a) => components::run(a.name.as_deref()),
         Command::Schema => Ok(schema::layer_schema()),
         Command::Diff(a) => diff::run(&a).map(|(text, _)| text),
+        Command::Fleet(a) => fleet::run(&a),
     }
 }
 
