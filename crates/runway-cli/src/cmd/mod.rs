@@ -3,6 +3,7 @@
 
 mod components;
 mod diff;
+mod git;
 mod layers;
 mod schema;
 
@@ -31,7 +32,7 @@ pub struct Failure {
 /// Runs a command.
 pub fn run(cli: Cli, matches: &ArgMatches) -> Result<Outcome, Failure> {
     if let Command::Diff(a) = &cli.command {
-        return match diff::run(a) {
+        return match diff::run(a, matches.subcommand_matches("diff")) {
             Ok((stdout, changed)) => Ok(Outcome { stdout, code: u8::from(changed) }),
             Err(message) => Err(Failure { message, code: 2 }),
         };
@@ -100,7 +101,7 @@ fn run_verb(cli: Cli, matches: &ArgMatches) -> Result<String, String> {
         }
         Command::Components(a) => components::run(a.name.as_deref()),
         Command::Schema => Ok(schema::layer_schema()),
-        Command::Diff(a) => diff::run(&a).map(|(text, _)| text),
+        Command::Diff(a) => diff::run(&a, matches.subcommand_matches("diff")).map(|(text, _)| text),
     }
 }
 
