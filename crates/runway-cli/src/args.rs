@@ -27,6 +27,8 @@ pub enum Command {
     Components(ComponentsArgs),
     /// Print the JSON schema of layer files (for editors).
     Schema,
+    /// Draw the stack: components, objects and the references between them.
+    Graph(GraphArgs),
     /// Compare two renders object by object, or the stack at a git revision with the
     /// working tree (exit 0: no change, 1: changes, 2: error).
     Diff(DiffArgs),
@@ -131,6 +133,32 @@ pub struct DiffArgs {
     /// neighbours (what references them and what they reference).
     #[arg(long)]
     pub graph: bool,
+}
+
+/// Output formats of `runway graph`.
+#[derive(Debug, Clone, Copy, ValueEnum, Default, PartialEq, Eq)]
+pub enum GraphFormat {
+    /// A Mermaid flowchart (GitHub and GitLab render it in Markdown).
+    #[default]
+    Mermaid,
+    /// A Graphviz digraph.
+    Dot,
+    /// A self-contained SVG image, laid out by runway (no Graphviz needed).
+    Svg,
+}
+
+/// `runway graph`.
+#[derive(Debug, Args)]
+pub struct GraphArgs {
+    /// The layers.
+    #[command(flatten)]
+    pub layers: LayerArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = GraphFormat::Mermaid)]
+    pub format: GraphFormat,
+    /// Draw only this component's objects and their direct neighbours.
+    #[arg(long, value_name = "NAME")]
+    pub component: Option<String>,
 }
 
 /// `runway explain`.

@@ -31,11 +31,22 @@ pub fn run(a: &DiffArgs, matches: Option<&ArgMatches>) -> Result<(String, bool),
         // clap requires OLD and NEW unless `--base` is given.
         _ => return Err("error: give OLD and NEW, or `--base REV` with layer flags\n".to_string()),
     };
+    if a.graph && a.format != DiffFormat::Markdown {
+        return Err("error: `--graph` goes with `--format markdown` (a Mermaid graph in the comment)\n".to_string());
+    }
     let d = diff(&old, &new, DiffOptions { show_secrets: a.show_secrets });
     let text = match a.format {
         DiffFormat::Text => {
             let colour = colour(std::io::stdout().is_terminal(), std::env::var_os("NO_COLOR").as_deref());
             d.to_text(colour)
+        }
+        DiffFormat::Markdown if a.graph && !d.is_empty() => {
+            let graph = runway_core::graph::Graph::of_diff(&d, &old, &new);
+            format!(
+                "{}\n#### The changed objects and their neighbours\n\n```mermaid\n{}```\n",
+                d.to_markdown(),
+                graph.to_mermaid()
+            )
         }
         DiffFormat::Markdown => d.to_markdown(),
         DiffFormat::Json => runway_core::emit::to_json_pretty(&d.to_json()),

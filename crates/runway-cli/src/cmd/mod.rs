@@ -4,6 +4,7 @@
 mod components;
 mod diff;
 mod git;
+mod graph;
 mod layers;
 mod schema;
 
@@ -99,6 +100,7 @@ fn run_verb(cli: Cli, matches: &ArgMatches) -> Result<String, String> {
             let out = stack.render(ALL).map_err(|e| e.render())?;
             Ok(format!("ok: {} objects render and read back into their Kubernetes types\n", out.objects.len()))
         }
+        Command::Graph(a) => graph::run(&a, matches.subcommand_matches("graph")),
         Command::Components(a) => components::run(a.name.as_deref()),
         Command::Schema => Ok(schema::layer_schema()),
         Command::Diff(a) => diff::run(&a, matches.subcommand_matches("diff")).map(|(text, _)| text),
