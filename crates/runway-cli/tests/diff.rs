@@ -309,3 +309,37 @@ fn colour_only_on_a_terminal_and_never_with_no_color() {
     assert_eq!(piped.status.code(), Some(1));
     assert!(!String::from_utf8_lossy(&piped.stdout).contains('\x1b'));
 }
+
+#[test]
+fn a_hashed_config_map_is_shown_as_a_rename_in_every_format() {
+    let t = tempfile::tempdir().unwrap();
+    let cm = |name: &str, level: &str| {
+        format!(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\n  namespace: a\ndata:\n  log_level: {level}\n"
+        )
+    };
+    std::fs::write(t.path().join("old.yaml"), cm("app-config-5f8b9c7d2k", "info")).unwrap();
+    std::fs::write(t.path().join("new.yaml"), cm("app-config-9m2h6t4b8c", "debug")).unwrap();
+    let run = |format: &str| {
+        let o = runway_in(t.path(), &["diff", "--format", format, "old.yaml", "new.yaml"], None);
+        assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+        stdout(&o)
+    };
+    let text = run("text");
+    assert!(
+        text.starts_with(
+            "> renamed: ConfigMap a/app-config-5f8b9c7d2k → a/app-config-9m2h6t4b8c\n    data.log_level: \"info\" → \"debug\"\n"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("0 added, 0 changed, 1 renamed, 0 removed"), "{text}");
+    let md = run("markdown");
+    assert!(md.contains("| > | ConfigMap | a | app-config-5f8b9c7d2k → app-config-9m2h6t4b8c |"), "{md}");
+    let json: serde_json::Value = serde_json::from_str(&run("json")).unwrap();
+    assert_eq!(
+        (json["renamed"].clone(), json["added"].clone(), json["removed"].clone()),
+        (1.into(), 0.into(), 0.into())
+    );
+    assert_eq!(json["objects"][0]["from"]["name"], "app-config-5f8b9c7d2k");
+    assert_eq!(json["objects"][0]["name"], "app-config-9m2h6t4b8c");
+}
