@@ -275,6 +275,22 @@ fn base_errors_outside_a_repository_or_for_an_unknown_revision() {
     let o = runway_in(t.path(), &["diff", "--base", "HEAD"], None);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("no layer flags"), "{}", stderr(&o));
+    let o = runway_in(t.path(), &["diff", "a.yaml", "b.yaml", "--platform", "gke"], None);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("layer flags (`--stack`, `--platform`, `-f`, `--set`, ...) go with `--base REV`"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn base_reads_standard_input_once_for_both_sides() {
+    let t = repo_with_gke_stack();
+    let args: Vec<&str> = BASE.iter().copied().chain(["-f", "-"]).collect();
+    let o = runway_in(t.path(), &args, Some("kibana:\n  replicas: 2\n"));
+    // The same layer on both sides: no change.
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
 }
 
 /// Runs `runway diff OLD NEW` with standard output on a pseudo-terminal (util-linux

@@ -82,3 +82,14 @@ fn diff_markdown_graph_shows_the_changed_objects_and_their_neighbours() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("`--graph` goes with `--format markdown`"), "{}", stderr(&o));
 }
+
+#[test]
+fn the_readme_sample_is_what_runway_draws() {
+    let readme = std::fs::read_to_string(common::root().join("README.md")).expect("README.md");
+    let after = readme
+        .split("    runway graph --stack examples/gke/stack.yaml --component kibana\n\n```mermaid\n")
+        .nth(1)
+        .expect("the README shows the kibana graph");
+    let sample = after.split("```").next().expect("the block ends");
+    assert_eq!(sample, graph(&["--component", "kibana"]));
+}

@@ -16,6 +16,9 @@ use crate::args::{DiffArgs, DiffFormat, LayerArgs};
 
 /// Runs `runway diff`: `Ok((stdout, changed))`, or the error message.
 pub fn run(a: &DiffArgs, matches: Option<&ArgMatches>) -> Result<(String, bool), String> {
+    if a.graph && a.format != DiffFormat::Markdown {
+        return Err("error: `--graph` goes with `--format markdown` (a Mermaid graph in the comment)\n".to_string());
+    }
     let (old, new) = match (&a.base, &a.old, &a.new) {
         (Some(rev), _, _) => render_both(rev, &a.layers, matches)?,
         (None, Some(old), Some(new)) => {
@@ -31,9 +34,6 @@ pub fn run(a: &DiffArgs, matches: Option<&ArgMatches>) -> Result<(String, bool),
         // clap requires OLD and NEW unless `--base` is given.
         _ => return Err("error: give OLD and NEW, or `--base REV` with layer flags\n".to_string()),
     };
-    if a.graph && a.format != DiffFormat::Markdown {
-        return Err("error: `--graph` goes with `--format markdown` (a Mermaid graph in the comment)\n".to_string());
-    }
     let d = diff(&old, &new, DiffOptions { show_secrets: a.show_secrets });
     let text = match a.format {
         DiffFormat::Text => {

@@ -21,8 +21,12 @@ pub fn run(a: &GraphArgs, matches: Option<&ArgMatches>) -> Result<String, String
         let Some(canonical) = canonical.filter(|c| graph.nodes.iter().any(|n| n.component == *c)) else {
             let mut drawn: Vec<&str> = graph.nodes.iter().map(|n| n.component.as_str()).collect();
             drawn.dedup();
+            let help = match runway_core::suggest::best_match(name, drawn.iter().copied()) {
+                Some(m) => format!("  = help: did you mean `{m}`?\n"),
+                None => String::new(),
+            };
             return Err(format!(
-                "error: `--component {name}`: no such component in this render\n  = note: the graph has {}\n",
+                "error: `--component {name}`: no such component in this render\n{help}  = note: the graph has {}\n",
                 drawn.join(", ")
             ));
         };
