@@ -485,7 +485,14 @@ fn renames(removed: &[(&ObjectId, &Value)], added: &[(&ObjectId, &Value)]) -> Ve
             } else if hash_base(&r.name).is_some_and(|b| Some(b) == hash_base(&a.name)) {
                 2.0
             } else if let (Some(o), Some(n)) = (&old_bodies[ri], &new_bodies[ai]) {
-                similar::TextDiff::from_lines(o.as_str(), n.as_str()).ratio()
+                // The ratio is at most 2·min/(sum) of the line counts: skip the diff when
+                // that bound is already below the threshold.
+                let (lo, ln) = (o.lines().count() as f32, n.lines().count() as f32);
+                if 2.0 * lo.min(ln) / (lo + ln).max(1.0) < RENAME_SIMILARITY {
+                    0.0
+                } else {
+                    similar::TextDiff::from_lines(o.as_str(), n.as_str()).ratio()
+                }
             } else {
                 0.0
             };

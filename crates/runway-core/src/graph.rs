@@ -297,7 +297,7 @@ impl Graph {
         out.push_str(
             "<style>.cluster{fill:#f6f8fa;stroke:#d0d7de}.cluster-title{font-size:13px;font-weight:bold;fill:#24292f}\
              .node{fill:#ffffff;stroke:#57606a}.kind{font-size:9px;fill:#57606a}.name{font-size:11px;fill:#24292f}\
-             .edge{fill:none;stroke:#8c959f;stroke-width:1.2}.label{font-size:9px;fill:#6e7781}</style>\n",
+             .edge{fill:none;stroke:#8c959f;stroke-width:1.2}</style>\n",
         );
         out.push_str(
             "<defs><marker id=\"arrow\" viewBox=\"0 0 10 10\" refX=\"10\" refY=\"5\" markerWidth=\"7\" markerHeight=\"7\" orient=\"auto-start-reverse\"><path d=\"M 0 0 L 10 5 L 0 10 z\" fill=\"#8c959f\"/></marker></defs>\n",

@@ -76,8 +76,9 @@ impl Inputs for GitRev {
         match git(&self.root, &["cat-file", "blob", &format!("{}:{rel}", self.rev)]) {
             Ok(bytes) => String::from_utf8(bytes).map_err(|_| io("not UTF-8 text".into())),
             Err(_) => Err(io(format!("no such file at revision `{}` (`{}:{rel}`)", self.rev, self.rev)).help(format!(
-                "a file new since `{}` cannot be given on the command line (it is read at both revisions): \
-                 list it in the stack file's `overrides:`, which `{}` does not reference yet",
+                "files named on the command line are read at both revisions: list an override file new \
+                 since `{}` in the stack file's `overrides:` (which `{}` does not reference yet), or compare \
+                 two renders with `runway diff OLD NEW`",
                 self.rev, self.rev
             ))),
         }
