@@ -93,3 +93,18 @@ fn the_readme_sample_is_what_runway_draws() {
     let sample = after.split("```").next().expect("the block ends");
     assert_eq!(sample, graph(&["--component", "kibana"]));
 }
+
+#[test]
+fn sysdig_backend_wiring_by_short_service_names() {
+    let m = render_ok(&["graph", "--platform", "eks", "--stack", "examples/sdc/stack.yaml"]);
+    let id = |label: &str| -> String {
+        let line =
+            m.lines().find(|l| l.contains(&format!("[\"{label}\"]"))).unwrap_or_else(|| panic!("{label} in\n{m}"));
+        line.trim().split('[').next().unwrap().to_string()
+    };
+    let api = id("Deployment<br/>sysdigcloud/sdc-api");
+    for target in ["sdc-cassandra", "sdc-elasticsearch", "sdc-mysql", "sdc-redis"] {
+        let edge = format!("  {api} -->|talks to| {}\n", id(&format!("Service<br/>sysdigcloud/{target}")));
+        assert!(m.contains(&edge), "{edge} in\n{m}");
+    }
+}

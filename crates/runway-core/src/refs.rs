@@ -590,7 +590,10 @@ fn wiring_references(objects: &[&J], out: &mut Vec<Reference>) {
             if selected.contains(&(*svc, kind.clone(), name.clone())) {
                 continue;
             }
-            if let Some((_, path)) = texts.iter().find(|(t, _)| mentions_host(t, host)) {
+            let (svc_ns, svc_name) = (s(objects[*svc], "/metadata/namespace"), s(objects[*svc], "/metadata/name"));
+            let short = svc_ns == s(v, "/metadata/namespace");
+            let found_in = texts.iter().find(|(t, _)| mentions_host(t, host) || (short && names_service(t, &svc_name)));
+            if let Some((_, path)) = found_in {
                 let t = (
                     "Service".to_string(),
                     s(objects[*svc], "/metadata/namespace"),
@@ -643,14 +646,28 @@ fn collect_strings(v: &J, out: &mut Vec<String>) {
     }
 }
 
-/// `text` names `host` (`es.kubeprod.svc`) as a whole DNS name, not as the tail of another.
+/// `text` names `host` (`es.kubeprod.svc`) as a whole DNS name, or a pod under it
+/// (`es-0.es.kubeprod.svc`), not as the tail of another name (`my-es.kubeprod.svc`).
 fn mentions_host(text: &str, host: &str) -> bool {
-    let dns = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '.';
+    let label = |c: char| c.is_ascii_alphanumeric() || c == '-';
     text.match_indices(host).any(|(at, _)| {
         let before = text[..at].chars().next_back();
         let after = text[at + host.len()..].chars().next();
-        !before.is_some_and(dns) && !after.is_some_and(|c| c.is_ascii_alphanumeric() || c == '-')
+        !before.is_some_and(label) && !after.is_some_and(label)
     })
+}
+
+/// A whole value that names a Service of the same namespace by its short name: `NAME`,
+/// `NAME:PORT`, or a URL whose host is `NAME` (`http://NAME`, `https://NAME:443/api`), as
+/// sdc-kubernetes' config map does (`cassandra.endpoint: sdc-cassandra`).
+fn names_service(value: &str, name: &str) -> bool {
+    let v = value.trim();
+    let v = v.split_once("://").map_or(v, |(_, rest)| rest);
+    let host_port = v.split('/').next().unwrap_or("");
+    match host_port.split_once(':') {
+        Some((host, port)) => host == name && !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()),
+        None => host_port == name && (v.len() == name.len() || value.contains("://")),
+    }
 }
 
 #[cfg(test)]
@@ -728,6 +745,29 @@ mod extract_tests {
         assert!(mentions_host("host es.ns.svc.cluster.local", "es.ns.svc"));
         assert!(!mentions_host("http://my-es.ns.svc:9200", "es.ns.svc"));
         assert!(!mentions_host("es.ns.svcx", "es.ns.svc"));
+        assert!(mentions_host("MASTER=db-0.db.ns.svc", "db.ns.svc"), "a pod of a headless Service");
+    }
+
+    #[test]
+    fn short_service_names_count_only_as_whole_values() {
+        for v in [
+            "sdc-cassandra",
+            " sdc-cassandra\n",
+            "sdc-cassandra:9042",
+            "http://sdc-cassandra",
+            "https://sdc-cassandra:443/api/",
+        ] {
+            assert!(names_service(v, "sdc-cassandra"), "{v}");
+        }
+        for v in [
+            "sdc-cassandra-0",
+            "cluster.name: sdc-cassandra",
+            "sdc-cassandra/x",
+            "sdc-cassandra:x",
+            "http://sdc-cassandra-2",
+        ] {
+            assert!(!names_service(v, "sdc-cassandra"), "{v}");
+        }
     }
 }
 
