@@ -27,7 +27,10 @@ pub enum Command {
     Components(ComponentsArgs),
     /// Print the JSON schema of layer files (for editors).
     Schema,
-    /// Compare two renders object by object (exit 0: no change, 1: changes, 2: error).
+    /// Draw the stack: components, objects and the references between them.
+    Graph(GraphArgs),
+    /// Compare two renders object by object, or the stack at a git revision with the
+    /// working tree (exit 0: no change, 1: changes, 2: error).
     Diff(DiffArgs),
     /// Render every cluster of a fleet file in parallel, one directory per cluster.
     Fleet(FleetArgs),
@@ -149,15 +152,58 @@ pub enum DiffFormat {
 #[derive(Debug, Args)]
 pub struct DiffArgs {
     /// The old render: a YAML stream or JSON `v1/List` file, a directory of them, or `-`.
-    pub old: PathBuf,
+    #[arg(required_unless_present = "base", conflicts_with = "base")]
+    pub old: Option<PathBuf>,
     /// The new render: a YAML stream or JSON `v1/List` file, a directory of them, or `-`.
-    pub new: PathBuf,
+    #[arg(required_unless_present = "base", conflicts_with = "base")]
+    pub new: Option<PathBuf>,
+    /// Render the stack of the layer flags at git revision REV and in the working tree,
+    /// and compare the two (`--base origin/main` in a pull request). Every input file
+    /// (stack, its overrides, `-f`, `--set-file`, `--platform-file`) is read at REV with
+    /// `git show REV:path`; secrets files come from the working tree for both. Both sides
+    /// are rendered by this runway binary: a change to runway's own component code between
+    /// the revisions is not reflected, only the effect of the input changes.
+    #[arg(long, value_name = "REV")]
+    pub base: Option<String>,
+    /// The layers (with `--base`).
+    #[command(flatten)]
+    pub layers: LayerArgs,
     /// Output format.
     #[arg(long, value_enum, default_value_t = DiffFormat::Text)]
     pub format: DiffFormat,
     /// Show Secret `data` and `stringData` values instead of `***`.
     #[arg(long)]
     pub show_secrets: bool,
+    /// With `--format markdown`: add a Mermaid graph of the changed objects and their
+    /// neighbours (what references them and what they reference).
+    #[arg(long)]
+    pub graph: bool,
+}
+
+/// Output formats of `runway graph`.
+#[derive(Debug, Clone, Copy, ValueEnum, Default, PartialEq, Eq)]
+pub enum GraphFormat {
+    /// A Mermaid flowchart (GitHub and GitLab render it in Markdown).
+    #[default]
+    Mermaid,
+    /// A Graphviz digraph.
+    Dot,
+    /// A self-contained SVG image, laid out by runway (no Graphviz needed).
+    Svg,
+}
+
+/// `runway graph`.
+#[derive(Debug, Args)]
+pub struct GraphArgs {
+    /// The layers.
+    #[command(flatten)]
+    pub layers: LayerArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = GraphFormat::Mermaid)]
+    pub format: GraphFormat,
+    /// Draw only this component's objects and their direct neighbours.
+    #[arg(long, value_name = "NAME")]
+    pub component: Option<String>,
 }
 
 /// `runway explain`.

@@ -94,7 +94,18 @@ pub fn decode_input(name: &str, bytes: Vec<u8>) -> Result<String, Error> {
 /// Reads a stack file and everything it names: its platform (unless `--platform` chose one
 /// already, which must then agree) and its `overrides:` files, relative to its folder.
 pub fn load_stack_file(stack: &mut Stack, path: &Path) -> Result<(), Error> {
-    let text = read_file(path)?;
+    load_stack_file_with(stack, path, &mut read_file)
+}
+
+/// [`load_stack_file`] with the files read by `read` (the stack file, then each override
+/// file by its path joined to the stack file's folder): `runway diff --base REV` reads them
+/// from a git revision.
+pub fn load_stack_file_with(
+    stack: &mut Stack,
+    path: &Path,
+    read: &mut dyn FnMut(&Path) -> Result<String, Error>,
+) -> Result<(), Error> {
+    let text = read(path)?;
     let name = path.display().to_string();
     let sf = stack.stack_file(&name, &text)?;
     if let Some((platform, span)) = &sf.platform {
@@ -103,7 +114,7 @@ pub fn load_stack_file(stack: &mut Stack, path: &Path) -> Result<(), Error> {
     let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
     for (rel, span) in &sf.overrides {
         let p: PathBuf = lexical_join(&dir, rel);
-        let text = read_file(&p).map_err(|e| e.at(*span).with_path(runway_core::KeyPath::root().key("overrides")))?;
+        let text = read(&p).map_err(|e| e.at(*span).with_path(runway_core::KeyPath::root().key("overrides")))?;
         stack.layer(&p.display().to_string(), SourceKind::StackOverride, &text)?;
     }
     Ok(())

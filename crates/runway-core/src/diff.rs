@@ -10,7 +10,13 @@
 //! - each changed object lists the field paths that differ (lists compared item by item)
 //!   and carries a unified diff of its YAML as [`crate::emit`] writes it;
 //! - Secret `data` and `stringData` values are masked unless `show_secrets` is set, the way
-//!   `kubectl diff` does: `***`, or `*** (before)` / `*** (after)` where a value changed.
+//!   `kubectl diff` does: `***`, or `*** (before)` / `*** (after)` where a value changed;
+//! - a removed and an added object of the same group and kind are one *rename* when they
+//!   are the same object moved or re-hashed: the same name in another namespace, names that
+//!   differ only by a hash suffix (`app-config-5f8b9c7d2k` → `app-config-9m2h6t4b8c`, as
+//!   kustomize's `configMapGenerator` names them), or content at least
+//!   [`RENAME_SIMILARITY`] alike (line ratio of their YAML, name and namespace left out).
+//!   Each removed object pairs with at most one added object, best match first.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -71,6 +77,8 @@ pub enum ChangeKind {
     Removed,
     /// In both, with different values.
     Changed,
+    /// Removed under one identity and added under another ([`ObjectDiff::from`]).
+    Renamed,
 }
 
 impl ChangeKind {
@@ -80,15 +88,17 @@ impl ChangeKind {
             ChangeKind::Added => '+',
             ChangeKind::Removed => '-',
             ChangeKind::Changed => '~',
+            ChangeKind::Renamed => '>',
         }
     }
 
-    /// `added`, `removed` or `changed`.
+    /// `added`, `removed`, `changed` or `renamed`.
     pub fn word(self) -> &'static str {
         match self {
             ChangeKind::Added => "added",
             ChangeKind::Removed => "removed",
             ChangeKind::Changed => "changed",
+            ChangeKind::Renamed => "renamed",
         }
     }
 }
@@ -129,10 +139,12 @@ impl fmt::Display for ImmutableChange {
 /// One object that differs between the renders.
 #[derive(Clone, Debug)]
 pub struct ObjectDiff {
-    /// The object.
+    /// The object (its new identity for a rename).
     pub id: ObjectId,
-    /// Added, removed or changed.
+    /// Added, removed, changed or renamed.
     pub change: ChangeKind,
+    /// The old identity of a renamed object; `None` otherwise.
+    pub from: Option<ObjectId>,
     /// The fields that differ (empty for an added or removed object).
     pub fields: Vec<FieldChange>,
     /// The unified diff of the object's YAML (`--- a/...`, `+++ b/...`, hunks).
@@ -161,10 +173,25 @@ impl Diff {
         self.objects.is_empty()
     }
 
-    /// How many objects were added, changed and removed.
+    /// How many objects were added, changed and removed (renames are counted apart, by
+    /// [`Diff::renamed`]).
     pub fn counts(&self) -> (usize, usize, usize) {
         let n = |k| self.objects.iter().filter(|o| o.change == k).count();
         (n(ChangeKind::Added), n(ChangeKind::Changed), n(ChangeKind::Removed))
+    }
+
+    /// How many objects were renamed.
+    pub fn renamed(&self) -> usize {
+        self.objects.iter().filter(|o| o.change == ChangeKind::Renamed).count()
+    }
+
+    /// `N added, N changed, N removed`, with `, N renamed` before `removed` when there are renames.
+    fn summary(&self) -> String {
+        let (a, c, r) = self.counts();
+        match self.renamed() {
+            0 => format!("{a} added, {c} changed, {r} removed"),
+            n => format!("{a} added, {c} changed, {n} renamed, {r} removed"),
+        }
     }
 
     /// All immutable-field changes.
@@ -185,8 +212,9 @@ impl Diff {
                 ChangeKind::Added => "32",
                 ChangeKind::Removed => "31",
                 ChangeKind::Changed => "33",
+                ChangeKind::Renamed => "36",
             };
-            out.push_str(&paint(code, &format!("{} {}", o.change.sign(), o.id)));
+            out.push_str(&paint(code, &format!("{} {}", o.change.sign(), o.title())));
             out.push('\n');
             for f in &o.fields {
                 out.push_str(&format!("    {}: {} → {}\n", f.path, show(&f.old), show(&f.new)));
@@ -196,8 +224,8 @@ impl Diff {
                 out.push('\n');
             }
         }
-        let (a, c, r) = self.counts();
-        out.push_str(&format!("{a} added, {c} changed, {r} removed\n"));
+        out.push_str(&self.summary());
+        out.push('\n');
         for o in &self.objects {
             out.push('\n');
             for line in o.unified.lines() {
@@ -229,19 +257,23 @@ impl Diff {
         if self.is_empty() {
             return "### runway diff\n\nNo changes.\n".to_string();
         }
-        let (a, c, r) = self.counts();
-        let mut out = format!("### runway diff: {a} added, {c} changed, {r} removed\n\n");
+        let mut out = format!("### runway diff: {}\n\n", self.summary());
         out.push_str("| | Kind | Namespace | Name | Fields |\n|---|---|---|---|---|\n");
         for o in &self.objects {
             let fields: Vec<String> = o.fields.iter().take(8).map(|f| format!("`{}`", f.path)).collect();
             let more = if o.fields.len() > 8 { format!(" and {} more", o.fields.len() - 8) } else { String::new() };
             let flag = if o.immutable.is_empty() { "" } else { " ⚠️" };
+            let moved = |old: &str, new: &str| if old == new { new.to_string() } else { format!("{old} → {new}") };
+            let (ns, name) = match &o.from {
+                Some(f) => (moved(&f.namespace, &o.id.namespace), moved(&f.name, &o.id.name)),
+                None => (o.id.namespace.clone(), o.id.name.clone()),
+            };
             out.push_str(&format!(
                 "| {}{flag} | {} | {} | {} | {}{more} |\n",
                 o.change.sign(),
                 cell(&o.id.kind),
-                cell(&o.id.namespace),
-                cell(&o.id.name),
+                cell(&ns),
+                cell(&name),
                 cell(&fields.join(", "))
             ));
         }
@@ -257,18 +289,19 @@ impl Diff {
             out.push_str(&format!(
                 "\n<details><summary>{} {}</summary>\n\n{fence}diff\n{}{fence}\n\n</details>\n",
                 o.change.sign(),
-                html(&o.id.to_string()),
+                html(&o.title()),
                 o.unified
             ));
         }
         out
     }
 
-    /// JSON for bots: counts and, per object, its identity, change, fields (old and new
-    /// values, absent as `null` with `"oldPresent"`/`"newPresent"` flags), immutable changes
-    /// and unified diff.
+    /// JSON for bots: counts and, per object, its identity, change, the old identity of a
+    /// rename (`"from"`, else `null`), fields (old and new values, absent as `null` with
+    /// `"oldPresent"`/`"newPresent"` flags), immutable changes and unified diff.
     pub fn to_json(&self) -> Value {
         let (a, c, r) = self.counts();
+        let renamed = self.renamed();
         let objects: Vec<Value> = self
             .objects
             .iter()
@@ -279,6 +312,12 @@ impl Diff {
                     "namespace": o.id.namespace,
                     "name": o.id.name,
                     "change": o.change.word(),
+                    "from": o.from.as_ref().map(|f| json!({
+                        "group": f.group,
+                        "kind": f.kind,
+                        "namespace": f.namespace,
+                        "name": f.name,
+                    })),
                     "fields": o.fields.iter().map(|f| json!({
                         "path": f.path.to_string(),
                         "old": f.old.clone().unwrap_or(Value::Null),
@@ -294,7 +333,24 @@ impl Diff {
                 })
             })
             .collect();
-        json!({ "added": a, "changed": c, "removed": r, "objects": objects })
+        json!({ "added": a, "changed": c, "renamed": renamed, "removed": r, "objects": objects })
+    }
+}
+
+impl ObjectDiff {
+    /// `Kind namespace/name`, or for a rename `renamed: Kind old-ns/old → new-ns/new`.
+    pub fn title(&self) -> String {
+        match &self.from {
+            Some(f) => {
+                let new = if self.id.namespace.is_empty() {
+                    self.id.name.clone()
+                } else {
+                    format!("{}/{}", self.id.namespace, self.id.name)
+                };
+                format!("renamed: {f} → {new}")
+            }
+            None => self.id.to_string(),
+        }
     }
 }
 
@@ -343,15 +399,33 @@ fn pairs<'a>(old: &'a [Value], new: &'a [Value]) -> Vec<(ObjectId, Option<&'a Va
 
 /// Compares two renders (objects as JSON values).
 pub fn diff(old: &[Value], new: &[Value], opts: DiffOptions) -> Diff {
+    let all = pairs(old, new);
+    let removed: Vec<(&ObjectId, &Value)> =
+        all.iter().filter_map(|(id, o, n)| Some((id, (*o)?)).filter(|_| n.is_none())).collect();
+    let added: Vec<(&ObjectId, &Value)> =
+        all.iter().filter_map(|(id, o, n)| Some((id, (*n)?)).filter(|_| o.is_none())).collect();
+    // Added identity → the removed object it renames.
+    let mut renamed_from: BTreeMap<ObjectId, (ObjectId, &Value)> = BTreeMap::new();
+    for (r, a) in renames(&removed, &added) {
+        renamed_from.insert(added[a].0.clone(), (removed[r].0.clone(), removed[r].1));
+    }
+    let gone: Vec<&ObjectId> = renamed_from.values().map(|(id, _)| id).collect();
     let mut objects = Vec::new();
-    for (id, o, n) in pairs(old, new) {
-        let (o, n) = match (o, n) {
-            (Some(o), Some(n)) if o == n => continue,
-            (o, n) => (o.cloned(), n.cloned()),
+    for (id, o, n) in all.iter().cloned() {
+        if o.is_some() && n.is_none() && gone.contains(&&id) {
+            continue;
+        }
+        let from = renamed_from.get(&id).map(|(f, v)| (f.clone(), *v));
+        let (o, n) = match (o, n, &from) {
+            (None, Some(n), Some((_, old))) => (Some((*old).clone()), Some(n.clone())),
+            (Some(o), Some(n), _) if o == n => continue,
+            (o, n, _) => (o.cloned(), n.cloned()),
         };
+        let from = from.map(|(f, _)| f);
         let (o, n) =
             if id.kind == "Secret" && id.group.is_empty() && !opts.show_secrets { redact(o, n) } else { (o, n) };
         let change = match (&o, &n) {
+            _ if from.is_some() => ChangeKind::Renamed,
             (None, Some(_)) => ChangeKind::Added,
             (Some(_), None) => ChangeKind::Removed,
             _ => ChangeKind::Changed,
@@ -360,8 +434,9 @@ pub fn diff(old: &[Value], new: &[Value], opts: DiffOptions) -> Diff {
         if let (Some(o), Some(n)) = (&o, &n) {
             compare(o, n, KeyPath::root(), &mut fields);
         }
+        // A renamed object is a new object to the API server: nothing is updated in place.
         let immutable = match (&o, &n) {
-            (Some(o), Some(n)) => immutable_rules(&id, o, n),
+            (Some(o), Some(n)) if from.is_none() => immutable_rules(&id, o, n),
             _ => Vec::new(),
         };
         let yaml = |v: &Option<Value>| v.as_ref().map(|v| crate::emit::to_yaml_stream([v])).unwrap_or_default();
@@ -369,11 +444,86 @@ pub fn diff(old: &[Value], new: &[Value], opts: DiffOptions) -> Diff {
         let unified = similar::TextDiff::from_lines(&oy, &ny)
             .unified_diff()
             .context_radius(3)
-            .header(&format!("a/{id}"), &format!("b/{id}"))
+            .header(&format!("a/{}", from.as_ref().unwrap_or(&id)), &format!("b/{id}"))
             .to_string();
-        objects.push(ObjectDiff { id, change, fields, unified, immutable });
+        objects.push(ObjectDiff { id, change, from, fields, unified, immutable });
     }
     Diff { objects }
+}
+
+/// How alike two objects' contents must be (line ratio of their YAML without name and
+/// namespace, 0 to 1) for a removal and an addition to be shown as one rename.
+pub const RENAME_SIMILARITY: f32 = 0.8;
+
+/// Above this many removed × added pairs of one kind, contents are not compared (names
+/// still are): the comparison is quadratic and such a diff is a rewrite, not a rename.
+const MAX_CONTENT_COMPARISONS: usize = 2500;
+
+/// Pairs removed and added objects that are one object renamed, as `(removed, added)`
+/// indices: same group and kind, then best score first (same name in another namespace,
+/// then names equal but for a hash suffix, then content similarity), ties in apply order.
+fn renames(removed: &[(&ObjectId, &Value)], added: &[(&ObjectId, &Value)]) -> Vec<(usize, usize)> {
+    let compare_content = removed.len() * added.len() <= MAX_CONTENT_COMPARISONS;
+    let body = |v: &Value| {
+        let mut v = v.clone();
+        if let Some(m) = v.get_mut("metadata").and_then(Value::as_object_mut) {
+            m.remove("name");
+            m.remove("namespace");
+        }
+        crate::emit::to_yaml_stream([&v])
+    };
+    let old_bodies: Vec<Option<String>> = removed.iter().map(|(_, v)| compare_content.then(|| body(v))).collect();
+    let new_bodies: Vec<Option<String>> = added.iter().map(|(_, v)| compare_content.then(|| body(v))).collect();
+    let mut candidates: Vec<(f32, usize, usize)> = Vec::new();
+    for (ri, (r, _)) in removed.iter().enumerate() {
+        for (ai, (a, _)) in added.iter().enumerate() {
+            if r.group != a.group || r.kind != a.kind {
+                continue;
+            }
+            let score = if r.name == a.name {
+                3.0
+            } else if hash_base(&r.name).is_some_and(|b| Some(b) == hash_base(&a.name)) {
+                2.0
+            } else if let (Some(o), Some(n)) = (&old_bodies[ri], &new_bodies[ai]) {
+                // The ratio is at most 2·min/(sum) of the line counts: skip the diff when
+                // that bound is already below the threshold.
+                let (lo, ln) = (o.lines().count() as f32, n.lines().count() as f32);
+                if 2.0 * lo.min(ln) / (lo + ln).max(1.0) < RENAME_SIMILARITY {
+                    0.0
+                } else {
+                    similar::TextDiff::from_lines(o.as_str(), n.as_str()).ratio()
+                }
+            } else {
+                0.0
+            };
+            if score >= RENAME_SIMILARITY {
+                candidates.push((score, ri, ai));
+            }
+        }
+    }
+    // Best first; ties in apply order of the removed, then the added object.
+    candidates.sort_by(|x, y| y.0.total_cmp(&x.0).then(x.1.cmp(&y.1)).then(x.2.cmp(&y.2)));
+    let (mut used_r, mut used_a) = (vec![false; removed.len()], vec![false; added.len()]);
+    let mut out = Vec::new();
+    for (_, r, a) in candidates {
+        if !used_r[r] && !used_a[a] {
+            used_r[r] = true;
+            used_a[a] = true;
+            out.push((r, a));
+        }
+    }
+    out
+}
+
+/// The name without its hash suffix, when it has one: the part after the last `-` is 5 or
+/// more lowercase letters and digits with at least one digit (`app-config-5f8b9c7d2k`,
+/// `grafana-dashboards-7b6c9`).
+fn hash_base(name: &str) -> Option<(&str, usize)> {
+    let (base, suffix) = name.rsplit_once('-')?;
+    let hashy = suffix.len() >= 5
+        && suffix.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        && suffix.bytes().any(|b| b.is_ascii_digit());
+    (hashy && !base.is_empty()).then_some((base, suffix.len()))
 }
 
 /// The paths where `old` and `new` differ, mappings key by key and lists item by item.
@@ -673,5 +823,90 @@ mod tests {
         assert!(text.contains("*** (before)") && text.contains("*** (after)"), "{text}");
         let shown = diff(&[s("b2xk")], &[s("bmV3")], DiffOptions { show_secrets: true }).to_text(false);
         assert!(shown.contains("b2xk") && shown.contains("bmV3"), "{shown}");
+    }
+
+    fn cm(ns: &str, name: &str, data: Value) -> Value {
+        json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name, "namespace": ns}, "data": data})
+    }
+
+    #[test]
+    fn a_hashed_config_map_is_a_rename_with_its_field_changes() {
+        let d = diff(
+            &[cm("a", "app-config-5f8b9c7d2k", json!({"x": "1"}))],
+            &[cm("a", "app-config-9m2h6t4b8c", json!({"x": "2"}))],
+            DiffOptions::default(),
+        );
+        assert_eq!(d.objects.len(), 1, "{}", d.to_text(false));
+        let o = &d.objects[0];
+        assert_eq!(o.change, ChangeKind::Renamed);
+        assert_eq!(o.from.as_ref().unwrap().name, "app-config-5f8b9c7d2k");
+        let paths: Vec<String> = o.fields.iter().map(|f| f.path.to_string()).collect();
+        assert_eq!(paths, ["data.x", "metadata.name"]);
+        let text = d.to_text(false);
+        assert!(text.starts_with("> renamed: ConfigMap a/app-config-5f8b9c7d2k → a/app-config-9m2h6t4b8c\n"), "{text}");
+        assert!(text.contains("0 added, 0 changed, 1 renamed, 0 removed"), "{text}");
+        assert!(
+            text.contains("--- a/ConfigMap a/app-config-5f8b9c7d2k\n+++ b/ConfigMap a/app-config-9m2h6t4b8c"),
+            "{text}"
+        );
+        let md = d.to_markdown();
+        assert!(
+            md.contains(
+                "| > | ConfigMap | a | app-config-5f8b9c7d2k → app-config-9m2h6t4b8c | `data.x`, `metadata.name` |"
+            ),
+            "{md}"
+        );
+        assert!(
+            md.contains("<summary>> renamed: ConfigMap a/app-config-5f8b9c7d2k → a/app-config-9m2h6t4b8c</summary>"),
+            "{md}"
+        );
+        let j = d.to_json();
+        assert_eq!(j["renamed"], 1);
+        assert_eq!(j["objects"][0]["change"], "renamed");
+        assert_eq!(j["objects"][0]["from"]["name"], "app-config-5f8b9c7d2k");
+    }
+
+    #[test]
+    fn a_namespace_move_is_a_rename() {
+        let d =
+            diff(&[cm("old", "c", json!({"x": "1"}))], &[cm("new", "c", json!({"x": "1"}))], DiffOptions::default());
+        assert_eq!(d.objects.len(), 1);
+        assert_eq!(d.objects[0].title(), "renamed: ConfigMap old/c → new/c");
+        assert_eq!(d.objects[0].fields[0].path.to_string(), "metadata.namespace");
+        assert!(d.to_markdown().contains("| old → new | c |"), "{}", d.to_markdown());
+    }
+
+    #[test]
+    fn similar_content_under_a_new_name_is_a_rename() {
+        let data = json!({"a": "1", "b": "2", "c": "3", "d": "4", "e": "5", "f": "6", "g": "7", "h": "8"});
+        let mut changed = data.clone();
+        changed["h"] = json!("9");
+        let d = diff(&[cm("a", "logging", data)], &[cm("a", "log-shipping", changed)], DiffOptions::default());
+        assert_eq!(d.objects.len(), 1, "{}", d.to_text(false));
+        assert_eq!(d.objects[0].change, ChangeKind::Renamed);
+    }
+
+    #[test]
+    fn unrelated_objects_stay_a_removal_and_an_addition() {
+        let d = diff(
+            &[cm("a", "one", json!({"a": "1", "b": "2", "c": "3"}))],
+            &[cm("a", "two", json!({"x": "alpha", "y": "beta", "z": "gamma"}))],
+            DiffOptions::default(),
+        );
+        let changes: Vec<ChangeKind> = d.objects.iter().map(|o| o.change).collect();
+        assert_eq!(changes, [ChangeKind::Removed, ChangeKind::Added]);
+        // Different kinds never pair, whatever their content.
+        let secret = json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "c", "namespace": "a"}, "data": {"x": "1"}});
+        let d = diff(&[cm("a", "c", json!({"x": "1"}))], &[secret], DiffOptions::default());
+        assert_eq!(d.counts(), (1, 0, 1));
+    }
+
+    #[test]
+    fn hash_suffixes_are_recognised() {
+        assert_eq!(hash_base("app-config-5f8b9c7d2k"), Some(("app-config", 10)));
+        assert_eq!(hash_base("grafana-dashboards-7b6c9"), Some(("grafana-dashboards", 5)));
+        assert_eq!(hash_base("elasticsearch-logging"), None);
+        assert_eq!(hash_base("node-exporter"), None);
+        assert_eq!(hash_base("abc12"), None);
     }
 }

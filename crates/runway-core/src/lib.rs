@@ -12,12 +12,14 @@
 //! - [`refs`]: cross-object references of a whole render;
 //! - [`emit`]: the YAML and JSON writer;
 //! - [`diff`]: object-level semantic diff of two renders, and immutable-field changes;
+//! - [`graph`]: components, objects and references as Mermaid, DOT or SVG;
 //! - [`error`]: errors as data, rendered at the edge.
 #![deny(missing_docs)]
 
 pub mod diff;
 pub mod emit;
 pub mod error;
+pub mod graph;
 pub mod layer;
 pub mod merge;
 pub mod names;

@@ -291,6 +291,486 @@ fn check_pod_refs(
     Ok(())
 }
 
+/// What a [`Reference`] is: the role of the field that makes it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum RefKind {
+    /// An Ingress backend names a Service.
+    Backend,
+    /// A Service or PodDisruptionBudget selects the pods of a workload.
+    Selects,
+    /// A StatefulSet's `serviceName` (its headless Service).
+    ServiceName,
+    /// A HorizontalPodAutoscaler's `scaleTargetRef`.
+    ScaleTarget,
+    /// A pod uses a ConfigMap (volume, projected volume, env, envFrom).
+    ConfigMap,
+    /// A pod uses a Secret (volume, projected volume, env, envFrom, image pull secret).
+    Secret,
+    /// A pod mounts a PersistentVolumeClaim.
+    Claim,
+    /// A pod runs as a ServiceAccount.
+    ServiceAccount,
+    /// A pod's PriorityClass.
+    PriorityClass,
+    /// A RoleBinding's or ClusterRoleBinding's `roleRef`.
+    Role,
+    /// A ServiceAccount among a binding's `subjects`.
+    Subject,
+    /// A workload talks to a Service by its DNS name (`NAME.NAMESPACE.svc`) in its env,
+    /// arguments or a ConfigMap it uses: the wiring components publish to each other
+    /// (fluentd's Elasticsearch, Grafana's Prometheus).
+    Address,
+    /// A Prometheus (a workload whose ConfigMap holds `kubernetes_sd_configs`) scrapes a
+    /// target annotated `prometheus.io/scrape` or `prometheus.io/probe`.
+    Scrape,
+}
+
+impl RefKind {
+    /// A short label for graphs (`backend`, `selects`, `mounts`, ...).
+    pub fn label(self) -> &'static str {
+        match self {
+            RefKind::Backend => "backend",
+            RefKind::Selects => "selects",
+            RefKind::ServiceName => "serviceName",
+            RefKind::ScaleTarget => "scales",
+            RefKind::ConfigMap | RefKind::Secret => "uses",
+            RefKind::Claim => "mounts",
+            RefKind::ServiceAccount => "runs as",
+            RefKind::PriorityClass => "priority",
+            RefKind::Role => "grants",
+            RefKind::Subject => "to",
+            RefKind::Address => "talks to",
+            RefKind::Scrape => "scrapes",
+        }
+    }
+}
+
+/// One reference from an object of a render to another object, rendered or not.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Reference {
+    /// The index of the referring object in the slice given to [`extract_references`].
+    pub from: usize,
+    /// The field of the referring object that makes the reference.
+    pub path: KeyPath,
+    /// What the reference is.
+    pub kind: RefKind,
+    /// The object referred to: `(kind, namespace, name)`, namespace empty when
+    /// cluster-scoped. Selector references ([`RefKind::Selects`]) name each workload whose
+    /// pod template matches, so they only ever name rendered objects.
+    pub target: ExternalRef,
+    /// The reference is marked `optional: true` (the pod starts without the target).
+    pub optional: bool,
+}
+
+/// Every reference among `objects` (JSON values of a render), in object order, then field
+/// order. The one place that knows which field refers to what: the graph draws these, and
+/// checks can look targets up in them.
+pub fn extract_references(objects: &[&J]) -> Vec<Reference> {
+    let s = |v: &J, p: &str| v.pointer(p).and_then(J::as_str).unwrap_or("").to_string();
+    let kind_of = |v: &J| s(v, "/kind");
+    let ns_of = |v: &J| s(v, "/metadata/namespace");
+    let name_of = |v: &J| s(v, "/metadata/name");
+    let target = |kind: &str, ns: &str, name: &str| (kind.to_string(), ns.to_string(), name.to_string());
+    let selects = |sel: &Labels, ns: &str| -> Vec<usize> {
+        objects
+            .iter()
+            .enumerate()
+            .filter(|(_, w)| ns_of(w) == ns)
+            .filter(|(_, w)| {
+                let labels = pod_template(w).and_then(|t| t.pointer("/metadata/labels")).and_then(J::as_object);
+                labels.is_some_and(|l| sel.iter().all(|(k, v)| l.get(k) == Some(v)))
+            })
+            .map(|(i, _)| i)
+            .collect()
+    };
+    let mut out = Vec::new();
+    for (i, v) in objects.iter().enumerate() {
+        let ns = ns_of(v);
+        let mut push = |path: KeyPath, kind: RefKind, t: ExternalRef, optional: bool| {
+            out.push(Reference { from: i, path, kind, target: t, optional });
+        };
+        let root = KeyPath::root();
+        match kind_of(v).as_str() {
+            "Service" => {
+                if let Some(sel) = v.pointer("/spec/selector").and_then(J::as_object).filter(|s| !s.is_empty()) {
+                    for w in selects(sel, &ns) {
+                        let t = target(&kind_of(objects[w]), &ns, &name_of(objects[w]));
+                        push(root.key("spec").key("selector"), RefKind::Selects, t, false);
+                    }
+                }
+            }
+            "PodDisruptionBudget" => {
+                if let Some(sel) = v.pointer("/spec/selector/matchLabels").and_then(J::as_object) {
+                    for w in selects(sel, &ns) {
+                        let t = target(&kind_of(objects[w]), &ns, &name_of(objects[w]));
+                        push(root.key("spec").key("selector"), RefKind::Selects, t, false);
+                    }
+                }
+            }
+            "StatefulSet" => {
+                if let Some(svc) = v.pointer("/spec/serviceName").and_then(J::as_str) {
+                    push(root.key("spec").key("serviceName"), RefKind::ServiceName, target("Service", &ns, svc), false);
+                }
+            }
+            "HorizontalPodAutoscaler" => {
+                let t = target(&s(v, "/spec/scaleTargetRef/kind"), &ns, &s(v, "/spec/scaleTargetRef/name"));
+                push(root.key("spec").key("scaleTargetRef"), RefKind::ScaleTarget, t, false);
+            }
+            "Ingress" => {
+                let rules = v.pointer("/spec/rules").and_then(J::as_array).map(Vec::as_slice).unwrap_or(&[]);
+                for (ri, r) in rules.iter().enumerate() {
+                    let paths = r.pointer("/http/paths").and_then(J::as_array).map(Vec::as_slice).unwrap_or(&[]);
+                    for (pi, p) in paths.iter().enumerate() {
+                        if let Some(name) = p.pointer("/backend/service/name").and_then(J::as_str) {
+                            let at = root.key("spec").key("rules").index(ri).key("http").key("paths").index(pi);
+                            push(at, RefKind::Backend, target("Service", &ns, name), false);
+                        }
+                    }
+                }
+                if let Some(name) = v.pointer("/spec/defaultBackend/service/name").and_then(J::as_str) {
+                    push(root.key("spec").key("defaultBackend"), RefKind::Backend, target("Service", &ns, name), false);
+                }
+            }
+            "RoleBinding" | "ClusterRoleBinding" => {
+                let kind = s(v, "/roleRef/kind");
+                let role_ns = if kind == "Role" { ns.clone() } else { String::new() };
+                push(root.key("roleRef"), RefKind::Role, target(&kind, &role_ns, &s(v, "/roleRef/name")), false);
+                let subjects = v.get("subjects").and_then(J::as_array).map(Vec::as_slice).unwrap_or(&[]);
+                for (si, sub) in subjects.iter().enumerate() {
+                    if sub.get("kind").and_then(J::as_str) == Some("ServiceAccount") {
+                        let sns = sub.get("namespace").and_then(J::as_str).unwrap_or(&ns).to_string();
+                        let t = target("ServiceAccount", &sns, &s(sub, "/name"));
+                        push(root.key("subjects").index(si), RefKind::Subject, t, false);
+                    }
+                }
+            }
+            _ => {}
+        }
+        if let Some(spec) = pod_template(v).and_then(|t| t.get("spec")) {
+            pod_references(spec, &pod_spec_path(v), &ns, &mut |path, kind, t, optional| {
+                out.push(Reference { from: i, path, kind, target: t, optional })
+            });
+        }
+    }
+    wiring_references(objects, &mut out);
+    out
+}
+
+/// The references of a pod spec at `base` in namespace `ns`.
+fn pod_references(spec: &J, base: &KeyPath, ns: &str, push: &mut dyn FnMut(KeyPath, RefKind, ExternalRef, bool)) {
+    let t = |kind: &str, name: &str| (kind.to_string(), ns.to_string(), name.to_string());
+    let optional = |v: &J| v.get("optional").and_then(J::as_bool) == Some(true);
+    let name = |v: &J, k: &str| v.get(k).and_then(J::as_str).unwrap_or("").to_string();
+    if let Some(sa) = spec.get("serviceAccountName").and_then(J::as_str) {
+        push(base.key("serviceAccountName"), RefKind::ServiceAccount, t("ServiceAccount", sa), false);
+    }
+    if let Some(pc) = spec.get("priorityClassName").and_then(J::as_str) {
+        push(
+            base.key("priorityClassName"),
+            RefKind::PriorityClass,
+            ("PriorityClass".into(), String::new(), pc.into()),
+            false,
+        );
+    }
+    let list = |v: &J, k: &str| v.get(k).and_then(J::as_array).cloned().unwrap_or_default();
+    for (i, s) in list(spec, "imagePullSecrets").iter().enumerate() {
+        push(base.key("imagePullSecrets").index(i), RefKind::Secret, t("Secret", &name(s, "name")), false);
+    }
+    for (i, vol) in list(spec, "volumes").iter().enumerate() {
+        let at = base.key("volumes").index(i);
+        if let Some(cm) = vol.get("configMap") {
+            push(at.clone(), RefKind::ConfigMap, t("ConfigMap", &name(cm, "name")), optional(cm));
+        }
+        if let Some(s) = vol.get("secret") {
+            push(at.clone(), RefKind::Secret, t("Secret", &name(s, "secretName")), optional(s));
+        }
+        if let Some(c) = vol.get("persistentVolumeClaim") {
+            push(at.clone(), RefKind::Claim, t("PersistentVolumeClaim", &name(c, "claimName")), false);
+        }
+        for (si, src) in
+            vol.pointer("/projected/sources").and_then(J::as_array).cloned().unwrap_or_default().iter().enumerate()
+        {
+            let sat = at.key("projected").key("sources").index(si);
+            if let Some(cm) = src.get("configMap") {
+                push(sat.clone(), RefKind::ConfigMap, t("ConfigMap", &name(cm, "name")), optional(cm));
+            }
+            if let Some(s) = src.get("secret") {
+                push(sat, RefKind::Secret, t("Secret", &name(s, "name")), optional(s));
+            }
+        }
+    }
+    for field in ["initContainers", "containers"] {
+        for (ci, c) in list(spec, field).iter().enumerate() {
+            let cpath = base.key(field).index(ci);
+            for (ei, e) in list(c, "env").iter().enumerate() {
+                for (f, kind, rk) in
+                    [("configMapKeyRef", "ConfigMap", RefKind::ConfigMap), ("secretKeyRef", "Secret", RefKind::Secret)]
+                {
+                    if let Some(r) = e.pointer(&format!("/valueFrom/{f}")) {
+                        push(cpath.key("env").index(ei), rk, t(kind, &name(r, "name")), optional(r));
+                    }
+                }
+            }
+            for (ei, e) in list(c, "envFrom").iter().enumerate() {
+                for (f, kind, rk) in
+                    [("configMapRef", "ConfigMap", RefKind::ConfigMap), ("secretRef", "Secret", RefKind::Secret)]
+                {
+                    if let Some(r) = e.get(f) {
+                        push(cpath.key("envFrom").index(ei), rk, t(kind, &name(r, "name")), optional(r));
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// [`RefKind::Address`] and [`RefKind::Scrape`] references: the wiring between workloads
+/// that no typed field names, found in the text of their env, arguments and ConfigMaps.
+fn wiring_references(objects: &[&J], out: &mut Vec<Reference>) {
+    let s = |v: &J, p: &str| v.pointer(p).and_then(J::as_str).unwrap_or("").to_string();
+    // The ConfigMaps each workload uses, with the field that uses them.
+    let uses: Vec<(usize, KeyPath, String, String)> = out
+        .iter()
+        .filter(|r| r.kind == RefKind::ConfigMap)
+        .map(|r| (r.from, r.path.clone(), r.target.1.clone(), r.target.2.clone()))
+        .collect();
+    let config_text = |ns: &str, name: &str| -> Vec<&str> {
+        objects
+            .iter()
+            .find(|o| {
+                s(o, "/kind") == "ConfigMap" && s(o, "/metadata/namespace") == ns && s(o, "/metadata/name") == name
+            })
+            .and_then(|o| o.get("data"))
+            .and_then(J::as_object)
+            .map(|d| d.values().filter_map(J::as_str).collect())
+            .unwrap_or_default()
+    };
+    // Services by DNS name, and what each selects.
+    let services: Vec<(usize, String)> = objects
+        .iter()
+        .enumerate()
+        .filter(|(_, o)| s(o, "/kind") == "Service")
+        .map(|(i, o)| (i, format!("{}.{}.svc", s(o, "/metadata/name"), s(o, "/metadata/namespace"))))
+        .collect();
+    let selected: BTreeSet<(usize, String, String)> = out
+        .iter()
+        .filter(|r| r.kind == RefKind::Selects && s(objects[r.from], "/kind") == "Service")
+        .map(|r| (r.from, r.target.0.clone(), r.target.2.clone()))
+        .collect();
+    let mut found = Vec::new();
+    for (i, v) in objects.iter().enumerate() {
+        let Some(spec) = pod_template(v).and_then(|t| t.get("spec")) else { continue };
+        let (kind, name) = (s(v, "/kind"), s(v, "/metadata/name"));
+        let base = pod_spec_path(v);
+        // (text, the field it was found in)
+        let mut texts: Vec<(String, KeyPath)> = Vec::new();
+        for field in ["initContainers", "containers"] {
+            for (ci, c) in spec.get(field).and_then(J::as_array).map(Vec::as_slice).unwrap_or(&[]).iter().enumerate() {
+                let at = base.key(field).index(ci);
+                let mut strings = Vec::new();
+                collect_strings(c.get("env").unwrap_or(&J::Null), &mut strings);
+                collect_strings(c.get("args").unwrap_or(&J::Null), &mut strings);
+                collect_strings(c.get("command").unwrap_or(&J::Null), &mut strings);
+                texts.extend(strings.into_iter().map(|t| (t, at.clone())));
+            }
+        }
+        let mut scrapes = None;
+        for (from, path, cns, cname) in &uses {
+            if *from == i {
+                for t in config_text(cns, cname) {
+                    if t.contains("kubernetes_sd_configs") && t.contains("prometheus_io_scrape") {
+                        scrapes.get_or_insert_with(|| path.clone());
+                    }
+                    texts.push((t.to_string(), path.clone()));
+                }
+            }
+        }
+        for (svc, host) in &services {
+            // A workload's own Service (Elasticsearch's discovery) is not wiring.
+            if selected.contains(&(*svc, kind.clone(), name.clone())) {
+                continue;
+            }
+            let (svc_ns, svc_name) = (s(objects[*svc], "/metadata/namespace"), s(objects[*svc], "/metadata/name"));
+            let short = svc_ns == s(v, "/metadata/namespace");
+            let found_in = texts.iter().find(|(t, _)| mentions_host(t, host) || (short && names_service(t, &svc_name)));
+            if let Some((_, path)) = found_in {
+                let t = (
+                    "Service".to_string(),
+                    s(objects[*svc], "/metadata/namespace"),
+                    s(objects[*svc], "/metadata/name"),
+                );
+                found.push(Reference {
+                    from: i,
+                    path: path.clone(),
+                    kind: RefKind::Address,
+                    target: t,
+                    optional: false,
+                });
+            }
+        }
+        if let Some(path) = scrapes {
+            for (j, o) in objects.iter().enumerate() {
+                let annotated = |p: &str| {
+                    let a = |k: &str| o.pointer(p).and_then(|m| m.get(k)).and_then(J::as_str) == Some("true");
+                    a("prometheus.io/scrape") || a("prometheus.io/probe")
+                };
+                let target_kind = s(o, "/kind");
+                let yes = match target_kind.as_str() {
+                    "Service" | "Ingress" => annotated("/metadata/annotations"),
+                    _ => pod_template(o).is_some() && annotated("/spec/template/metadata/annotations"),
+                };
+                if yes && j != i {
+                    let t = (target_kind, s(o, "/metadata/namespace"), s(o, "/metadata/name"));
+                    found.push(Reference {
+                        from: i,
+                        path: path.clone(),
+                        kind: RefKind::Scrape,
+                        target: t,
+                        optional: false,
+                    });
+                }
+            }
+        }
+    }
+    out.extend(found);
+    out.sort_by_key(|r| r.from);
+}
+
+/// Every string inside `v`.
+fn collect_strings(v: &J, out: &mut Vec<String>) {
+    match v {
+        J::String(s) => out.push(s.clone()),
+        J::Array(a) => a.iter().for_each(|x| collect_strings(x, out)),
+        J::Object(m) => m.values().for_each(|x| collect_strings(x, out)),
+        _ => {}
+    }
+}
+
+/// `text` names `host` (`es.kubeprod.svc`) as a whole DNS name, or a pod under it
+/// (`es-0.es.kubeprod.svc`), not as the tail of another name (`my-es.kubeprod.svc`).
+fn mentions_host(text: &str, host: &str) -> bool {
+    let label = |c: char| c.is_ascii_alphanumeric() || c == '-';
+    text.match_indices(host).any(|(at, _)| {
+        let before = text[..at].chars().next_back();
+        let after = text[at + host.len()..].chars().next();
+        !before.is_some_and(label) && !after.is_some_and(label)
+    })
+}
+
+/// A whole value that names a Service of the same namespace by its short name: `NAME`,
+/// `NAME:PORT`, or a URL whose host is `NAME` (`http://NAME`, `https://NAME:443/api`), as
+/// sdc-kubernetes' config map does (`cassandra.endpoint: sdc-cassandra`).
+fn names_service(value: &str, name: &str) -> bool {
+    let v = value.trim();
+    let v = v.split_once("://").map_or(v, |(_, rest)| rest);
+    let host_port = v.split('/').next().unwrap_or("");
+    match host_port.split_once(':') {
+        Some((host, port)) => host == name && !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()),
+        None => host_port == name && (v.len() == name.len() || value.contains("://")),
+    }
+}
+
+#[cfg(test)]
+mod extract_tests {
+    use super::*;
+    use serde_json::json;
+
+    fn refs(objects: &[J]) -> Vec<String> {
+        let v: Vec<&J> = objects.iter().collect();
+        extract_references(&v)
+            .iter()
+            .map(|r| {
+                let opt = if r.optional { " (optional)" } else { "" };
+                format!("{} {:?} {}/{}/{}{opt} at {}", r.from, r.kind, r.target.0, r.target.1, r.target.2, r.path)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn pod_references_cover_volumes_env_and_pull_secrets() {
+        let d = json!({"kind": "Deployment", "metadata": {"name": "d", "namespace": "ns"}, "spec": {"template": {"spec": {
+            "serviceAccountName": "sa",
+            "imagePullSecrets": [{"name": "pull"}],
+            "volumes": [
+                {"name": "a", "configMap": {"name": "cm", "optional": true}},
+                {"name": "b", "projected": {"sources": [{"secret": {"name": "s"}}]}},
+                {"name": "c", "persistentVolumeClaim": {"claimName": "data"}}],
+            "containers": [{"name": "x",
+                "env": [{"name": "P", "valueFrom": {"secretKeyRef": {"name": "pw", "key": "k"}}}],
+                "envFrom": [{"configMapRef": {"name": "env"}}]}]}}}});
+        assert_eq!(
+            refs(&[d]),
+            [
+                "0 ServiceAccount ServiceAccount/ns/sa at spec.template.spec.serviceAccountName",
+                "0 Secret Secret/ns/pull at spec.template.spec.imagePullSecrets[0]",
+                "0 ConfigMap ConfigMap/ns/cm (optional) at spec.template.spec.volumes[0]",
+                "0 Secret Secret/ns/s at spec.template.spec.volumes[1].projected.sources[0]",
+                "0 Claim PersistentVolumeClaim/ns/data at spec.template.spec.volumes[2]",
+                "0 Secret Secret/ns/pw at spec.template.spec.containers[0].env[0]",
+                "0 ConfigMap ConfigMap/ns/env at spec.template.spec.containers[0].envFrom[0]",
+            ]
+        );
+    }
+
+    #[test]
+    fn wiring_is_found_by_dns_name_but_not_to_a_workloads_own_service() {
+        let sts = json!({"kind": "StatefulSet", "metadata": {"name": "es", "namespace": "ns"}, "spec": {"template": {
+            "metadata": {"labels": {"app": "es"}},
+            "spec": {"containers": [{"name": "es", "args": ["--seed=es.ns.svc"]}]}}}});
+        let svc = json!({"kind": "Service", "metadata": {"name": "es", "namespace": "ns"}, "spec": {"selector": {"app": "es"}}});
+        let client = json!({"kind": "Deployment", "metadata": {"name": "ui", "namespace": "ns"}, "spec": {"template": {
+            "metadata": {"annotations": {"prometheus.io/scrape": "true"}},
+            "spec": {"containers": [{"name": "ui", "env": [
+                {"name": "A", "value": "http://es.ns.svc:9200"},
+                {"name": "B", "value": "http://not-es.ns.svc:9200"}]}]}}}});
+        let prom_cm = json!({"kind": "ConfigMap", "metadata": {"name": "prom", "namespace": "ns"},
+            "data": {"prometheus.yml": "kubernetes_sd_configs: ... __meta_kubernetes_pod_annotation_prometheus_io_scrape"}});
+        let prom = json!({"kind": "StatefulSet", "metadata": {"name": "prom", "namespace": "ns"}, "spec": {"template": {
+            "spec": {"containers": [{"name": "p"}], "volumes": [{"name": "c", "configMap": {"name": "prom"}}]}}}});
+        let got = refs(&[sts, svc, client, prom_cm, prom]);
+        assert_eq!(
+            got,
+            [
+                "1 Selects StatefulSet/ns/es at spec.selector",
+                "2 Address Service/ns/es at spec.template.spec.containers[0]",
+                "4 ConfigMap ConfigMap/ns/prom at spec.template.spec.volumes[0]",
+                "4 Scrape Deployment/ns/ui at spec.template.spec.volumes[0]",
+            ]
+        );
+    }
+
+    #[test]
+    fn host_mentions_are_whole_names() {
+        assert!(mentions_host("http://es.ns.svc:9200", "es.ns.svc"));
+        assert!(mentions_host("host es.ns.svc.cluster.local", "es.ns.svc"));
+        assert!(!mentions_host("http://my-es.ns.svc:9200", "es.ns.svc"));
+        assert!(!mentions_host("es.ns.svcx", "es.ns.svc"));
+        assert!(mentions_host("MASTER=db-0.db.ns.svc", "db.ns.svc"), "a pod of a headless Service");
+    }
+
+    #[test]
+    fn short_service_names_count_only_as_whole_values() {
+        for v in [
+            "sdc-cassandra",
+            " sdc-cassandra\n",
+            "sdc-cassandra:9042",
+            "http://sdc-cassandra",
+            "https://sdc-cassandra:443/api/",
+        ] {
+            assert!(names_service(v, "sdc-cassandra"), "{v}");
+        }
+        for v in [
+            "sdc-cassandra-0",
+            "cluster.name: sdc-cassandra",
+            "sdc-cassandra/x",
+            "sdc-cassandra:x",
+            "http://sdc-cassandra-2",
+        ] {
+            assert!(!names_service(v, "sdc-cassandra"), "{v}");
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,30 +1,119 @@
-//! `runway diff OLD NEW` and the reading of renders (files, directories, `-`) that
+//! `runway diff OLD NEW`, `runway diff --base REV [layer flags]`, and the reading of renders (files, directories, `-`) that
 //! `runway render --check-upgrade` shares. The comparison itself is `runway_core::diff`.
 
 use std::io::{IsTerminal, Read};
 use std::path::{Path, PathBuf};
 
+use clap::ArgMatches;
+use runway_components::ALL;
 use runway_core::diff::{diff, DiffOptions, ImmutableChange};
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::args::{DiffArgs, DiffFormat};
+use super::git::GitRev;
+use super::layers::{self, Inputs, WorkTree};
+use crate::args::{DiffArgs, DiffFormat, LayerArgs};
 
 /// Runs `runway diff`: `Ok((stdout, changed))`, or the error message.
-pub fn run(a: &DiffArgs) -> Result<(String, bool), String> {
-    let mut stdin_used = false;
-    let old = read_render(&a.old, &mut stdin_used)?;
-    let new = read_render(&a.new, &mut stdin_used)?;
+pub fn run(a: &DiffArgs, matches: Option<&ArgMatches>) -> Result<(String, bool), String> {
+    if a.graph && a.format != DiffFormat::Markdown {
+        return Err("error: `--graph` goes with `--format markdown` (a Mermaid graph in the comment)\n".to_string());
+    }
+    let (old, new) = match (&a.base, &a.old, &a.new) {
+        (Some(rev), _, _) => render_both(rev, &a.layers, matches)?,
+        (None, Some(old), Some(new)) => {
+            if has_layers(&a.layers) {
+                return Err("error: layer flags (`--stack`, `--platform`, `-f`, `--set`, ...) go with `--base REV`; \
+                     to compare two renders, give only OLD and NEW\n"
+                    .to_string());
+            }
+            let mut stdin_used = false;
+            let old = read_render(old, &mut stdin_used)?;
+            (old, read_render(new, &mut stdin_used)?)
+        }
+        // clap requires OLD and NEW unless `--base` is given.
+        _ => return Err("error: give OLD and NEW, or `--base REV` with layer flags\n".to_string()),
+    };
     let d = diff(&old, &new, DiffOptions { show_secrets: a.show_secrets });
     let text = match a.format {
         DiffFormat::Text => {
-            let colour = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+            let colour = colour(std::io::stdout().is_terminal(), std::env::var_os("NO_COLOR").as_deref());
             d.to_text(colour)
+        }
+        DiffFormat::Markdown if a.graph && !d.is_empty() => {
+            let graph = runway_core::graph::Graph::of_diff(&d, &old, &new);
+            format!(
+                "{}\n#### The changed objects and their neighbours\n\n```mermaid\n{}```\n",
+                d.to_markdown(),
+                graph.to_mermaid()
+            )
         }
         DiffFormat::Markdown => d.to_markdown(),
         DiffFormat::Json => runway_core::emit::to_json_pretty(&d.to_json()),
     };
     Ok((text, !d.is_empty()))
+}
+
+/// Colour only on a terminal, and never when `NO_COLOR` is set to a non-empty value
+/// (no-color.org).
+fn colour(terminal: bool, no_color: Option<&std::ffi::OsStr>) -> bool {
+    terminal && no_color.is_none_or(|v| v.is_empty())
+}
+
+/// True when any layer flag was given.
+fn has_layers(l: &LayerArgs) -> bool {
+    l.platform.is_some()
+        || l.platform_file.is_some()
+        || l.stack.is_some()
+        || !l.files.is_empty()
+        || !l.sets.is_empty()
+        || !l.set_strings.is_empty()
+        || !l.set_files.is_empty()
+        || !l.secrets_files.is_empty()
+}
+
+/// The working tree, with standard input read once for both renders.
+struct Local(Option<String>);
+
+impl Inputs for Local {
+    fn read(&self, path: &Path) -> Result<String, runway_core::Error> {
+        WorkTree.read(path)
+    }
+
+    fn stdin(&self) -> Result<String, runway_core::Error> {
+        match &self.0 {
+            Some(text) => Ok(text.clone()),
+            None => WorkTree.stdin(),
+        }
+    }
+}
+
+/// Renders the stack of `layers` at revision `rev` and in the working tree.
+fn render_both(
+    rev: &str,
+    layers: &LayerArgs,
+    matches: Option<&ArgMatches>,
+) -> Result<(Vec<Value>, Vec<Value>), String> {
+    if !has_layers(layers) {
+        return Err(format!(
+            "error: `--base {rev}` renders a stack at two revisions, but no layer flags were given\n  = help: give the stack as for `runway render`: `runway diff --base {rev} --stack STACK.yaml`\n"
+        ));
+    }
+    let stdin = if layers.files.iter().any(|f| f.as_os_str() == "-") {
+        Some(WorkTree.stdin().map_err(|e| e.render(&Default::default()))?)
+    } else {
+        None
+    };
+    let at_rev = GitRev::open(rev, stdin.clone())?;
+    let render = |inputs: &dyn Inputs, what: &str| -> Result<Vec<Value>, String> {
+        let note = |m: String| format!("{m}  = note: while rendering the stack {what}\n");
+        let stack = layers::build_from(layers, matches, inputs).map_err(note)?;
+        let out = stack.render(ALL).map_err(|e| note(e.render()))?;
+        Ok(out.objects.into_iter().map(|o| o.value).collect())
+    };
+    let old = render(&at_rev, &format!("at revision `{rev}`"))?;
+    let new = render(&Local(stdin), "in the working tree")?;
+    Ok((old, new))
 }
 
 /// The error message of `--check-upgrade`: one error per immutable change.
@@ -126,5 +215,22 @@ fn flatten(doc: Value, name: &str, out: &mut Vec<Value>) -> Result<(), String> {
             Ok(())
         }
         _ => Err(format!("error: {name}: a document is not a Kubernetes object (a mapping)\n")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::ffi::OsStr;
+
+    use super::colour;
+
+    #[test]
+    fn colour_needs_a_terminal_and_no_no_color() {
+        assert!(colour(true, None));
+        assert!(!colour(false, None));
+        assert!(!colour(true, Some(OsStr::new("1"))));
+        assert!(!colour(false, Some(OsStr::new("1"))));
+        // no-color.org: an empty value does not disable colour.
+        assert!(colour(true, Some(OsStr::new(""))));
     }
 }

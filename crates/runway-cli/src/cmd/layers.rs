@@ -1,26 +1,56 @@
 //! Turns layer flags into a [`Stack`], in precedence order: platform base, stack file (and
 //! its overrides), each `-f` in order, each `--set`/`--set-string` in command-line order.
 
+use std::path::Path;
+
 use clap::ArgMatches;
 use runway_components::{files, Stack};
 use runway_core::{Error, ErrorKind, SourceKind};
 
 use crate::args::LayerArgs;
 
-/// Builds the stack; `Err` is the rendered message.
+/// Where the input files of a render are read from: the working tree, or (for
+/// `runway diff --base REV`) a git revision.
+pub trait Inputs {
+    /// The text of a layer, stack, override, platform or `--set-file` file.
+    fn read(&self, path: &Path) -> Result<String, Error>;
+    /// The text of standard input (`-f -`).
+    fn stdin(&self) -> Result<String, Error>;
+}
+
+/// The working tree and this process's standard input.
+pub struct WorkTree;
+
+impl Inputs for WorkTree {
+    fn read(&self, path: &Path) -> Result<String, Error> {
+        files::read_file(path)
+    }
+
+    fn stdin(&self) -> Result<String, Error> {
+        files::read_input("<stdin>", std::io::stdin().lock())
+    }
+}
+
+/// Builds the stack from the working tree; `Err` is the rendered message.
 pub fn build(a: &LayerArgs, matches: Option<&ArgMatches>) -> Result<Stack, String> {
+    build_from(a, matches, &WorkTree)
+}
+
+/// Builds the stack with its files read from `inputs`. Secrets files are always read from
+/// the working tree: they are kept out of version control.
+pub fn build_from(a: &LayerArgs, matches: Option<&ArgMatches>, inputs: &dyn Inputs) -> Result<Stack, String> {
     let mut stack = Stack::new();
     if let Some(p) = &a.platform {
         step(&mut stack, |s| s.platform(p, "--platform").map(drop))?;
     }
     if let Some(p) = &a.platform_file {
         step(&mut stack, |s| {
-            let text = files::read_file(p)?;
+            let text = inputs.read(p)?;
             s.platform_file(&p.display().to_string(), &text).map(drop)
         })?;
     }
     if let Some(s) = &a.stack {
-        step(&mut stack, |st| files::load_stack_file(st, s))?;
+        step(&mut stack, |st| files::load_stack_file_with(st, s, &mut |p| inputs.read(p)))?;
     }
     let mut stdin_used = false;
     for f in &a.files {
@@ -31,12 +61,12 @@ pub fn build(a: &LayerArgs, matches: Option<&ArgMatches>) -> Result<Stack, Strin
             }
             stdin_used = true;
             step(&mut stack, |s| {
-                let text = files::read_input("<stdin>", std::io::stdin().lock())?;
+                let text = inputs.stdin()?;
                 s.layer("<stdin>", SourceKind::File, &text).map(drop)
             })?;
         } else {
             step(&mut stack, |s| {
-                let text = files::read_file(f).map_err(|e| e.help("the file was given with `-f`"))?;
+                let text = inputs.read(f).map_err(|e| e.help("the file was given with `-f`"))?;
                 s.layer(&f.display().to_string(), SourceKind::File, &text).map(drop)
             })?;
         }
@@ -75,7 +105,8 @@ pub fn build(a: &LayerArgs, matches: Option<&ArgMatches>) -> Result<Stack, Strin
                 let Some((path, file)) = s.split_once('=') else {
                     return Err(Error::new(ErrorKind::BadSet(format!("`--set-file {s}`: expected `path=FILE`"))));
                 };
-                let text = files::read_file(std::path::Path::new(file))
+                let text = inputs
+                    .read(Path::new(file))
                     .map_err(|e| e.help(format!("the file was given with `--set-file {s}`")))?;
                 st.set_file(path, file, &text).map(drop)
             }

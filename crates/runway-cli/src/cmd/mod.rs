@@ -4,6 +4,8 @@
 mod components;
 mod diff;
 mod fleet;
+mod git;
+mod graph;
 mod layers;
 mod schema;
 
@@ -32,7 +34,7 @@ pub struct Failure {
 /// Runs a command.
 pub fn run(cli: Cli, matches: &ArgMatches) -> Result<Outcome, Failure> {
     if let Command::Diff(a) = &cli.command {
-        return match diff::run(a) {
+        return match diff::run(a, matches.subcommand_matches("diff")) {
             Ok((stdout, changed)) => Ok(Outcome { stdout, code: u8::from(changed) }),
             Err(message) => Err(Failure { message, code: 2 }),
         };
@@ -100,10 +102,11 @@ fn run_verb(cli: Cli, matches: &ArgMatches) -> Result<String, String> {
             let out = stack.render(ALL).map_err(|e| e.render())?;
             Ok(format!("ok: {} objects render and read back into their Kubernetes types\n", out.objects.len()))
         }
+        Command::Graph(a) => graph::run(&a, matches.subcommand_matches("graph")),
         Command::Components(a) => components::run(a.name.as_deref()),
         Command::Schema => Ok(schema::layer_schema()),
-        Command::Diff(a) => diff::run(&a).map(|(text, _)| text),
         Command::Fleet(a) => fleet::run(&a),
+        Command::Diff(a) => diff::run(&a, matches.subcommand_matches("diff")).map(|(text, _)| text),
     }
 }
 
