@@ -194,6 +194,26 @@ impl StagedTree {
         fs::write(&p, content).map_err(|e| io_error(&p, &e))
     }
 
+    /// Writes many files under the folder `prefix` of the tree, creating each folder once
+    /// (a fleet writes ~125,000 files: a `mkdir` and a `stat` per file would be a tenth
+    /// of its time). Returns the bytes written.
+    pub fn write_many(&self, prefix: &str, files: &[(String, String)]) -> Result<usize, Error> {
+        let root = self.tmp.join(prefix);
+        let mut made = std::collections::BTreeSet::new();
+        let mut bytes = 0;
+        for (rel, content) in files {
+            let dir = rel.rsplit_once('/').map_or("", |(d, _)| d);
+            if made.insert(dir) {
+                let d = root.join(dir);
+                fs::create_dir_all(&d).map_err(|e| io_error(&d, &e))?;
+            }
+            let p = root.join(rel);
+            fs::write(&p, content).map_err(|e| io_error(&p, &e))?;
+            bytes += content.len();
+        }
+        Ok(bytes)
+    }
+
     /// Renames the finished tree into place, replacing what was there.
     pub fn commit(mut self) -> Result<(), Error> {
         let dir = self.dir.clone();

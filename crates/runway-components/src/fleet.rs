@@ -497,14 +497,11 @@ impl Fleet {
                 if failed.load(Ordering::Relaxed) {
                     return Ok((out.objects.len(), 0));
                 }
-                let mut bytes = 0;
-                for (rel, content) in out.files_for(opts.json, &opts.gitops) {
-                    bytes += content.len();
-                    staged.write(&format!("{name}/{rel}"), &content).map_err(|e| {
-                        failed.store(true, Ordering::Relaxed);
-                        FleetError::new(Some(name), e, &SourceMap::new())
-                    })?;
-                }
+                let files = out.files_for(opts.json, &opts.gitops);
+                let bytes = staged.write_many(name, &files).map_err(|e| {
+                    failed.store(true, Ordering::Relaxed);
+                    FleetError::new(Some(name), e, &SourceMap::new())
+                })?;
                 Ok((out.objects.len(), bytes))
             })
             .collect();
