@@ -10,6 +10,8 @@ use runway_core::object::sort_canonical;
 use runway_core::params::{join, read_params};
 use runway_core::set::apply_set;
 use runway_core::suggest::best_match;
+use runway_core::validate::crd::CrdSchemas;
+use runway_core::validate::{check_render, Facts};
 use runway_core::{Error, ErrorKind, KeyPath, Node, Object, Segment, SourceId, SourceKind, SourceMap, Span, Value};
 
 use crate::component::ErasedComponent;
@@ -174,14 +176,18 @@ impl Stack {
         }
         cx.published = published;
         let mut objects = Vec::new();
-        let mut object_trees = BTreeMap::new();
         let mut externals = std::collections::BTreeSet::new();
+        let mut known_crds = Vec::new();
+        // The patched objects' trees, to point a validation error at the override that set
+        // the offending field (every object's, with `keep_trails`).
+        let mut patched: BTreeMap<(String, String), Node> = BTreeMap::new();
         for ((c, pnode, patches), p) in resolved.into_iter().zip(&typed) {
             if opts.only.as_deref().is_some_and(|only| canonical(only).unwrap_or(only) != c.name()) {
                 params.insert(c.name().to_string(), pnode);
                 continue;
             }
             externals.extend(c.externals_typed(p, &cx));
+            known_crds.extend(c.known_crds_typed(p, &cx));
             let built = c.build_typed(p, &pnode, &cx)?;
             let built_src = sources.add(format!("component `{}`", c.name()), SourceKind::Built, "");
             for (key, _) in &patches {
@@ -245,9 +251,7 @@ impl Stack {
                     let span = tree.span_of(&rel);
                     e.replace_path(join(&prefix, &rel)).at(span)
                 })?;
-                if opts.keep_trails {
-                    object_trees.insert((c.name().to_string(), obj.key.clone()), tree);
-                }
+                patched.insert((c.name().to_string(), obj.key.clone()), tree);
                 objects.push(obj);
             }
             params.insert(c.name().to_string(), pnode);
@@ -284,9 +288,30 @@ impl Stack {
             }
         }
         if opts.only.is_none() {
-            runway_core::refs::check_references(&objects, &externals)?;
+            let mut crds = CrdSchemas::from_objects(&objects);
+            for doc in known_crds {
+                crds.add_document(doc)?;
+            }
+            let facts = Facts { externals: &externals, storage_classes: &cx.platform.storage_classes, crds: &crds };
+            check_render(&objects, &facts).map_err(|e| locate(e, &patched, sources))?;
         }
+        let object_trees = if opts.keep_trails { patched } else { BTreeMap::new() };
         Ok(Rendered { objects, sources: sources.clone(), params, object_trees, externals })
+    }
+}
+
+/// Points a validation error (path `component.key.field...`) at the override that set the
+/// field, when a layer patched that object and set the field (or the deepest part of its
+/// path that exists); a field the component built is left without a span.
+fn locate(e: Error, patched: &BTreeMap<(String, String), Node>, sources: &SourceMap) -> Error {
+    let Some([Segment::Key(component), Segment::Key(key), rel @ ..]) = e.path().map(KeyPath::segments) else {
+        return e;
+    };
+    let Some(tree) = patched.get(&(component.clone(), key.clone())) else { return e };
+    let span = tree.span_of(&KeyPath(rel.to_vec()));
+    match sources.get(span.source).map(|s| s.kind) {
+        Some(SourceKind::Built | SourceKind::Defaults) | None => e,
+        Some(_) => e.at(span),
     }
 }
 
