@@ -22,7 +22,7 @@ pub enum Command {
     /// Show the value at a path and the layers that set it.
     Explain(ExplainArgs),
     /// Render and check, printing only a summary.
-    Validate(LayerArgs),
+    Validate(ValidateArgs),
     /// List the components, or one component's parameters and objects.
     Components(ComponentsArgs),
     /// Print the JSON schema of layer files (for editors).
@@ -86,6 +86,22 @@ pub struct RenderArgs {
     /// render: file, directory or `-`), as the API server would on apply.
     #[arg(long, value_name = "PREVIOUS")]
     pub check_upgrade: Option<PathBuf>,
+    /// List on standard error, one `Kind namespace/name` a line, the objects the render
+    /// references that the cluster must already hold.
+    #[arg(long)]
+    pub list_externals: bool,
+}
+
+/// `runway validate`.
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// The layers.
+    #[command(flatten)]
+    pub layers: LayerArgs,
+    /// List on standard error, one `Kind namespace/name` a line, the objects the render
+    /// references that the cluster must already hold.
+    #[arg(long)]
+    pub list_externals: bool,
 }
 
 /// Output formats of `runway diff`.

@@ -172,8 +172,36 @@ impl<'a> CrdSchemas<'a> {
         })?;
         let Some(err) = validator.iter_errors(&o.value).next() else { return Ok(()) };
         let path = pointer_to_path(&o.value, err.instance_path().as_str());
+        if let jsonschema::error::ValidationErrorKind::AdditionalProperties { unexpected } = err.kind() {
+            // Point at the unknown field itself (the schema reports the object holding it).
+            if let Some(field) = unexpected.first() {
+                let path = path.key(field);
+                let mut e = finding(o, &path, format!("unknown field `{field}`"));
+                let known = schema_at(schema, &path);
+                if let Some(m) = crate::suggest::best_match(field, known.iter().map(String::as_str)) {
+                    e = e.help(format!("did you mean `{m}`?"));
+                }
+                return Err(e.note(format!("CRD `{}` ({}) has no such field", v.crd, v.version)));
+            }
+        }
         Err(finding(o, &path, format!("does not match the schema of CRD `{}` ({}): {err}", v.crd, v.version)))
     }
+}
+
+/// The property names the structural schema declares at `path` (list indexes follow
+/// `items`), for did-you-mean.
+fn schema_at(schema: &J, path: &KeyPath) -> Vec<String> {
+    let mut cur = Some(schema);
+    for seg in path.segments().iter().take(path.segments().len().saturating_sub(1)) {
+        cur = match seg {
+            crate::path::Segment::Key(k) => cur.and_then(|s| s.pointer("/properties").and_then(|p| p.get(k))),
+            crate::path::Segment::Index(_) => cur.and_then(|s| s.get("items")),
+        };
+    }
+    cur.and_then(|s| s.get("properties"))
+        .and_then(J::as_object)
+        .map(|m| m.keys().cloned().collect())
+        .unwrap_or_default()
 }
 
 /// Converts a JSON pointer into `value` to a key path (`/spec/solvers/0` →
@@ -323,8 +351,8 @@ mod tests {
     #[test]
     fn an_unknown_field_is_found() {
         let e = schemas().check(&widget(json!({"size": 1, "sise": 2}))).unwrap_err();
-        assert_eq!(e.path().unwrap().to_string(), "c.k.spec");
-        assert!(e.to_string().contains("sise"), "{e}");
+        assert_eq!(e.path().unwrap().to_string(), "c.k.spec.sise");
+        assert_eq!(e.helps(), ["did you mean `size`?"]);
     }
 
     #[test]
