@@ -530,3 +530,49 @@ impl std::fmt::Display for RenderError {
 }
 
 impl std::error::Error for RenderError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::elasticsearch::Elasticsearch;
+
+    fn render_with(layer: &str) -> Result<Rendered, RenderError> {
+        let mut s = Stack::new();
+        s.platform("gke", "test").expect("gke platform");
+        s.layer("override.yaml", SourceKind::File, layer).expect("layer");
+        s.render(&[&Elasticsearch])
+    }
+
+    #[test]
+    fn a_finding_in_a_field_a_layer_set_points_at_the_layer() {
+        let e = render_with("elasticsearch:\n  sts:\n    metadata:\n      labels:\n        helm.sh/chart: es-1.0.0\n    spec:\n      selector:\n        matchLabels:\n          helm.sh/chart: es-1.0.0\n")
+            .expect_err("a chart label in the selector");
+        let span = e.error().span().expect("the override's span");
+        assert_eq!((span.line, span.col), (9, 26));
+        assert!(
+            e.render().starts_with("error: override.yaml:9:26: elasticsearch.sts.spec.selector.matchLabels"),
+            "{}",
+            e.render()
+        );
+    }
+
+    #[test]
+    fn a_finding_in_a_built_field_of_a_patched_object_has_no_span() {
+        // The layer patches the StatefulSet, but the claim's storage class is the
+        // component's: there is no override to point at, only the key path.
+        let e = render_with(
+            "platform:\n  storage_classes: [fast]\nelasticsearch:\n  sts:\n    metadata:\n      annotations:\n        team: logs\n",
+        )
+        .expect_err("standard-rwo is not in the list");
+        assert_eq!(e.error().span(), None, "{}", e.render());
+        assert_eq!(
+            e.error().path().map(ToString::to_string).as_deref(),
+            Some("elasticsearch.sts.spec.volumeClaimTemplates[0].spec.storageClassName")
+        );
+    }
+
+    #[test]
+    fn the_examples_objects_pass_every_check() {
+        assert!(render_with("{}\n").is_ok());
+    }
+}
