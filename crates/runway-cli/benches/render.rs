@@ -1,7 +1,8 @@
 //! Benchmarks of a full render in process: the GKE example stack (the whole BKPR runtime,
 //! 124 objects, ~1.1 MB of YAML with cert-manager's CRDs) read from its files, rendered
-//! and written as YAML; the same for the Sysdig backend on EKS; and the YAML writer
-//! alone, the hot spot.
+//! and written as YAML; the same for the Sysdig backend on EKS; the YAML writer alone,
+//! the hot spot; and the whole-render checks alone (references, ports, probes, sizes,
+//! quantities, selectors, CRD schemas), which every render runs.
 //!
 //!     cargo bench -p runway-cli --bench render
 
@@ -38,6 +39,16 @@ fn bench(c: &mut Criterion) {
     });
     let rendered = stack(None, "examples/gke/stack.yaml").render(ALL).expect("renders");
     c.bench_function("emit_yaml_gke_runtime", |b| b.iter(|| std::hint::black_box(rendered.to_yaml())));
+    let classes: Vec<String> = ["standard-rwo", "standard", "premium-rwo"].map(String::from).to_vec();
+    c.bench_function("validate_gke_runtime", |b| {
+        b.iter(|| {
+            // As a render does: the CRD schemas are gathered and compiled afresh each time.
+            let crds = runway_core::validate::crd::CrdSchemas::from_objects(&rendered.objects);
+            let facts =
+                runway_core::validate::Facts { externals: &rendered.externals, storage_classes: &classes, crds: &crds };
+            runway_core::validate::check_render(&rendered.objects, &facts).expect("the example passes");
+        })
+    });
 }
 
 criterion_group!(benches, bench);

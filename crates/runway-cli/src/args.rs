@@ -22,7 +22,7 @@ pub enum Command {
     /// Show the value at a path and the layers that set it.
     Explain(ExplainArgs),
     /// Render and check, printing only a summary.
-    Validate(LayerArgs),
+    Validate(ValidateArgs),
     /// List the components, or one component's parameters and objects.
     Components(ComponentsArgs),
     /// Print the JSON schema of layer files (for editors).
@@ -94,6 +94,10 @@ pub struct RenderArgs {
     /// What GitOps tools need.
     #[command(flatten)]
     pub gitops: GitOpsArgs,
+    /// List on standard error, one `Kind namespace/name` a line, the objects the render
+    /// references that the cluster must already hold.
+    #[arg(long)]
+    pub list_externals: bool,
 }
 
 /// What GitOps tools need on top of the objects (`render` and `fleet`).
@@ -134,6 +138,18 @@ pub struct FleetArgs {
     /// What GitOps tools need.
     #[command(flatten)]
     pub gitops: GitOpsArgs,
+}
+
+/// `runway validate`.
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// The layers.
+    #[command(flatten)]
+    pub layers: LayerArgs,
+    /// List on standard error, one `Kind namespace/name` a line, the objects the render
+    /// references that the cluster must already hold.
+    #[arg(long)]
+    pub list_externals: bool,
 }
 
 /// Output formats of `runway diff`.

@@ -45,6 +45,13 @@ pub trait Component: Sync + 'static {
     fn externals(_params: &Self::Params, _cx: &Context) -> Vec<ExternalRef> {
         Vec::new()
     }
+    /// CustomResourceDefinitions (as JSON documents) that the cluster already has and the
+    /// render does not contain, whose custom resources this component renders (the
+    /// Prometheus Operator's, when it is installed apart): the render validates those
+    /// resources against them ([`runway_core::validate::crd`]). Default: none.
+    fn known_crds(_params: &Self::Params, _cx: &Context) -> Vec<serde_json::Value> {
+        Vec::new()
+    }
     /// Builds the objects from parameters and platform facts.
     fn build(params: &Self::Params, cx: &Context) -> Result<Vec<Object>, Error>;
 }
@@ -72,6 +79,8 @@ pub trait ErasedComponent: Sync {
     fn publish_typed(&self, params: &TypedParams, cx: &Context, published: &mut Published);
     /// What the component expects outside the render ([`Component::externals`]).
     fn externals_typed(&self, params: &TypedParams, cx: &Context) -> Vec<ExternalRef>;
+    /// CRDs the cluster has that the render does not ([`Component::known_crds`]).
+    fn known_crds_typed(&self, params: &TypedParams, cx: &Context) -> Vec<serde_json::Value>;
     /// Builds ([`Component::build`]); `node` is the parameter tree, to point errors at
     /// the layer that set the offending parameter.
     fn build_typed(&self, params: &TypedParams, node: &Node, cx: &Context) -> Result<Vec<Object>, Error>;
@@ -113,6 +122,9 @@ impl<C: Component> ErasedComponent for C {
     }
     fn externals_typed(&self, params: &TypedParams, cx: &Context) -> Vec<ExternalRef> {
         C::externals(typed::<C>(params), cx)
+    }
+    fn known_crds_typed(&self, params: &TypedParams, cx: &Context) -> Vec<serde_json::Value> {
+        C::known_crds(typed::<C>(params), cx)
     }
     fn build_typed(&self, params: &TypedParams, node: &Node, cx: &Context) -> Result<Vec<Object>, Error> {
         let params_node = node;

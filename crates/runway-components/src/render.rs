@@ -10,6 +10,8 @@ use runway_core::object::sort_canonical;
 use runway_core::params::{join, read_params};
 use runway_core::set::apply_set;
 use runway_core::suggest::best_match;
+use runway_core::validate::crd::CrdSchemas;
+use runway_core::validate::{check_render, Facts};
 use runway_core::{Error, ErrorKind, KeyPath, Node, Object, Segment, SourceId, SourceKind, SourceMap, Span, Value};
 
 use crate::component::ErasedComponent;
@@ -175,14 +177,18 @@ impl Stack {
         }
         cx.published = published;
         let mut objects = Vec::new();
-        let mut object_trees = BTreeMap::new();
         let mut externals = std::collections::BTreeSet::new();
+        let mut known_crds = Vec::new();
+        // The patched objects' trees, to point a validation error at the override that set
+        // the offending field (every object's, with `keep_trails`).
+        let mut patched: BTreeMap<(String, String), Node> = BTreeMap::new();
         for ((c, pnode, patches), p) in resolved.into_iter().zip(&typed) {
             if opts.only.as_deref().is_some_and(|only| canonical(only).unwrap_or(only) != c.name()) {
                 params.insert(c.name().to_string(), pnode);
                 continue;
             }
             externals.extend(c.externals_typed(p, &cx));
+            known_crds.extend(c.known_crds_typed(p, &cx));
             let built = c.build_typed(p, &pnode, &cx)?;
             let built_src = sources.add(format!("component `{}`", c.name()), SourceKind::Built, "");
             for (key, _) in &patches {
@@ -246,9 +252,7 @@ impl Stack {
                     let span = tree.span_of(&rel);
                     e.replace_path(join(&prefix, &rel)).at(span)
                 })?;
-                if opts.keep_trails {
-                    object_trees.insert((c.name().to_string(), obj.key.clone()), tree);
-                }
+                patched.insert((c.name().to_string(), obj.key.clone()), tree);
                 objects.push(obj);
             }
             params.insert(c.name().to_string(), pnode);
@@ -285,9 +289,30 @@ impl Stack {
             }
         }
         if opts.only.is_none() {
-            runway_core::refs::check_references(&objects, &externals)?;
+            let mut crds = CrdSchemas::from_objects(&objects);
+            for doc in known_crds {
+                crds.add_document(doc)?;
+            }
+            let facts = Facts { externals: &externals, storage_classes: &cx.platform.storage_classes, crds: &crds };
+            check_render(&objects, &facts).map_err(|e| locate(e, &patched, sources))?;
         }
+        let object_trees = if opts.keep_trails { patched } else { BTreeMap::new() };
         Ok(Rendered { objects, sources: sources.clone(), params, object_trees, externals })
+    }
+}
+
+/// Points a validation error (path `component.key.field...`) at the override that set the
+/// field, when a layer patched that object and set the field (or the deepest part of its
+/// path that exists); a field the component built is left without a span.
+fn locate(e: Error, patched: &BTreeMap<(String, String), Node>, sources: &SourceMap) -> Error {
+    let Some([Segment::Key(component), Segment::Key(key), rel @ ..]) = e.path().map(KeyPath::segments) else {
+        return e;
+    };
+    let Some(tree) = patched.get(&(component.clone(), key.clone())) else { return e };
+    let span = tree.span_of(&KeyPath(rel.to_vec()));
+    match sources.get(span.source).map(|s| s.kind) {
+        Some(SourceKind::Built | SourceKind::Defaults) | None => e,
+        Some(_) => e.at(span),
     }
 }
 
@@ -551,3 +576,49 @@ impl std::fmt::Display for RenderError {
 }
 
 impl std::error::Error for RenderError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::elasticsearch::Elasticsearch;
+
+    fn render_with(layer: &str) -> Result<Rendered, RenderError> {
+        let mut s = Stack::new();
+        s.platform("gke", "test").expect("gke platform");
+        s.layer("override.yaml", SourceKind::File, layer).expect("layer");
+        s.render(&[&Elasticsearch])
+    }
+
+    #[test]
+    fn a_finding_in_a_field_a_layer_set_points_at_the_layer() {
+        let e = render_with("elasticsearch:\n  sts:\n    metadata:\n      labels:\n        helm.sh/chart: es-1.0.0\n    spec:\n      selector:\n        matchLabels:\n          helm.sh/chart: es-1.0.0\n")
+            .expect_err("a chart label in the selector");
+        let span = e.error().span().expect("the override's span");
+        assert_eq!((span.line, span.col), (9, 26));
+        assert!(
+            e.render().starts_with("error: override.yaml:9:26: elasticsearch.sts.spec.selector.matchLabels"),
+            "{}",
+            e.render()
+        );
+    }
+
+    #[test]
+    fn a_finding_in_a_built_field_of_a_patched_object_has_no_span() {
+        // The layer patches the StatefulSet, but the claim's storage class is the
+        // component's: there is no override to point at, only the key path.
+        let e = render_with(
+            "platform:\n  storage_classes: [fast]\nelasticsearch:\n  sts:\n    metadata:\n      annotations:\n        team: logs\n",
+        )
+        .expect_err("standard-rwo is not in the list");
+        assert_eq!(e.error().span(), None, "{}", e.render());
+        assert_eq!(
+            e.error().path().map(ToString::to_string).as_deref(),
+            Some("elasticsearch.sts.spec.volumeClaimTemplates[0].spec.storageClassName")
+        );
+    }
+
+    #[test]
+    fn the_examples_objects_pass_every_check() {
+        assert!(render_with("{}\n").is_ok());
+    }
+}

@@ -10,6 +10,8 @@
 //! - [`params`]: typed parameters read from a spanned tree with did-you-mean errors;
 //! - [`names`]: the API server's rules for names and labels;
 //! - [`refs`]: cross-object references of a whole render;
+//! - [`validate`]: the rest of the API server's rules over a whole render (ports, probes,
+//!   storage classes, sizes, quantities, selectors, CRD schemas);
 //! - [`emit`]: the YAML and JSON writer;
 //! - [`diff`]: object-level semantic diff of two renders, and immutable-field changes;
 //! - [`graph`]: components, objects and references as Mermaid, DOT or SVG;
@@ -31,6 +33,7 @@ pub mod refs;
 pub mod set;
 pub mod source;
 pub mod suggest;
+pub mod validate;
 
 pub use error::{Error, ErrorKind};
 pub use node::{Entry, Node, Value};

@@ -16,6 +16,11 @@ pub fn is_dns_label(s: &str) -> bool {
         && !s.ends_with('-')
 }
 
+/// DNS-1035 label (a Service's name): a DNS-1123 label that starts with a letter.
+pub fn is_dns_1035_label(s: &str) -> bool {
+    is_dns_label(s) && s.as_bytes()[0].is_ascii_lowercase()
+}
+
 /// DNS-1123 subdomain: at most 253 characters, dot-separated DNS labels.
 pub fn is_dns_subdomain(s: &str) -> bool {
     !s.is_empty() && s.len() <= 253 && s.split('.').all(is_dns_label)
@@ -41,17 +46,34 @@ pub fn is_qualified_name(s: &str) -> bool {
     prefix.is_none_or(is_dns_subdomain) && !name.is_empty() && is_label_value(name)
 }
 
-/// The longest name a kind allows, and whether it must be a DNS label (vs a subdomain).
-fn name_rule(kind: &str) -> (usize, bool) {
+/// The shape a kind's name must have.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum NameRule {
+    /// DNS-1123 subdomain.
+    Subdomain,
+    /// DNS-1123 label.
+    Label,
+    /// DNS-1035 label (starts with a letter).
+    Label1035,
+}
+
+/// The longest name a kind allows, and its shape.
+fn name_rule(kind: &str) -> (usize, NameRule) {
     match kind {
         // Pods get `NAME-<ordinal>` and the controller-revision-hash label `NAME-<10 chars>`
         // must stay within 63 characters.
-        "StatefulSet" => (52, true),
+        "StatefulSet" => (52, NameRule::Label),
         // CronJob names Jobs `NAME-<11 digit timestamp>`, within 63 characters.
-        "CronJob" => (52, true),
-        "Service" | "Namespace" => (63, true),
-        "Deployment" | "DaemonSet" => (63, false),
-        _ => (253, false),
+        "CronJob" => (52, NameRule::Label),
+        // A Service's name is a DNS name of its own (`NAME.NAMESPACE.svc`) and an
+        // environment variable prefix: the API server requires a DNS-1035 label.
+        "Service" => (63, NameRule::Label1035),
+        // A Job's name is its pods' `job-name` label value (at most 63 characters).
+        "Namespace" | "Job" => (63, NameRule::Label),
+        // The API server allows subdomains, but the name goes into pod names and the
+        // `app.kubernetes.io/instance`-style labels runway and its users put on pods.
+        "Deployment" | "DaemonSet" => (63, NameRule::Subdomain),
+        _ => (253, NameRule::Subdomain),
     }
 }
 
@@ -60,32 +82,81 @@ fn name_rule(kind: &str) -> (usize, bool) {
 pub fn check_names(obj: &serde_json::Value) -> Result<(), Error> {
     let kind = obj.get("kind").and_then(|k| k.as_str()).unwrap_or("");
     let name = obj.pointer("/metadata/name").and_then(|n| n.as_str()).unwrap_or("");
-    let (max, label) = name_rule(kind);
-    let ok = if label { is_dns_label(name) } else { is_dns_subdomain(name) };
+    let (max, rule) = name_rule(kind);
+    let ok = match rule {
+        NameRule::Label => is_dns_label(name),
+        NameRule::Label1035 => is_dns_1035_label(name),
+        NameRule::Subdomain => is_dns_subdomain(name),
+    };
     if !ok || name.len() > max {
-        let rule = if label { "a DNS-1123 label" } else { "a DNS-1123 subdomain" };
-        return Err(Error::new(ErrorKind::InvalidObject(format!(
-            "`{name}` is not a valid {kind} name: it must be {rule} (lowercase letters, digits and `-`{}) of at most {max} characters",
-            if label { "" } else { ", `.`" }
+        let (what, chars) = match rule {
+            NameRule::Label => ("a DNS-1123 label", "lowercase letters, digits and `-`"),
+            NameRule::Label1035 => ("a DNS-1035 label", "lowercase letters, digits and `-`, starting with a letter"),
+            NameRule::Subdomain => ("a DNS-1123 subdomain", "lowercase letters, digits, `-` and `.`"),
+        };
+        let mut e = Error::new(ErrorKind::InvalidObject(format!(
+            "`{name}` is not a valid {kind} name: it must be {what} ({chars}) of at most {max} characters"
         )))
-        .with_path(KeyPath::root().key("metadata").key("name")));
+        .with_path(KeyPath::root().key("metadata").key("name"));
+        if max == 52 && name.len() > max && is_dns_label(name) {
+            e = e.note(format!(
+                "a {kind}'s pods and revisions are named after it with a suffix that must fit in 63 characters"
+            ));
+        }
+        return Err(e);
     }
-    for at in [
+    if let Some(map) = obj.pointer("/metadata/annotations").and_then(|a| a.as_object()) {
+        for k in map.keys() {
+            if !is_qualified_name(k) {
+                return Err(Error::new(ErrorKind::InvalidObject(format!(
+                    "`{k}` is not a valid annotation key (optional DNS prefix and `/`, then at most 63 alphanumerics, `-`, `_`, `.`)"
+                )))
+                .with_path(KeyPath::root().key("metadata").key("annotations").key(k)));
+            }
+        }
+    }
+    let mut places: Vec<Vec<String>> = [
         &["metadata", "labels"][..],
         &["spec", "template", "metadata", "labels"],
+        &["spec", "jobTemplate", "spec", "template", "metadata", "labels"],
         &["spec", "selector", "matchLabels"],
         &["spec", "selector"],
-    ] {
+    ]
+    .iter()
+    .map(|p| p.iter().map(|s| s.to_string()).collect())
+    .collect();
+    let claims = obj.pointer("/spec/volumeClaimTemplates").and_then(|v| v.as_array()).map_or(0, Vec::len);
+    for i in 0..claims {
+        places.push(vec![
+            "spec".into(),
+            "volumeClaimTemplates".into(),
+            i.to_string(),
+            "metadata".into(),
+            "labels".into(),
+        ]);
+    }
+    for at in &places {
         let mut cur = Some(obj);
+        let mut path = KeyPath::root();
         for k in at {
-            cur = cur.and_then(|c| c.get(*k));
+            cur = match cur {
+                Some(serde_json::Value::Array(items)) => {
+                    let i = k.parse::<usize>().unwrap_or(usize::MAX);
+                    path = path.index(i);
+                    items.get(i)
+                }
+                Some(c) => {
+                    path = path.key(k);
+                    c.get(k.as_str())
+                }
+                None => None,
+            };
         }
         let Some(map) = cur.and_then(|c| c.as_object()) else { continue };
         // A Service's `spec.selector` is a label map; other kinds hold a LabelSelector there.
-        if at == ["spec", "selector"] && kind != "Service" {
+        if at.len() == 2 && at[1] == "selector" && kind != "Service" {
             continue;
         }
-        let path = at.iter().fold(KeyPath::root(), |p, k| p.key(k));
         for (k, v) in map {
             if !is_qualified_name(k) {
                 return Err(Error::new(ErrorKind::InvalidObject(format!(
@@ -133,6 +204,38 @@ mod tests {
         let e = check_names(&json!({"kind": "StatefulSet", "metadata": {"name": long}})).unwrap_err();
         assert_eq!(e.path().unwrap().to_string(), "metadata.name");
         assert!(check_names(&json!({"kind": "ConfigMap", "metadata": {"name": long}})).is_ok());
+    }
+
+    #[test]
+    fn service_names_start_with_a_letter() {
+        assert!(check_names(&json!({"kind": "Service", "metadata": {"name": "web"}})).is_ok());
+        let e = check_names(&json!({"kind": "Service", "metadata": {"name": "1web"}})).unwrap_err();
+        assert!(e.to_string().contains("DNS-1035"), "{e}");
+        assert!(check_names(&json!({"kind": "ConfigMap", "metadata": {"name": "1web"}})).is_ok());
+    }
+
+    #[test]
+    fn cronjob_names_stop_at_52_and_jobs_at_63_characters() {
+        assert!(check_names(&json!({"kind": "CronJob", "metadata": {"name": "a".repeat(52)}})).is_ok());
+        assert!(check_names(&json!({"kind": "CronJob", "metadata": {"name": "a".repeat(53)}})).is_err());
+        assert!(check_names(&json!({"kind": "Job", "metadata": {"name": "a".repeat(64)}})).is_err());
+    }
+
+    #[test]
+    fn bad_annotation_keys_are_found() {
+        assert!(check_names(&json!({"kind": "ConfigMap", "metadata": {"name": "c", "annotations": {"a.io/b": "x"}}}))
+            .is_ok());
+        let e = check_names(&json!({"kind": "ConfigMap", "metadata": {"name": "c", "annotations": {"a b": "x"}}}))
+            .unwrap_err();
+        assert_eq!(e.path().unwrap().to_string(), "metadata.annotations.a b");
+    }
+
+    #[test]
+    fn bad_label_values_are_found_in_claim_templates() {
+        let o = json!({"kind": "StatefulSet", "metadata": {"name": "s"},
+            "spec": {"volumeClaimTemplates": [{"metadata": {"name": "data", "labels": {"tier": "-x"}}}]}});
+        let e = check_names(&o).unwrap_err();
+        assert_eq!(e.path().unwrap().to_string(), "spec.volumeClaimTemplates[0].metadata.labels.tier");
     }
 
     #[test]

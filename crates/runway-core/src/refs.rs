@@ -3,8 +3,11 @@
 //! - a Service's selector matches the pod template of a workload in its namespace;
 //! - a StatefulSet's `serviceName` is a headless Service of its namespace;
 //! - a PodDisruptionBudget's selector matches a pod template; an HPA's target exists;
-//! - ConfigMaps, Secrets, PVCs and the ServiceAccount a pod uses exist (claims may come
-//!   from the StatefulSet's own `volumeClaimTemplates`; optional references may be absent);
+//! - an HPA's target has the `apiVersion` the HPA names and a selector that selects its
+//!   own pods;
+//! - ConfigMaps, Secrets (volumes, projected volumes, env, `imagePullSecrets`), PVCs, the
+//!   ServiceAccount and the PriorityClass a pod uses exist (claims may come from the
+//!   StatefulSet's own `volumeClaimTemplates`; optional references may be absent);
 //! - a RoleBinding's Role and ServiceAccount subjects exist;
 //! - an Ingress backend names a Service port that exists.
 //!
@@ -14,9 +17,10 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value as J;
 
-use crate::error::{Error, ErrorKind};
+use crate::error::Error;
 use crate::object::Object;
 use crate::path::KeyPath;
+use crate::validate::selectors::selector_matches;
 
 /// `(kind, namespace, name)` of an object that exists outside the render.
 pub type ExternalRef = (String, String, String);
@@ -27,6 +31,9 @@ type Labels = serde_json::Map<String, J>;
 /// Built-in PriorityClasses and ClusterRoles that every cluster has.
 const BUILTIN_PRIORITY_CLASSES: &[&str] = &["system-cluster-critical", "system-node-critical"];
 
+/// The ConfigMap every namespace has.
+const BUILTIN_CONFIG_MAP: &str = "kube-root-ca.crt";
+
 /// Checks every reference; the error names the object (`component.key` and the field).
 pub fn check_references(objects: &[Object], external: &BTreeSet<ExternalRef>) -> Result<(), Error> {
     let mut exists: BTreeSet<(&str, &str, &str)> = BTreeSet::new();
@@ -34,7 +41,11 @@ pub fn check_references(objects: &[Object], external: &BTreeSet<ExternalRef>) ->
         exists.insert((o.kind(), o.namespace(), o.name()));
     }
     let has = |kind: &str, ns: &str, name: &str| {
-        exists.contains(&(kind, ns, name)) || external.contains(&(kind.to_string(), ns.to_string(), name.to_string()))
+        // Every namespace holds the cluster's CA bundle (kube-root-ca.crt, published by the
+        // controller manager since Kubernetes 1.20): projected token volumes mount it.
+        (kind == "ConfigMap" && name == BUILTIN_CONFIG_MAP)
+            || exists.contains(&(kind, ns, name))
+            || external.contains(&(kind.to_string(), ns.to_string(), name.to_string()))
     };
     // Pod template labels by namespace.
     let mut templates: BTreeMap<&str, Vec<&Labels>> = BTreeMap::new();
@@ -46,11 +57,7 @@ pub fn check_references(objects: &[Object], external: &BTreeSet<ExternalRef>) ->
     let matches_some = |ns: &str, sel: &Labels| {
         templates.get(ns).is_some_and(|ts| ts.iter().any(|labels| sel.iter().all(|(k, v)| labels.get(k) == Some(v))))
     };
-    let fail = |o: &Object, path: KeyPath, msg: String| {
-        let mut full = KeyPath::root().key(&o.component).key(&o.key);
-        full.0.extend(path.0);
-        Error::new(ErrorKind::InvalidObject(msg)).with_path(full)
-    };
+    let fail = |o: &Object, path: KeyPath, msg: String| crate::validate::finding(o, &path, msg);
 
     for o in objects {
         let ns = o.namespace();
@@ -92,9 +99,9 @@ pub fn check_references(objects: &[Object], external: &BTreeSet<ExternalRef>) ->
                 }
             }
             "PodDisruptionBudget" => {
-                let sel = v.pointer("/spec/selector/matchLabels").and_then(J::as_object);
-                if let Some(sel) = sel {
-                    if !matches_some(ns, sel) {
+                if let Some(sel) = v.pointer("/spec/selector") {
+                    let selects = templates.get(ns).is_some_and(|ts| ts.iter().any(|l| selector_matches(sel, l)));
+                    if !selects {
                         return Err(fail(
                             o,
                             KeyPath::root().key("spec").key("selector"),
@@ -112,6 +119,29 @@ pub fn check_references(objects: &[Object], external: &BTreeSet<ExternalRef>) ->
                         KeyPath::root().key("spec").key("scaleTargetRef"),
                         format!("scale target {kind} `{name}` is not rendered in namespace `{ns}`"),
                     ));
+                }
+                let target = objects.iter().find(|t| t.kind() == kind && t.namespace() == ns && t.name() == name);
+                if let Some(t) = target {
+                    let api = v.pointer("/spec/scaleTargetRef/apiVersion").and_then(J::as_str).unwrap_or("");
+                    if api != t.api_version() {
+                        return Err(fail(
+                            o,
+                            KeyPath::root().key("spec").key("scaleTargetRef").key("apiVersion"),
+                            format!("scale target {kind} `{name}` is `{}`, not `{api}`", t.api_version()),
+                        ));
+                    }
+                    let labels =
+                        pod_template(&t.value).and_then(|p| p.pointer("/metadata/labels")).and_then(J::as_object);
+                    let sel = t.value.pointer("/spec/selector");
+                    if let (Some(sel), Some(labels)) = (sel, labels) {
+                        if !selector_matches(sel, labels) {
+                            return Err(fail(
+                                o,
+                                KeyPath::root().key("spec").key("scaleTargetRef"),
+                                format!("scale target {kind} `{name}` has a selector that misses its own pods, so the HPA sees no pods to measure"),
+                            ));
+                        }
+                    }
                 }
             }
             "Ingress" => {
@@ -216,6 +246,17 @@ fn check_pod_refs(
             return Err((base.key("priorityClassName"), format!("PriorityClass `{pc}` is not rendered")));
         }
     }
+    for (i, s) in
+        spec.get("imagePullSecrets").and_then(J::as_array).map(Vec::as_slice).unwrap_or(&[]).iter().enumerate()
+    {
+        let name = s.get("name").and_then(J::as_str).unwrap_or("");
+        if !has("Secret", ns, name) {
+            return Err((
+                base.key("imagePullSecrets").index(i),
+                format!("image pull Secret `{name}` is not rendered in namespace `{ns}`"),
+            ));
+        }
+    }
     let claim_templates: BTreeSet<&str> = o
         .value
         .pointer("/spec/volumeClaimTemplates")
@@ -237,6 +278,20 @@ fn check_pod_refs(
             let name = s.get("secretName").and_then(J::as_str).unwrap_or("");
             if !optional(s) && !has("Secret", ns, name) {
                 return Err((at, format!("Secret `{name}` is not rendered in namespace `{ns}`")));
+            }
+        }
+        for (si, src) in
+            vol.pointer("/projected/sources").and_then(J::as_array).map(Vec::as_slice).unwrap_or(&[]).iter().enumerate()
+        {
+            for (field, kind) in [("configMap", "ConfigMap"), ("secret", "Secret")] {
+                let Some(r) = src.get(field) else { continue };
+                let name = r.get("name").and_then(J::as_str).unwrap_or("");
+                if !optional(r) && !has(kind, ns, name) {
+                    return Err((
+                        at.key("projected").key("sources").index(si),
+                        format!("{kind} `{name}` is not rendered in namespace `{ns}`"),
+                    ));
+                }
             }
         }
         if let Some(c) = vol.get("persistentVolumeClaim") {
@@ -813,6 +868,54 @@ mod tests {
         let d = deploy(json!({}), json!([{"name": "v", "secret": {"secretName": "tls"}}]));
         let ext = BTreeSet::from([("Secret".to_string(), "ns".to_string(), "tls".to_string())]);
         assert!(check_references(&[d], &ext).is_ok());
+    }
+
+    #[test]
+    fn projected_volumes_and_image_pull_secrets_are_references() {
+        let d = deploy(json!({}), json!([{"name": "v", "projected": {"sources": [{"configMap": {"name": "ca"}}]}}]));
+        let e = check_references(&[d], &BTreeSet::new()).unwrap_err();
+        assert_eq!(e.path().unwrap().to_string(), "c.deploy.spec.template.spec.volumes[0].projected.sources[0]");
+        let ext = BTreeSet::from([("ConfigMap".to_string(), "ns".to_string(), "ca".to_string())]);
+        let d = deploy(json!({}), json!([{"name": "v", "projected": {"sources": [{"configMap": {"name": "ca"}}]}}]));
+        assert!(check_references(&[d], &ext).is_ok());
+        let mut d = deploy(json!({}), json!([]));
+        d.value["spec"]["template"]["spec"]["imagePullSecrets"] = json!([{"name": "regcred"}]);
+        let e = check_references(&[d], &BTreeSet::new()).unwrap_err();
+        assert!(e.to_string().contains("image pull Secret `regcred`"), "{e}");
+    }
+
+    #[test]
+    fn pdb_selector_expressions_must_select_a_pod_template() {
+        let pdb = |op: &str| {
+            obj(
+                "c",
+                "pdb",
+                json!({"kind": "PodDisruptionBudget", "metadata": {"name": "p", "namespace": "ns"},
+                "spec": {"selector": {"matchExpressions": [{"key": "name", "operator": op, "values": ["x"]}]}}}),
+            )
+        };
+        assert!(check_references(&[deploy(json!({"name": "x"}), json!([])), pdb("In")], &BTreeSet::new()).is_ok());
+        assert!(check_references(&[deploy(json!({"name": "x"}), json!([])), pdb("NotIn")], &BTreeSet::new()).is_err());
+    }
+
+    #[test]
+    fn hpa_target_must_have_the_named_api_version_and_select_its_pods() {
+        let hpa = |api: &str| {
+            obj(
+                "c",
+                "hpa",
+                json!({"kind": "HorizontalPodAutoscaler", "metadata": {"name": "h", "namespace": "ns"},
+                "spec": {"scaleTargetRef": {"apiVersion": api, "kind": "Deployment", "name": "d"}}}),
+            )
+        };
+        let mut d = deploy(json!({"name": "x"}), json!([]));
+        d.value["apiVersion"] = json!("apps/v1");
+        d.value["spec"]["selector"] = json!({"matchLabels": {"name": "x"}});
+        assert!(check_references(&[d.clone(), hpa("apps/v1")], &BTreeSet::new()).is_ok());
+        assert!(check_references(&[d.clone(), hpa("extensions/v1beta1")], &BTreeSet::new()).is_err());
+        d.value["spec"]["selector"] = json!({"matchLabels": {"name": "y"}});
+        let e = check_references(&[d, hpa("apps/v1")], &BTreeSet::new()).unwrap_err();
+        assert!(e.to_string().contains("misses its own pods"), "{e}");
     }
 
     #[test]

@@ -68,11 +68,11 @@ fn run_verb(cli: Cli, matches: &ArgMatches) -> Result<String, String> {
             if let Some(dir) = &a.output_dir {
                 let files = out.files_for(a.format == Format::Json, &gitops);
                 files::write_tree(dir, &files).map_err(|e| e.render(&out.sources))?;
-                note_externals(&out);
+                note_externals(&out, a.list_externals);
                 eprintln!("wrote {} objects under {}", out.objects.len(), dir.display());
                 return Ok(String::new());
             }
-            note_externals(&out);
+            note_externals(&out, a.list_externals);
             let text = match a.format {
                 Format::Yaml => out.to_yaml(),
                 Format::Json => out.to_json_list(),
@@ -96,10 +96,11 @@ fn run_verb(cli: Cli, matches: &ArgMatches) -> Result<String, String> {
             let ex = out.explain(&path).map_err(|e| e.render(&out.sources))?;
             Ok(ex.to_string())
         }
-        Command::Validate(l) => {
+        Command::Validate(a) => {
             let sub = matches.subcommand_matches("validate");
-            let stack = layers::build(&l, sub)?;
+            let stack = layers::build(&a.layers, sub)?;
             let out = stack.render(ALL).map_err(|e| e.render())?;
+            note_externals(&out, a.list_externals);
             Ok(format!("ok: {} objects render and read back into their Kubernetes types\n", out.objects.len()))
         }
         Command::Graph(a) => graph::run(&a, matches.subcommand_matches("graph")),
@@ -111,17 +112,50 @@ fn run_verb(cli: Cli, matches: &ArgMatches) -> Result<String, String> {
 }
 
 /// Tells (on standard error) which objects the cluster must already hold: Secrets whose
-/// values were not given with `--secrets-file`, and targets declared external.
-fn note_externals(out: &runway_components::Rendered) {
-    if out.externals.is_empty() {
-        return;
+/// values were not given with `--secrets-file`, and targets declared external. With
+/// `list`, one `Kind namespace/name` a line (for scripts: `2>&1 >/dev/null`); otherwise a
+/// one-line note with the count, so every render does not repeat the list.
+fn note_externals(out: &runway_components::Rendered, list: bool) {
+    eprint!("{}", externals_text(&out.externals, list));
+}
+
+/// The text [`note_externals`] prints.
+fn externals_text(externals: &std::collections::BTreeSet<runway_core::refs::ExternalRef>, list: bool) -> String {
+    if list {
+        return externals
+            .iter()
+            .map(
+                |(kind, ns, name)| {
+                    if ns.is_empty() {
+                        format!("{kind} {name}\n")
+                    } else {
+                        format!("{kind} {ns}/{name}\n")
+                    }
+                },
+            )
+            .collect();
     }
-    let mut msg =
-        format!("note: the cluster must already hold {} object(s) this render references:\n", out.externals.len());
-    for (kind, ns, name) in &out.externals {
-        let at = if ns.is_empty() { String::new() } else { format!(" in namespace `{ns}`") };
-        msg.push_str(&format!("  - {kind} `{name}`{at}\n"));
+    if externals.is_empty() {
+        return String::new();
     }
-    msg.push_str("  = help: give Secret values with `--secrets-file` to have runway render them\n");
-    eprint!("{msg}");
+    format!(
+        "note: the cluster must already hold {} object(s) this render references (`--list-externals` lists them; `--secrets-file` renders Secrets from their values)\n",
+        externals.len()
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn externals_are_listed_one_a_line_on_request_and_counted_otherwise() {
+        let ext = std::collections::BTreeSet::from([
+            ("Secret".to_string(), "kubeprod".to_string(), "oauth2-proxy".to_string()),
+            ("PriorityClass".to_string(), String::new(), "high".to_string()),
+        ]);
+        assert_eq!(externals_text(&ext, true), "PriorityClass high\nSecret kubeprod/oauth2-proxy\n");
+        assert!(externals_text(&ext, false).starts_with("note: the cluster must already hold 2 object(s)"));
+        assert_eq!(externals_text(&Default::default(), false), "");
+    }
 }

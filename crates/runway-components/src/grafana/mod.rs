@@ -627,6 +627,8 @@ fn sidecar_container(p: &GrafanaParams, ns: &str) -> Container {
             env("HEALTH_PORT", &SIDECAR_HEALTH_PORT.to_string()),
             env("LOG_LEVEL", "INFO"),
         ]),
+        // Declared so the probes below point at a port of the container.
+        ports: Some(vec![crate::common::pod::container_port("health", SIDECAR_HEALTH_PORT)]),
         resources: Some(p.sidecar_resources.to_k8s()),
         security_context: Some(container_security(true)),
         volume_mounts: Some(vec![

@@ -981,7 +981,9 @@ mod tests {
     fn sdc_stack(platform: &str) -> Stack {
         let mut s = Stack::new();
         s.platform(platform, "test").expect("platform exists");
-        for c in ["sdc_config", "sdc_backend"] {
+        // The backend reads the Secrets sdc_mysql and sdc_redis render, whose claims use
+        // sdc_storage's classes.
+        for c in ["sdc_config", "sdc_storage", "sdc_mysql", "sdc_redis", "sdc_backend"] {
             s.set(&format!("platform.components.{c}=true"), false).expect("a valid --set");
         }
         s
@@ -991,20 +993,28 @@ mod tests {
     fn full_render_passes_the_reference_checks() {
         for platform in ["eks", "gke", "onprem"] {
             let s = sdc_stack(platform);
-            let rendered =
-                s.render(&[&SdcConfig, &SdcBackend]).unwrap_or_else(|e| panic!("{platform}: {}", e.render()));
+            let rendered = s
+                .render(&[
+                    &SdcConfig,
+                    &crate::sdc_storage::SdcStorage,
+                    &crate::sdc_mysql::SdcMysql,
+                    &crate::sdc_redis::SdcRedis,
+                    &SdcBackend,
+                ])
+                .unwrap_or_else(|e| panic!("{platform}: {}", e.render()));
             let deploys = rendered.objects.iter().filter(|o| o.kind() == "Deployment").count();
             assert_eq!(deploys, 3, "{platform}");
             let ns = rendered.objects.iter().find(|o| o.kind() == "Namespace" && o.name() == "sysdigcloud");
             let ns = ns.expect("the namespace");
             assert_eq!(ns.value["metadata"]["labels"]["pod-security.kubernetes.io/enforce"], "baseline");
         }
-        // Without sdc_config, the ConfigMap the pods read is missing.
+        // Without sdc_config, what it renders or declares (the pull Secret first, in the
+        // pod spec's order) is missing.
         let mut s = Stack::new();
         s.platform("eks", "test").expect("eks exists");
         s.set("platform.components.sdc_backend=true", false).expect("a valid --set");
         let e = s.render(&[&SdcBackend]).expect_err("no config");
-        assert!(e.to_string().contains("sysdigcloud-config"), "{e}");
+        assert!(e.to_string().contains("sysdigcloud-pull-secret"), "{e}");
     }
 
     #[test]
@@ -1013,7 +1023,15 @@ mod tests {
         s.set("sdc_backend.api.deploy.spec.template.spec.priorityClassName=system-cluster-critical", false)
             .expect("a valid --set");
         s.set("sdc_backend.api.replicas=4", false).expect("a valid --set");
-        let rendered = s.render(&[&SdcConfig, &SdcBackend]).unwrap_or_else(|e| panic!("{}", e.render()));
+        let rendered = s
+            .render(&[
+                &SdcConfig,
+                &crate::sdc_storage::SdcStorage,
+                &crate::sdc_mysql::SdcMysql,
+                &crate::sdc_redis::SdcRedis,
+                &SdcBackend,
+            ])
+            .unwrap_or_else(|e| panic!("{}", e.render()));
         let api = rendered.objects.iter().find(|o| o.kind() == "Deployment" && o.name() == "sdc-api").expect("api");
         assert_eq!(api.value["spec"]["replicas"], 4);
         assert_eq!(api.value["spec"]["template"]["spec"]["priorityClassName"], "system-cluster-critical");
@@ -1026,7 +1044,15 @@ mod tests {
             if let Some(set) = extra {
                 s.set(set, false).expect("a valid --set");
             }
-            let mut rendered = s.render(&[&SdcConfig, &SdcBackend]).unwrap_or_else(|e| panic!("{}", e.render()));
+            let mut rendered = s
+                .render(&[
+                    &SdcConfig,
+                    &crate::sdc_storage::SdcStorage,
+                    &crate::sdc_mysql::SdcMysql,
+                    &crate::sdc_redis::SdcRedis,
+                    &SdcBackend,
+                ])
+                .unwrap_or_else(|e| panic!("{}", e.render()));
             crate::common::checksum::annotate_referenced_checksums(&mut rendered.objects);
             let worker = rendered.objects.iter().find(|o| o.name() == "sdc-worker" && o.kind() == "Deployment");
             let annotations = &worker.expect("worker").value["spec"]["template"]["metadata"]["annotations"];

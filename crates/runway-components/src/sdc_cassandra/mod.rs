@@ -1072,6 +1072,8 @@ mod tests {
         s.platform(platform, "test").expect("platform");
         s.set("config.dns_zone=example.com", false).expect("set");
         s.set("platform.components.sdc_cassandra=true", false).expect("enable");
+        // The claims use the storage classes sdc_storage renders.
+        s.set("platform.components.sdc_storage=true", false).expect("enable");
         s
     }
 
@@ -1082,7 +1084,9 @@ mod tests {
             ("gke", "GoogleCloudSnitch", "100Gi"),
             ("onprem", "GossipingPropertyFileSnitch", "100Gi"),
         ] {
-            let r = stack(platform).render(&[&SdcCassandra]).unwrap_or_else(|e| panic!("{platform}: {}", e.render()));
+            let r = stack(platform)
+                .render(&[&SdcCassandra, &crate::sdc_storage::SdcStorage])
+                .unwrap_or_else(|e| panic!("{platform}: {}", e.render()));
             let sts = r.objects.iter().find(|o| o.kind() == "StatefulSet").expect("sts");
             assert_eq!(sts.namespace(), "sysdigcloud");
             let c = &sts.value["spec"]["template"]["spec"]["containers"][0];
@@ -1099,14 +1103,15 @@ mod tests {
         let mut s = stack("eks");
         s.set("sdc_cassandra.snitch=GossipingPropertyFileSnitch", false).expect("set");
         s.set("sdc_cassandra.replicas=4", false).expect("set");
-        let r = s.render(&[&SdcCassandra]).unwrap_or_else(|e| panic!("{}", e.render()));
+        let r =
+            s.render(&[&SdcCassandra, &crate::sdc_storage::SdcStorage]).unwrap_or_else(|e| panic!("{}", e.render()));
         let sts = r.objects.iter().find(|o| o.kind() == "StatefulSet").expect("sts");
         assert_eq!(sts.value["spec"]["replicas"], 4);
         assert!(r.objects.iter().any(|o| o.kind() == "ClusterRole" && o.name() == NODE_READER));
 
         let mut s = stack("gke");
         s.set("sdc_cassandra.seeds=7", false).expect("set");
-        let e = s.render(&[&SdcCassandra]).expect_err("too many seeds");
+        let e = s.render(&[&SdcCassandra, &crate::sdc_storage::SdcStorage]).expect_err("too many seeds");
         assert_eq!(e.error().path().map(ToString::to_string).as_deref(), Some("sdc_cassandra.seeds"));
     }
 }

@@ -18,7 +18,7 @@
 //! # Adopting an sdc-kubernetes install
 //!
 //! The names are the original's: StatefulSet and headless Service `sdc-elasticsearch` in
-//! `sysdigcloud`, ports `api` (9200) and `transport-protocol` (9300), container
+//! `sysdigcloud`, Service ports `api` (9200) and `transport-protocol` (9300), container
 //! `elasticsearch`, claim template `data` without labels, so the claims
 //! `data-sdc-elasticsearch-N` and their indices are reused; `cluster.name` stays
 //! `sysdigcloud`. What changes, and what an operator does:
@@ -93,6 +93,10 @@ pub const TRANSPORT_PORT: i32 = 9300;
 /// Port names as the original Service's.
 const HTTP_PORT_NAME: &str = "api";
 const TRANSPORT_PORT_NAME: &str = "transport-protocol";
+/// The container's transport port: a container port's name is an IANA service name of at
+/// most 15 characters, so the original's `transport-protocol` (which the API server
+/// refuses on a container) is the Service port's name only.
+const TRANSPORT_CONTAINER_PORT: &str = "transport";
 const ES_CONTAINER: &str = "elasticsearch";
 const SYSCTL_CONTAINER: &str = "sysctl";
 const CONFIG_KEY: &str = "elasticsearch.yml";
@@ -213,11 +217,11 @@ fn config_map(text: String) -> ConfigMap {
     }
 }
 
-fn service_port(name: &str, port: i32) -> ServicePort {
+fn service_port(name: &str, target: &str, port: i32) -> ServicePort {
     ServicePort {
         name: Some(name.into()),
         port,
-        target_port: Some(IntOrString::String(name.into())),
+        target_port: Some(IntOrString::String(target.into())),
         protocol: Some("TCP".into()),
         ..Default::default()
     }
@@ -228,9 +232,12 @@ fn service_port(name: &str, port: i32) -> ServicePort {
 /// because nodes must find each other before any of them can be ready.
 fn service(name: &str, discovery: bool) -> Service {
     let ports = if discovery {
-        vec![service_port(TRANSPORT_PORT_NAME, TRANSPORT_PORT)]
+        vec![service_port(TRANSPORT_PORT_NAME, TRANSPORT_CONTAINER_PORT, TRANSPORT_PORT)]
     } else {
-        vec![service_port(HTTP_PORT_NAME, HTTP_PORT), service_port(TRANSPORT_PORT_NAME, TRANSPORT_PORT)]
+        vec![
+            service_port(HTTP_PORT_NAME, HTTP_PORT_NAME, HTTP_PORT),
+            service_port(TRANSPORT_PORT_NAME, TRANSPORT_CONTAINER_PORT, TRANSPORT_PORT),
+        ]
     };
     Service {
         metadata: metadata(name),
@@ -282,7 +289,7 @@ fn elasticsearch_container(p: &SdcElasticsearchParams) -> Container {
                 ..Default::default()
             },
         ]),
-        ports: Some(vec![port(HTTP_PORT_NAME, HTTP_PORT), port(TRANSPORT_PORT_NAME, TRANSPORT_PORT)]),
+        ports: Some(vec![port(HTTP_PORT_NAME, HTTP_PORT), port(TRANSPORT_CONTAINER_PORT, TRANSPORT_PORT)]),
         resources: Some(p.resources.to_k8s()),
         security_context: Some(container_security(true)),
         volume_mounts: Some(vec![
@@ -302,7 +309,7 @@ fn elasticsearch_container(p: &SdcElasticsearchParams) -> Container {
         // start and the node to load its shards' metadata (10 minutes).
         startup_probe: Some(Probe {
             tcp_socket: Some(TCPSocketAction {
-                port: IntOrString::String(TRANSPORT_PORT_NAME.into()),
+                port: IntOrString::String(TRANSPORT_CONTAINER_PORT.into()),
                 ..Default::default()
             }),
             period_seconds: Some(10),
@@ -327,7 +334,7 @@ fn elasticsearch_container(p: &SdcElasticsearchParams) -> Container {
         // A TCP check of the transport port: a busy node answers HTTP slowly but is alive.
         liveness_probe: Some(Probe {
             tcp_socket: Some(TCPSocketAction {
-                port: IntOrString::String(TRANSPORT_PORT_NAME.into()),
+                port: IntOrString::String(TRANSPORT_CONTAINER_PORT.into()),
                 ..Default::default()
             }),
             period_seconds: Some(20),
@@ -774,8 +781,8 @@ mod tests {
         let es = &spec["containers"][0];
         assert_eq!(es["readinessProbe"]["httpGet"]["path"], "/_cluster/health?local=true");
         assert_eq!(es["readinessProbe"]["httpGet"]["port"], "api");
-        assert_eq!(es["livenessProbe"]["tcpSocket"]["port"], "transport-protocol");
-        assert_eq!(es["startupProbe"]["tcpSocket"]["port"], "transport-protocol");
+        assert_eq!(es["livenessProbe"]["tcpSocket"]["port"], "transport");
+        assert_eq!(es["startupProbe"]["tcpSocket"]["port"], "transport");
         let pod_labels = sts["spec"]["template"]["metadata"]["labels"].as_object().expect("pod labels");
         let matches = |selector: &Value| {
             let sel = selector.as_object().expect("a selector");
@@ -834,8 +841,11 @@ mod tests {
             s.platform(platform, "test").expect("platform");
             s.set("config.dns_zone=example.com", false).expect("set");
             s.set("platform.components.sdc_elasticsearch=true", false).expect("enable");
+            s.set("platform.components.sdc_storage=true", false).expect("enable");
             s.set("sdc_elasticsearch.replicas=5", false).expect("set");
-            let r = s.render(&[&SdcElasticsearch]).unwrap_or_else(|e| panic!("{platform}: {}", e.render()));
+            let r = s
+                .render(&[&SdcElasticsearch, &crate::sdc_storage::SdcStorage])
+                .unwrap_or_else(|e| panic!("{platform}: {}", e.render()));
             let sts = r.objects.iter().find(|o| o.kind() == "StatefulSet").expect("sts");
             assert_eq!(sts.value["spec"]["replicas"], 5);
             let pdb = r.objects.iter().find(|o| o.kind() == "PodDisruptionBudget").expect("pdb");

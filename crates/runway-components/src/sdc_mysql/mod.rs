@@ -1166,6 +1166,7 @@ mod tests {
                 s.platform(platform, "test").expect("platform");
                 s.set("config.dns_zone=example.com", false).expect("set");
                 s.set("platform.components.sdc_mysql=true", false).expect("set");
+                s.set("platform.components.sdc_storage=true", false).expect("set");
                 s.set("sdc_mysql.replicas=3", false).expect("set");
                 if secrets {
                     s.secrets(
@@ -1174,7 +1175,9 @@ mod tests {
                     )
                     .expect("secrets");
                 }
-                let rendered = s.render(&[&SdcMysql]).unwrap_or_else(|e| panic!("{platform}: {}", e.render()));
+                let rendered = s
+                    .render(&[&SdcMysql, &crate::sdc_storage::SdcStorage])
+                    .unwrap_or_else(|e| panic!("{platform}: {}", e.render()));
                 let mine: Vec<&Object> = rendered.objects.iter().filter(|o| o.component == "sdc_mysql").collect();
                 assert_eq!(mine.len(), if secrets { 8 } else { 7 }, "{platform}");
                 let sts = mine.iter().find(|o| o.key == "slaveSts").expect("replicas");

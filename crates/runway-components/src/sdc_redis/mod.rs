@@ -1071,6 +1071,7 @@ mod tests {
                 s.platform(platform, "test").expect("platform");
                 s.set("config.dns_zone=example.com", false).expect("set");
                 s.set("platform.components.sdc_redis=true", false).expect("set");
+                s.set("platform.components.sdc_storage=true", false).expect("set");
                 s.set(&format!("sdc_redis.mode={mode}"), false).expect("set");
                 s.secrets("secrets.yaml", "sdc:\n  redis-password: s3cret\n").expect("secrets");
                 if mode == "sentinel" {
@@ -1081,7 +1082,9 @@ mod tests {
                     )
                     .expect("layer");
                 }
-                let rendered = s.render(&[&SdcRedis]).unwrap_or_else(|e| panic!("{platform}/{mode}: {}", e.render()));
+                let rendered = s
+                    .render(&[&SdcRedis, &crate::sdc_storage::SdcStorage])
+                    .unwrap_or_else(|e| panic!("{platform}/{mode}: {}", e.render()));
                 let mine: Vec<&Object> = rendered.objects.iter().filter(|o| o.component == "sdc_redis").collect();
                 assert_eq!(mine.len(), if mode == "sentinel" { 12 } else { 8 }, "{platform}/{mode}");
                 if mode == "sentinel" {
