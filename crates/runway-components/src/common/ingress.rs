@@ -1,7 +1,9 @@
 //! Ingresses for the runtime's UIs and endpoints: every one gets TLS from cert-manager
 //! (the platform's ingress class, a `<name>-tls` Secret, the cluster issuer cert-manager
 //! published) and, for a UI without its own login, oauth2-proxy authentication through
-//! the ingress controller's external-auth annotations.
+//! the chosen ingress controller (`platform.ingress_controller`): nginx's `auth-url` and
+//! `auth-signin` annotations, or Traefik's forwardAuth middleware that the `traefik`
+//! component defines ([`crate::traefik::AUTH_MIDDLEWARE_REF`]).
 
 use std::collections::BTreeMap;
 
@@ -12,10 +14,17 @@ use k8s_openapi::api::networking::v1::{
 use runway_core::Error;
 
 use crate::common::meta;
-use crate::context::Context;
+use crate::context::{Context, IngressController};
 
 /// Annotation that asks cert-manager's ingress-shim for a certificate from a ClusterIssuer.
 pub const CLUSTER_ISSUER_ANNOTATION: &str = "cert-manager.io/cluster-issuer";
+
+/// Traefik: the entry points a router listens on.
+pub const TRAEFIK_ENTRYPOINTS_ANNOTATION: &str = "traefik.ingress.kubernetes.io/router.entrypoints";
+/// Traefik: the router serves TLS (with the certificate of the Ingress's `tls` Secret).
+pub const TRAEFIK_TLS_ANNOTATION: &str = "traefik.ingress.kubernetes.io/router.tls";
+/// Traefik: the middlewares a router runs, as `NAME@PROVIDER`.
+pub const TRAEFIK_MIDDLEWARES_ANNOTATION: &str = "traefik.ingress.kubernetes.io/router.middlewares";
 
 /// What an Ingress exposes.
 #[derive(Clone, Debug)]
@@ -43,28 +52,41 @@ pub fn ui_ingress(spec: &IngressSpecFor, cx: &Context) -> Result<Ingress, Error>
     if let Some(issuer) = &cx.published.tls_issuer {
         annotations.insert(CLUSTER_ISSUER_ANNOTATION.to_string(), issuer.clone());
     }
-    if spec.authenticated {
-        let Some(auth) = &cx.published.auth else {
-            return Err(Error::invalid(format!(
-                "`{}` publishes a UI at `{host}` without its own login, but `oauth2_proxy` is not rendered",
-                spec.component
-            ))
-            .help("render `oauth2_proxy` too (add it to the stack's `components:`), or leave the Ingress out with `ingress: null`"));
-        };
-        annotations.insert("nginx.ingress.kubernetes.io/auth-url".into(), auth.auth_url.clone());
-        annotations.insert("nginx.ingress.kubernetes.io/auth-signin".into(), auth.signin_url.clone());
-        annotations.insert(
-            "nginx.ingress.kubernetes.io/auth-response-headers".into(),
-            "X-Auth-Request-User,X-Auth-Request-Email".into(),
-        );
+    if spec.authenticated && cx.published.auth.is_none() {
+        return Err(Error::invalid(format!(
+            "`{}` publishes a UI at `{host}` without its own login, but `oauth2_proxy` is not rendered",
+            spec.component
+        ))
+        .help("render `oauth2_proxy` too (add it to the stack's `components:`), or leave the Ingress out with `ingress: null`"));
     }
-    annotations.insert("nginx.ingress.kubernetes.io/ssl-redirect".into(), "true".into());
+    match (cx.platform.ingress_controller, &cx.published.auth) {
+        (IngressController::Nginx, auth) => {
+            if let (true, Some(auth)) = (spec.authenticated, auth) {
+                annotations.insert("nginx.ingress.kubernetes.io/auth-url".into(), auth.auth_url.clone());
+                annotations.insert("nginx.ingress.kubernetes.io/auth-signin".into(), auth.signin_url.clone());
+                annotations.insert(
+                    "nginx.ingress.kubernetes.io/auth-response-headers".into(),
+                    "X-Auth-Request-User,X-Auth-Request-Email".into(),
+                );
+            }
+            annotations.insert("nginx.ingress.kubernetes.io/ssl-redirect".into(), "true".into());
+        }
+        (IngressController::Traefik, _) => {
+            // HTTPS only on this router; plain HTTP is redirected by the traefik
+            // component's catch-all router, which cert-manager's HTTP-01 solver outranks.
+            annotations.insert(TRAEFIK_ENTRYPOINTS_ANNOTATION.into(), crate::traefik::HTTPS_ENTRYPOINT.into());
+            annotations.insert(TRAEFIK_TLS_ANNOTATION.into(), "true".into());
+            if spec.authenticated {
+                annotations.insert(TRAEFIK_MIDDLEWARES_ANNOTATION.into(), crate::traefik::AUTH_MIDDLEWARE_REF.into());
+            }
+        }
+    }
     let mut metadata = meta::namespaced(spec.name, cx.namespace(), meta::labels(spec.name, spec.component));
     metadata.annotations = Some(annotations);
     Ok(Ingress {
         metadata,
         spec: Some(IngressSpec {
-            ingress_class_name: Some(cx.platform.ingress_class.clone()),
+            ingress_class_name: Some(cx.platform.ingress_class_name().to_string()),
             tls: Some(vec![IngressTLS {
                 hosts: Some(vec![host.clone()]),
                 secret_name: Some(format!("{}-tls", spec.name)),

@@ -261,7 +261,7 @@ impl Component for Grafana {
             cx,
         )?);
         if p.network_policy {
-            objects.push(Object::new(Self::NAME, "networkPolicy", &network_policy(ns)));
+            objects.push(Object::new(Self::NAME, "networkPolicy", &network_policy(ns, cx)));
         }
         Ok(objects)
     }
@@ -719,14 +719,26 @@ fn data_claim_template(p: &GrafanaParams, cx: &Context) -> PersistentVolumeClaim
 }
 
 /// Only the ingress controller (which has checked the login) and Prometheus may connect.
-fn network_policy(ns: &str) -> NetworkPolicy {
-    let peers = ALLOWED_CLIENTS
+/// The controller's pods are the ones the rendered controller published (Traefik's, when
+/// `platform.ingress_controller` is `traefik`), else BKPR's nginx selector.
+fn network_policy(ns: &str, cx: &Context) -> NetworkPolicy {
+    let mut peers: Vec<NetworkPolicyPeer> = ALLOWED_CLIENTS
         .iter()
         .map(|name| NetworkPolicyPeer {
             pod_selector: Some(meta::selector(meta::selector_labels(name))),
             ..Default::default()
         })
         .collect();
+    if let Some(ic) = &cx.published.ingress_controller {
+        let namespace_selector = (ic.namespace != ns).then(|| {
+            meta::selector(BTreeMap::from([("kubernetes.io/metadata.name".to_string(), ic.namespace.clone())]))
+        });
+        peers[0] = NetworkPolicyPeer {
+            pod_selector: Some(meta::selector(ic.selector.clone())),
+            namespace_selector,
+            ..Default::default()
+        };
+    }
     NetworkPolicy {
         metadata: metadata(NAME, ns),
         spec: Some(NetworkPolicySpec {

@@ -64,7 +64,7 @@ use crate::common::meta;
 use crate::common::pod::container_port as port;
 use crate::common::pod::{container_security, pod_security};
 use crate::component::{Component, ObjectDoc};
-use crate::context::{AuthRef, Context, Published};
+use crate::context::{AuthRef, Context, Published, ServiceRef};
 
 /// The Deployment, Service, HPA, PDB and Secret (BKPR's name).
 pub const NAME: &str = "oauth2-proxy";
@@ -114,6 +114,8 @@ impl Component for Oauth2Proxy {
                 auth_url: format!("https://{HOST_LABEL}.{zone}/oauth2/auth"),
                 signin_url: format!("https://{HOST_LABEL}.{zone}/oauth2/start?rd=$scheme://$host$escaped_request_uri"),
             });
+            published.auth_service =
+                Some(ServiceRef { name: NAME.into(), namespace: cx.namespace().into(), port: HTTP_PORT as u16 });
         }
     }
 
