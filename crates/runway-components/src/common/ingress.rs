@@ -121,3 +121,86 @@ pub fn ingress_object(key: &str, spec: &IngressSpecFor, cx: &Context) -> Result<
     }
     Ok(vec![runway_core::Object::new(spec.component, key, &ui_ingress(spec, cx)?)])
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::context::{AuthRef, ServiceRef};
+
+    fn cx(controller: IngressController) -> Context {
+        let mut cx = Context::default();
+        cx.platform.ingress_controller = controller;
+        cx.config.dns_zone = Some("example.com".into());
+        cx.published.tls_issuer = Some("letsencrypt-prod".into());
+        cx.published.auth = Some(AuthRef {
+            auth_url: "https://auth.example.com/oauth2/auth".into(),
+            signin_url: "https://auth.example.com/oauth2/start?rd=$scheme://$host$escaped_request_uri".into(),
+        });
+        cx.published.auth_service =
+            Some(ServiceRef { name: "oauth2-proxy".into(), namespace: "kubeprod".into(), port: 4180 });
+        cx
+    }
+
+    fn spec(authenticated: bool) -> IngressSpecFor<'static> {
+        IngressSpecFor {
+            name: "kibana-logging",
+            sub: "kibana",
+            service: "kibana",
+            port_name: "http",
+            authenticated,
+            component: "kibana",
+        }
+    }
+
+    fn annotations(i: &Ingress) -> BTreeMap<String, String> {
+        i.metadata.annotations.clone().unwrap_or_default()
+    }
+
+    #[test]
+    fn nginx_ingresses_keep_the_auth_url_annotations() {
+        let i = ui_ingress(&spec(true), &cx(IngressController::Nginx)).expect("builds");
+        let a = annotations(&i);
+        assert_eq!(a["nginx.ingress.kubernetes.io/auth-url"], "https://auth.example.com/oauth2/auth");
+        assert_eq!(a["nginx.ingress.kubernetes.io/ssl-redirect"], "true");
+        assert!(a.keys().all(|k| !k.starts_with("traefik.")));
+        assert_eq!(i.spec.as_ref().and_then(|s| s.ingress_class_name.as_deref()), Some("nginx"));
+    }
+
+    #[test]
+    fn traefik_ingresses_use_websecure_tls_and_the_forward_auth_middleware() {
+        let i = ui_ingress(&spec(true), &cx(IngressController::Traefik)).expect("builds");
+        let a = annotations(&i);
+        assert_eq!(a[TRAEFIK_ENTRYPOINTS_ANNOTATION], "websecure");
+        assert_eq!(a[TRAEFIK_TLS_ANNOTATION], "true");
+        assert_eq!(a[TRAEFIK_MIDDLEWARES_ANNOTATION], "oauth2-proxy@file");
+        assert_eq!(a[CLUSTER_ISSUER_ANNOTATION], "letsencrypt-prod");
+        assert!(a.keys().all(|k| !k.starts_with("nginx.")), "{a:?}");
+        let s = i.spec.expect("a spec");
+        assert_eq!(s.ingress_class_name.as_deref(), Some("traefik"));
+        assert_eq!(s.tls.expect("tls")[0].secret_name.as_deref(), Some("kibana-logging-tls"));
+        // A UI with its own login gets TLS but no middleware.
+        let open = ui_ingress(&spec(false), &cx(IngressController::Traefik)).expect("builds");
+        assert!(!annotations(&open).contains_key(TRAEFIK_MIDDLEWARES_ANNOTATION));
+        assert_eq!(annotations(&open)[TRAEFIK_TLS_ANNOTATION], "true");
+    }
+
+    #[test]
+    fn no_ui_without_login_on_either_controller() {
+        for controller in [IngressController::Nginx, IngressController::Traefik] {
+            let mut c = cx(controller);
+            c.published.auth = None;
+            let e = ui_ingress(&spec(true), &c).expect_err("refused");
+            assert!(e.to_string().contains("oauth2_proxy"), "{e}");
+        }
+    }
+
+    #[test]
+    fn class_is_named_after_the_controller_unless_set() {
+        let mut c = cx(IngressController::Traefik);
+        assert_eq!(c.platform.ingress_class_name(), "traefik");
+        c.platform.ingress_class = Some("edge".into());
+        let i = ui_ingress(&spec(false), &c).expect("builds");
+        assert_eq!(i.spec.and_then(|s| s.ingress_class_name).as_deref(), Some("edge"));
+        assert_eq!(cx(IngressController::Nginx).platform.ingress_class_name(), "nginx");
+    }
+}

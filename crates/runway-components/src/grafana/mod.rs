@@ -978,6 +978,22 @@ mod tests {
     }
 
     #[test]
+    fn network_policy_admits_the_published_ingress_controller() {
+        let mut c = cx();
+        c.platform.ingress_controller = crate::context::IngressController::Traefik;
+        crate::traefik::Traefik::publish(&Default::default(), &c.clone(), &mut c.published);
+        let objects = Grafana::build(&GrafanaParams::default(), &c).expect("builds");
+        let from = &find(&objects, "networkPolicy").value["spec"]["ingress"][0]["from"];
+        assert_eq!(from[0], serde_json::json!({"podSelector": {"matchLabels": {"name": "traefik"}}}));
+        assert_eq!(from[1]["podSelector"]["matchLabels"]["name"], "prometheus");
+        // A controller in another namespace is admitted from there only.
+        c.published.ingress_controller.as_mut().expect("published").namespace = "ingress".into();
+        let objects = Grafana::build(&GrafanaParams::default(), &c).expect("builds");
+        let from = &find(&objects, "networkPolicy").value["spec"]["ingress"][0]["from"];
+        assert_eq!(from[0]["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"], "ingress");
+    }
+
+    #[test]
     fn admin_secret_is_rendered_from_the_secrets_file_or_expected_in_the_cluster() {
         // Not given: nothing rendered, the Secret is declared external.
         let objects = build(&GrafanaParams::default());

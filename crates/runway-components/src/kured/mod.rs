@@ -343,3 +343,246 @@ fn daemon_set(p: &KuredParams, cx: &Context) -> DaemonSet {
         ..Default::default()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::common::testing::{find, path_of};
+    use crate::context::ServiceRef;
+    use crate::stack::Stack;
+
+    fn cx() -> Context {
+        let mut cx = Context::default();
+        cx.published.prometheus =
+            Some(ServiceRef { name: "prometheus".into(), namespace: "kubeprod".into(), port: 9090 });
+        cx
+    }
+
+    fn build(p: &KuredParams) -> Vec<Object> {
+        Kured::build(p, &cx()).unwrap_or_else(|e| panic!("builds: {e}"))
+    }
+
+    fn with(f: impl FnOnce(&mut KuredParams)) -> KuredParams {
+        let mut p = KuredParams::default();
+        f(&mut p);
+        p
+    }
+
+    fn container(objects: &[Object]) -> serde_json::Value {
+        find(objects, "daemonset").value["spec"]["template"]["spec"]["containers"][0].clone()
+    }
+
+    fn command(objects: &[Object]) -> Vec<String> {
+        container(objects)["command"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|a| a.as_str().map(String::from))
+            .collect()
+    }
+
+    #[test]
+    fn default_build_has_upstreams_objects_in_kube_system() {
+        let objects = build(&KuredParams::default());
+        let got: Vec<(&str, &str, &str, &str)> =
+            objects.iter().map(|o| (o.key.as_str(), o.kind(), o.namespace(), o.name())).collect();
+        assert_eq!(
+            got,
+            [
+                ("serviceAccount", "ServiceAccount", "kube-system", "kured"),
+                ("clusterRole", "ClusterRole", "", "kured"),
+                ("clusterRoleBinding", "ClusterRoleBinding", "", "kured"),
+                ("role", "Role", "kube-system", "kured"),
+                ("roleBinding", "RoleBinding", "kube-system", "kured"),
+                ("daemonset", "DaemonSet", "kube-system", "kured"),
+            ]
+        );
+        assert_eq!(container(&objects)["image"], DEFAULT_IMAGE);
+        // The DaemonSet kured locks on is the one rendered.
+        let cmd = command(&objects);
+        assert!(
+            cmd.contains(&"--ds-name=kured".to_string()) && cmd.contains(&"--ds-namespace=kube-system".to_string())
+        );
+        assert!(cmd.contains(&format!("--lock-annotation={DEFAULT_LOCK_ANNOTATION}")));
+        let moved = build(&with(|p| p.namespace = "kubeprod".into()));
+        assert!(moved.iter().all(|o| o.namespace() == "kubeprod" || o.namespace().is_empty()));
+        assert!(command(&moved).contains(&"--ds-namespace=kubeprod".to_string()));
+        assert_eq!(find(&moved, "clusterRoleBinding").value["subjects"][0]["namespace"], "kubeprod");
+    }
+
+    #[test]
+    fn rbac_cordons_drains_and_locks_only_its_own_daemonset() {
+        let objects = build(&KuredParams::default());
+        assert_eq!(
+            find(&objects, "clusterRole").value["rules"],
+            serde_json::json!([
+                {"apiGroups": [""], "resources": ["nodes"], "verbs": ["get", "patch"]},
+                {"apiGroups": [""], "resources": ["pods"], "verbs": ["list", "delete", "get"]},
+                {"apiGroups": ["apps"], "resources": ["daemonsets"], "verbs": ["get"]},
+                {"apiGroups": [""], "resources": ["pods/eviction"], "verbs": ["create"]},
+            ])
+        );
+        assert_eq!(
+            find(&objects, "role").value["rules"],
+            serde_json::json!([{"apiGroups": ["apps"], "resources": ["daemonsets"], "resourceNames": ["kured"], "verbs": ["update"]}])
+        );
+        assert_eq!(find(&objects, "roleBinding").value["roleRef"]["name"], "kured");
+    }
+
+    #[test]
+    fn reboot_window_and_drain_settings_reach_the_flags() {
+        let objects = build(&with(|p| {
+            p.reboot_days = vec!["sat".into(), "sun".into()];
+            p.start_time = "22:00".into();
+            p.end_time = "4:00".into();
+            p.time_zone = "Europe/Berlin".into();
+            p.drain_timeout = "1h".into();
+            p.skip_wait_for_delete_timeout = 0;
+            p.lock_ttl = Some("3h".into());
+            p.concurrency = 2;
+        }));
+        let cmd = command(&objects);
+        for want in [
+            "--reboot-days=sat,sun",
+            "--start-time=22:00",
+            "--end-time=4:00",
+            "--time-zone=Europe/Berlin",
+            "--drain-timeout=1h",
+            "--skip-wait-for-delete-timeout=0",
+            "--lock-ttl=3h",
+            "--concurrency=2",
+            "--force-reboot=false",
+            "--drain-grace-period=-1",
+            "--reboot-sentinel=/sentinel/reboot-required",
+        ] {
+            assert!(cmd.contains(&want.to_string()), "{want} not in {cmd:?}");
+        }
+        let defaults = command(&build(&KuredParams::default()));
+        assert!(defaults.contains(&"--reboot-days=mon,tue,wed,thu,fri".to_string()));
+        assert!(!defaults.iter().any(|a| a.starts_with("--lock-ttl")), "no TTL unless asked");
+    }
+
+    #[test]
+    fn signal_method_needs_only_cap_kill_and_says_why() {
+        let objects = build(&KuredParams::default());
+        let c = container(&objects);
+        let sc = &c["securityContext"];
+        assert_eq!(sc["privileged"], false);
+        assert_eq!(sc["allowPrivilegeEscalation"], false);
+        assert_eq!(sc["readOnlyRootFilesystem"], true);
+        assert_eq!(sc["capabilities"], serde_json::json!({"add": ["KILL"], "drop": ["ALL"]}));
+        let ds = &find(&objects, "daemonset").value;
+        assert_eq!(ds["spec"]["template"]["spec"]["hostPID"], true);
+        let vol = &ds["spec"]["template"]["spec"]["volumes"][0];
+        assert_eq!(vol["hostPath"]["path"], "/var/run");
+        assert_eq!(c["volumeMounts"][0]["readOnly"], true);
+        assert!(command(&objects).contains(&"--reboot-method=signal".to_string()));
+        let why =
+            ds["spec"]["template"]["metadata"]["annotations"][SECURITY_EXCEPTION_ANNOTATION].as_str().unwrap_or("");
+        assert!(why.contains("hostPID") && why.contains("CAP_KILL") && why.contains("/var/run"), "{why}");
+
+        let objects = build(&with(|p| {
+            p.reboot_method = RebootMethod::Command;
+            p.reboot_sentinel_command = Some("sh -c \"! needs-restarting --reboothint\"".into());
+        }));
+        let sc = &container(&objects)["securityContext"];
+        assert_eq!(sc["privileged"], true);
+        assert!(sc.get("allowPrivilegeEscalation").is_none(), "the API server refuses false with privileged");
+        let cmd = command(&objects);
+        assert!(cmd.contains(&"--reboot-method=command".to_string()));
+        assert!(cmd.contains(&"--reboot-sentinel-command=sh -c \"! needs-restarting --reboothint\"".to_string()));
+        assert!(!cmd.iter().any(|a| a.starts_with("--reboot-sentinel=")));
+        let why = find(&objects, "daemonset").value["spec"]["template"]["metadata"]["annotations"]
+            [SECURITY_EXCEPTION_ANNOTATION]
+            .as_str()
+            .unwrap_or("")
+            .to_string();
+        assert!(why.contains("privileged") && why.contains("nsenter"), "{why}");
+    }
+
+    #[test]
+    fn firing_alerts_hold_reboots_when_prometheus_renders() {
+        let cmd = command(&build(&KuredParams::default()));
+        assert!(cmd.contains(&"--prometheus-url=http://prometheus.kubeprod.svc:9090".to_string()));
+        assert!(cmd.contains(&"--alert-filter-regexp=^RebootRequired$".to_string()));
+        assert!(cmd.contains(&"--alert-firing-only=true".to_string()));
+        let off = command(&build(&with(|p| p.block_on_alerts = false)));
+        assert!(!off.iter().any(|a| a.starts_with("--prometheus-url")));
+        let without = Kured::build(&KuredParams::default(), &Context::default()).expect("builds");
+        assert!(!command(&without).iter().any(|a| a.starts_with("--prometheus-url")), "no Prometheus rendered");
+    }
+
+    #[test]
+    fn metrics_are_scraped_from_the_metrics_port() {
+        let objects = build(&KuredParams::default());
+        let ann = &find(&objects, "daemonset").value["spec"]["template"]["metadata"]["annotations"];
+        assert_eq!(ann["prometheus.io/scrape"], "true");
+        assert_eq!(ann["prometheus.io/port"], "8080");
+        let c = container(&objects);
+        assert_eq!(c["ports"][0], serde_json::json!({"name": "metrics", "containerPort": 8080, "protocol": "TCP"}));
+        assert!(command(&objects).contains(&"--metrics-port=8080".to_string()));
+    }
+
+    #[test]
+    fn kured_is_opt_in() {
+        let components: [&dyn crate::ErasedComponent; 1] = [&Kured];
+        for platform in ["gke", "eks", "aks", "onprem"] {
+            let mut s = Stack::new();
+            s.platform(platform, "test").expect("platform exists");
+            let off = s.render(&components).unwrap_or_else(|e| panic!("{}", e.render()));
+            assert!(off.objects.iter().all(|o| o.name() != "kured"), "{platform}: kured reboots nodes only when asked");
+            s.set("platform.components.kured=true", false).expect("a valid --set");
+            let on = s.render(&components).unwrap_or_else(|e| panic!("{}", e.render()));
+            assert!(on.objects.iter().any(|o| o.kind() == "DaemonSet" && o.name() == "kured"), "{platform}");
+            assert!(
+                on.objects.iter().all(|o| o.kind() != "Namespace" || o.name() != "kube-system"),
+                "never owns kube-system"
+            );
+        }
+    }
+
+    #[test]
+    fn bad_parameters_are_errors_naming_their_path() {
+        let path = |p: KuredParams| {
+            let e = Kured::build(&p, &cx()).expect_err("rejected");
+            assert!(!e.helps().is_empty(), "{e} has no help");
+            path_of(&e)
+        };
+        assert_eq!(path(with(|p| p.start_time = "25:00".into())), "kured.start_time");
+        assert_eq!(path(with(|p| p.end_time = "6pm".into())), "kured.end_time");
+        assert_eq!(path(with(|p| p.end_time = p.start_time.clone())), "kured.end_time");
+        assert_eq!(path(with(|p| p.reboot_days = vec!["mon".into(), "funday".into()])), "kured.reboot_days[1]");
+        assert_eq!(path(with(|p| p.reboot_days.clear())), "kured.reboot_days");
+        assert_eq!(path(with(|p| p.period = "1d".into())), "kured.period");
+        assert_eq!(path(with(|p| p.period = "0".into())), "kured.period");
+        assert_eq!(path(with(|p| p.drain_timeout = "soon".into())), "kured.drain_timeout");
+        assert_eq!(path(with(|p| p.lock_ttl = Some("2 hours".into()))), "kured.lock_ttl");
+        assert_eq!(path(with(|p| p.time_zone = "Europe Berlin".into())), "kured.time_zone");
+        assert_eq!(path(with(|p| p.concurrency = 0)), "kured.concurrency");
+        assert_eq!(path(with(|p| p.lock_annotation = "not a key".into())), "kured.lock_annotation");
+        assert_eq!(path(with(|p| p.drain_grace_period = -2)), "kured.drain_grace_period");
+        assert_eq!(path(with(|p| p.namespace = "Kube System".into())), "kured.namespace");
+        assert_eq!(path(with(|p| p.image = String::new())), "kured.image");
+        assert_eq!(
+            path(with(|p| p.reboot_sentinel_command = Some("needs-restarting -r".into()))),
+            "kured.reboot_sentinel_command",
+            "a host command needs the command reboot method"
+        );
+    }
+
+    #[test]
+    fn every_object_round_trips_and_selects_its_pods() {
+        for p in [KuredParams::default(), with(|p| p.reboot_method = RebootMethod::Command)] {
+            let objects = build(&p);
+            let ds = find(&objects, "daemonset").value.clone();
+            let labels = ds["spec"]["template"]["metadata"]["labels"].as_object().cloned().expect("labels");
+            let sel = ds["spec"]["selector"]["matchLabels"].as_object().cloned().expect("a selector");
+            assert!(sel.iter().all(|(k, v)| labels.get(k) == Some(v)));
+            for mut o in objects {
+                let before = o.value.clone();
+                o.check_round_trip().unwrap_or_else(|e| panic!("{}: {e}", o.key));
+                assert_eq!(before, o.value, "{} changed in the round trip", o.key);
+            }
+        }
+    }
+}

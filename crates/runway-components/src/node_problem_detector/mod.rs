@@ -322,3 +322,191 @@ fn daemon_set(p: &NodeProblemDetectorParams, files: &[(&str, &str)]) -> DaemonSe
         ..Default::default()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::common::testing::{find, path_of};
+    use crate::stack::Stack;
+
+    fn build(p: &NodeProblemDetectorParams) -> Vec<Object> {
+        NodeProblemDetector::build(p, &Context::default()).unwrap_or_else(|e| panic!("builds: {e}"))
+    }
+
+    fn with(f: impl FnOnce(&mut NodeProblemDetectorParams)) -> NodeProblemDetectorParams {
+        let mut p = NodeProblemDetectorParams::default();
+        f(&mut p);
+        p
+    }
+
+    fn container(objects: &[Object]) -> serde_json::Value {
+        find(objects, "daemonset").value["spec"]["template"]["spec"]["containers"][0].clone()
+    }
+
+    fn command(objects: &[Object]) -> Vec<String> {
+        container(objects)["command"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|a| a.as_str().map(String::from))
+            .collect()
+    }
+
+    #[test]
+    fn default_build_has_upstreams_names_in_kube_system() {
+        let objects = build(&NodeProblemDetectorParams::default());
+        let got: Vec<(&str, &str, &str, &str)> =
+            objects.iter().map(|o| (o.key.as_str(), o.kind(), o.namespace(), o.name())).collect();
+        assert_eq!(
+            got,
+            [
+                ("serviceAccount", "ServiceAccount", "kube-system", NAME),
+                ("clusterRole", "ClusterRole", "", NAME),
+                ("clusterRoleBinding", "ClusterRoleBinding", "", NAME),
+                ("config", "ConfigMap", "kube-system", CONFIG_NAME),
+                ("daemonset", "DaemonSet", "kube-system", NAME),
+            ]
+        );
+        assert_eq!(container(&objects)["image"], DEFAULT_IMAGE);
+    }
+
+    #[test]
+    fn kernel_and_containerd_monitors_come_from_the_config_map() {
+        let objects = build(&NodeProblemDetectorParams::default());
+        let data = find(&objects, "config").value["data"].as_object().cloned().expect("data");
+        let keys: Vec<&str> = data.keys().map(String::as_str).collect();
+        assert_eq!(keys, ["kernel-monitor.json", "systemd-monitor.json"]);
+        assert_eq!(data["kernel-monitor.json"], KERNEL_MONITOR, "upstream's text, unchanged");
+        let cmd = command(&objects);
+        assert!(cmd.contains(
+            &"--config.system-log-monitor=/config/kernel-monitor.json,/config/systemd-monitor.json".to_string()
+        ));
+        // Every file the command names is in the ConfigMap the pod mounts at /config.
+        let ds = &find(&objects, "daemonset").value["spec"]["template"]["spec"];
+        let config_volume =
+            ds["volumes"].as_array().into_iter().flatten().find(|v| v["name"] == "config").expect("config");
+        assert_eq!(config_volume["configMap"]["name"], CONFIG_NAME);
+        let mount =
+            ds["containers"][0]["volumeMounts"].as_array().into_iter().flatten().find(|m| m["name"] == "config");
+        assert_eq!(mount.expect("mounted")["mountPath"], CONFIG_DIR);
+
+        let docker = build(&with(|p| p.container_runtime = ContainerRuntime::Docker));
+        assert!(find(&docker, "config").value["data"].get("docker-monitor.json").is_some());
+        assert!(command(&docker).iter().any(|a| a.ends_with(",/config/docker-monitor.json")));
+        let sum = |o: &[Object]| {
+            find(o, "daemonset").value["spec"]["template"]["metadata"]["annotations"]["checksum/config"].clone()
+        };
+        assert_ne!(sum(&objects), sum(&docker), "a config change rolls the pods");
+    }
+
+    #[test]
+    fn vendored_monitors_are_json_whose_permanent_rules_name_their_conditions() {
+        for (file, text) in monitors(ContainerRuntime::Docker) {
+            let v: serde_json::Value = serde_json::from_str(text).unwrap_or_else(|e| panic!("{file}: {e}"));
+            let conditions: Vec<&str> =
+                v["conditions"].as_array().into_iter().flatten().filter_map(|c| c["type"].as_str()).collect();
+            let rules = v["rules"].as_array().expect("rules");
+            assert!(!rules.is_empty(), "{file}");
+            for r in rules {
+                if r["type"] == "permanent" {
+                    let c = r["condition"].as_str().unwrap_or("");
+                    assert!(conditions.contains(&c), "{file}: `{c}` is not a condition of the file");
+                }
+            }
+        }
+        assert!(SYSTEMD_MONITOR.contains("ContainerdStart"), "containerd restarts are watched");
+    }
+
+    #[test]
+    fn host_paths_are_read_only_and_the_exception_says_why() {
+        let objects = build(&NodeProblemDetectorParams::default());
+        let ds = &find(&objects, "daemonset").value;
+        let spec = &ds["spec"]["template"]["spec"];
+        let host_paths: Vec<&str> =
+            spec["volumes"].as_array().into_iter().flatten().filter_map(|v| v["hostPath"]["path"].as_str()).collect();
+        assert_eq!(host_paths, ["/var/log", "/dev/kmsg"]);
+        for m in spec["containers"][0]["volumeMounts"].as_array().into_iter().flatten() {
+            assert_eq!(m["readOnly"], true, "{m}");
+        }
+        let sc = &spec["containers"][0]["securityContext"];
+        assert_eq!(sc["privileged"], true);
+        assert_eq!(sc["readOnlyRootFilesystem"], true);
+        let why =
+            ds["spec"]["template"]["metadata"]["annotations"][SECURITY_EXCEPTION_ANNOTATION].as_str().unwrap_or("");
+        assert!(why.contains("/dev/kmsg") && why.contains("/var/log") && why.contains("privileged"), "{why}");
+        let res = &spec["containers"][0]["resources"];
+        assert!(res["requests"]["memory"].is_string() && res["limits"]["memory"].is_string());
+    }
+
+    #[test]
+    fn node_conditions_and_events_reach_the_api() {
+        let objects = build(&NodeProblemDetectorParams::default());
+        assert_eq!(
+            find(&objects, "clusterRole").value["rules"],
+            serde_json::json!([
+                {"apiGroups": [""], "resources": ["nodes"], "verbs": ["get"]},
+                {"apiGroups": [""], "resources": ["nodes/status"], "verbs": ["patch"]},
+                {"apiGroups": ["", "events.k8s.io"], "resources": ["events"], "verbs": ["create", "patch", "update"]},
+            ])
+        );
+        let c = container(&objects);
+        assert_eq!(c["env"][0]["name"], "NODE_NAME");
+        assert_eq!(c["env"][0]["valueFrom"]["fieldRef"]["fieldPath"], "spec.nodeName");
+        let spec = &find(&objects, "daemonset").value["spec"]["template"]["spec"];
+        assert_eq!(spec["serviceAccountName"], NAME);
+        assert_eq!(spec["automountServiceAccountToken"], true);
+        assert_eq!(find(&objects, "clusterRoleBinding").value["subjects"][0]["namespace"], "kube-system");
+    }
+
+    #[test]
+    fn prometheus_endpoint_listens_on_all_addresses_and_is_scraped() {
+        let objects = build(&NodeProblemDetectorParams::default());
+        let cmd = command(&objects);
+        assert!(cmd.contains(&"--prometheus-address=0.0.0.0".to_string()));
+        assert!(cmd.contains(&"--prometheus-port=20257".to_string()));
+        let ann = &find(&objects, "daemonset").value["spec"]["template"]["metadata"]["annotations"];
+        assert_eq!(ann["prometheus.io/scrape"], "true");
+        assert_eq!(ann["prometheus.io/port"], "20257");
+        assert_eq!(container(&objects)["ports"][0]["name"], "metrics");
+    }
+
+    #[test]
+    fn on_by_default_except_where_nodes_bring_their_own() {
+        let components: [&dyn crate::ErasedComponent; 2] = [&NodeProblemDetector, &crate::elasticsearch::Elasticsearch];
+        for (platform, expected) in [("eks", true), ("onprem", true), ("gke", false), ("aks", false), ("kind", false)] {
+            let mut s = Stack::new();
+            s.platform(platform, "test").expect("platform exists");
+            let r = s.render(&components).unwrap_or_else(|e| panic!("{}", e.render()));
+            assert_eq!(r.objects.iter().any(|o| o.kind() == "DaemonSet" && o.name() == NAME), expected, "{platform}");
+        }
+    }
+
+    #[test]
+    fn bad_parameters_are_errors_naming_their_path() {
+        let path = |p: NodeProblemDetectorParams| {
+            let e = NodeProblemDetector::build(&p, &Context::default()).expect_err("rejected");
+            assert!(!e.helps().is_empty(), "{e} has no help");
+            path_of(&e)
+        };
+        assert_eq!(path(with(|p| p.image = "a b".into())), "node_problem_detector.image");
+        assert_eq!(path(with(|p| p.namespace = "Kube_System".into())), "node_problem_detector.namespace");
+        assert_eq!(
+            path(with(|p| p.resources = crate::common::pod::Resources::new("1", "1Gi", None, "512Mi"))),
+            "node_problem_detector.resources"
+        );
+    }
+
+    #[test]
+    fn every_object_round_trips_and_selects_its_pods() {
+        let objects = build(&with(|p| p.container_runtime = ContainerRuntime::Docker));
+        let ds = find(&objects, "daemonset").value.clone();
+        let labels = ds["spec"]["template"]["metadata"]["labels"].as_object().cloned().expect("labels");
+        let sel = ds["spec"]["selector"]["matchLabels"].as_object().cloned().expect("a selector");
+        assert!(!sel.is_empty() && sel.iter().all(|(k, v)| labels.get(k) == Some(v)));
+        for mut o in objects {
+            let before = o.value.clone();
+            o.check_round_trip().unwrap_or_else(|e| panic!("{}: {e}", o.key));
+            assert_eq!(before, o.value, "{} changed in the round trip", o.key);
+        }
+    }
+}

@@ -589,3 +589,364 @@ fn ingress_class(p: &TraefikParams, class: &str) -> IngressClass {
         spec: Some(IngressClassSpec { controller: Some(CONTROLLER_CLASS.into()), parameters: None }),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::common::pod::Resources;
+    use crate::common::testing::{find, path_of};
+    use crate::context::{AuthRef, ServiceRef};
+    use crate::nginx_ingress::NginxIngress;
+    use crate::stack::Stack;
+    use runway_core::{SourceId, SourceKind};
+
+    /// The onprem platform's facts with oauth2-proxy and cert-manager published.
+    fn cx() -> Context {
+        let mut cx = Context::default();
+        cx.platform.ingress_controller = IngressController::Traefik;
+        cx.platform.load_balancer_annotations =
+            BTreeMap::from([("metallb.universe.tf/address-pool".to_string(), "default".to_string())]);
+        cx.config.dns_zone = Some("example.com".into());
+        cx.published.tls_issuer = Some("letsencrypt-prod".into());
+        cx.published.auth = Some(AuthRef {
+            auth_url: "https://auth.example.com/oauth2/auth".into(),
+            signin_url: "https://auth.example.com/oauth2/start?rd=$scheme://$host$escaped_request_uri".into(),
+        });
+        cx.published.auth_service =
+            Some(ServiceRef { name: "oauth2-proxy".into(), namespace: "kubeprod".into(), port: 4180 });
+        cx
+    }
+
+    fn build(p: &TraefikParams) -> Vec<Object> {
+        Traefik::build(p, &cx()).unwrap_or_else(|e| panic!("builds: {e}"))
+    }
+
+    fn with(f: impl FnOnce(&mut TraefikParams)) -> TraefikParams {
+        let mut p = TraefikParams::default();
+        f(&mut p);
+        p
+    }
+
+    fn pod(o: &Object) -> &serde_json::Value {
+        &o.value["spec"]["template"]["spec"]
+    }
+
+    fn args_of(objects: &[Object]) -> Vec<String> {
+        let workload = objects.iter().find(|o| o.key == "deploy" || o.key == "daemonset").expect("a workload");
+        pod(workload)["containers"][0]["args"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|a| a.as_str().map(String::from))
+            .collect()
+    }
+
+    /// The dynamic configuration, read back as YAML.
+    fn dynamic(objects: &[Object]) -> serde_json::Value {
+        let text = find(objects, "config").value["data"][DYNAMIC_FILE].as_str().expect("a config file").to_string();
+        runway_core::layer::parse_layer(SourceId(0), &text).expect("the dynamic configuration is YAML").to_json()
+    }
+
+    #[test]
+    fn default_build_has_its_objects_keys_and_names() {
+        let objects = build(&TraefikParams::default());
+        let got: Vec<(&str, &str, &str)> = objects.iter().map(|o| (o.key.as_str(), o.kind(), o.name())).collect();
+        assert_eq!(
+            got,
+            [
+                ("serviceAccount", "ServiceAccount", "traefik"),
+                ("clusterRole", "ClusterRole", "traefik"),
+                ("clusterRoleBinding", "ClusterRoleBinding", "traefik"),
+                ("config", "ConfigMap", "traefik"),
+                ("svc", "Service", "traefik"),
+                ("deploy", "Deployment", "traefik"),
+                ("pdb", "PodDisruptionBudget", "traefik"),
+                ("ingressClass", "IngressClass", "traefik"),
+            ]
+        );
+        for o in &objects {
+            let cluster_scoped = matches!(o.kind(), "ClusterRole" | "ClusterRoleBinding" | "IngressClass");
+            assert_eq!(o.namespace(), if cluster_scoped { "" } else { "kubeprod" }, "{}", o.key);
+            assert!(Traefik::OBJECTS.iter().any(|d| d.key == o.key && d.kind == o.kind()), "{} is documented", o.key);
+        }
+        let class = &find(&objects, "ingressClass").value;
+        assert_eq!(class["spec"]["controller"], "traefik.io/ingress-controller");
+        assert_eq!(class["metadata"]["annotations"][IS_DEFAULT_CLASS_ANNOTATION], "true");
+        assert_eq!(find(&objects, "deploy").value["spec"]["template"]["spec"]["containers"][0]["image"], DEFAULT_IMAGE);
+    }
+
+    #[test]
+    fn the_platform_choice_renders_one_controller_and_publishes_it() {
+        let mut platform = Platform::default();
+        assert!(!Traefik::default_enabled_on(&platform) && NginxIngress::default_enabled_on(&platform));
+        platform.ingress_controller = IngressController::Traefik;
+        assert!(Traefik::default_enabled_on(&platform) && !NginxIngress::default_enabled_on(&platform));
+
+        let mut published = Published::default();
+        Traefik::publish(&TraefikParams::default(), &cx(), &mut published);
+        let ic = published.ingress_controller.expect("traefik publishes itself");
+        assert_eq!(
+            (ic.controller, ic.namespace.as_str(), ic.class.as_str()),
+            (IngressController::Traefik, "kubeprod", "traefik")
+        );
+        assert_eq!(ic.selector, meta::selector_labels(NAME));
+        // Enabled next to nginx (the platform's choice), it neither publishes nor takes
+        // nginx's class.
+        let mut nginx_cx = cx();
+        nginx_cx.platform.ingress_controller = IngressController::Nginx;
+        let mut published = Published::default();
+        Traefik::publish(&TraefikParams::default(), &nginx_cx, &mut published);
+        assert!(published.ingress_controller.is_none());
+        let objects = Traefik::build(&TraefikParams::default(), &nginx_cx).expect("builds");
+        assert_eq!(find(&objects, "ingressClass").name(), "traefik");
+    }
+
+    #[test]
+    fn switching_is_one_line_on_onprem() {
+        let components: [&dyn crate::ErasedComponent; 2] = [&Traefik, &NginxIngress];
+        let render = |extra: Option<&str>| {
+            let mut s = Stack::new();
+            s.platform("onprem", "test").expect("onprem exists");
+            if let Some(set) = extra {
+                s.set(set, false).expect("a valid --set");
+            }
+            s.render(&components).unwrap_or_else(|e| panic!("{}", e.render()))
+        };
+        let controllers = |r: &crate::Rendered| -> Vec<String> {
+            r.objects.iter().filter(|o| o.kind() == "IngressClass").map(|o| o.name().to_string()).collect()
+        };
+        assert_eq!(controllers(&render(None)), ["traefik"], "onprem defaults to traefik, as k3s");
+        assert_eq!(controllers(&render(Some("platform.ingress_controller=nginx"))), ["nginx"]);
+        let both = render(Some("platform.components.nginx_ingress=true"));
+        assert_eq!(controllers(&both), ["nginx", "traefik"], "an explicitly enabled controller renders beside");
+    }
+
+    #[test]
+    fn unprivileged_ports_need_no_capability() {
+        let objects = build(&TraefikParams::default());
+        let deploy = find(&objects, "deploy");
+        let c = &pod(deploy)["containers"][0];
+        let sc = &c["securityContext"];
+        assert_eq!(sc["capabilities"], serde_json::json!({"drop": ["ALL"]}), "no NET_BIND_SERVICE");
+        assert_eq!(sc["readOnlyRootFilesystem"], true);
+        assert_eq!(sc["allowPrivilegeEscalation"], false);
+        assert_eq!(sc["runAsNonRoot"], true);
+        assert_eq!(sc["runAsUser"], 65532);
+        let ports: Vec<i64> =
+            c["ports"].as_array().into_iter().flatten().filter_map(|p| p["containerPort"].as_i64()).collect();
+        assert!(ports.iter().all(|p| *p >= 1024), "{ports:?}");
+        assert_eq!(crate::namespaces::pod_security_level(&deploy.value), "restricted");
+        assert!(deploy.value["spec"]["template"]["metadata"]["annotations"]
+            .get(crate::common::pod::SECURITY_EXCEPTION_ANNOTATION)
+            .is_none());
+        let svc = &find(&objects, "svc").value;
+        assert_eq!(svc["spec"]["type"], "LoadBalancer");
+        assert_eq!(svc["spec"]["externalTrafficPolicy"], "Local");
+        assert_eq!(svc["metadata"]["annotations"]["metallb.universe.tf/address-pool"], "default");
+        let mapped: Vec<(i64, &str)> = svc["spec"]["ports"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|p| (p["port"].as_i64().unwrap_or(0), p["targetPort"].as_str().unwrap_or("")))
+            .collect();
+        assert_eq!(mapped, [(80, "web"), (443, "websecure")], "metrics stay off the load balancer");
+    }
+
+    #[test]
+    fn metrics_are_scraped_from_their_own_port() {
+        let objects = build(&TraefikParams::default());
+        let template = &find(&objects, "deploy").value["spec"]["template"];
+        let ann = &template["metadata"]["annotations"];
+        assert_eq!(ann["prometheus.io/scrape"], "true");
+        assert_eq!(ann["prometheus.io/port"], "9100");
+        assert_eq!(ann["prometheus.io/path"], "/metrics");
+        let ports = &template["spec"]["containers"][0]["ports"];
+        assert!(ports.as_array().into_iter().flatten().any(|p| p["name"] == "metrics" && p["containerPort"] == 9100));
+        let args = args_of(&objects);
+        assert!(args.contains(&"--metrics.prometheus.entryPoint=metrics".to_string()));
+        assert!(args.contains(&"--entryPoints.metrics.address=:9100/tcp".to_string()));
+    }
+
+    #[test]
+    fn forward_auth_asks_oauth2_proxy_inside_the_cluster() {
+        let objects = build(&TraefikParams::default());
+        let config = dynamic(&objects);
+        let auth = &config["http"]["middlewares"][AUTH_MIDDLEWARE]["forwardAuth"];
+        assert_eq!(auth["address"], "http://oauth2-proxy.kubeprod.svc:4180/");
+        assert_eq!(auth["trustForwardHeader"], false);
+        assert_eq!(auth["authResponseHeaders"], serde_json::json!(["X-Auth-Request-User", "X-Auth-Request-Email"]));
+        assert_eq!(AUTH_MIDDLEWARE_REF, format!("{AUTH_MIDDLEWARE}@file"));
+        // Plain HTTP goes to HTTPS, at the lowest priority (ACME's HTTP-01 solver wins).
+        let redirect = &config["http"]["routers"]["http-to-https"];
+        assert_eq!(redirect["priority"], 1);
+        assert_eq!(redirect["entryPoints"], serde_json::json!(["web"]));
+        assert_eq!(config["http"]["middlewares"]["redirect-to-https"]["redirectScheme"]["scheme"], "https");
+        let args = args_of(&objects);
+        assert!(args.contains(&format!("--providers.file.directory={DYNAMIC_DIR}")));
+        assert!(args
+            .contains(&"--providers.kubernetesingress.ingressendpoint.publishedservice=kubeprod/traefik".to_string()));
+        // A config change rolls the pods.
+        let sum = &find(&objects, "deploy").value["spec"]["template"]["metadata"]["annotations"]["checksum/config"];
+        let mut no_auth = cx();
+        no_auth.published.auth_service = None;
+        let other = Traefik::build(&TraefikParams::default(), &no_auth).expect("builds");
+        assert!(
+            dynamic(&other)["http"]["middlewares"].get(AUTH_MIDDLEWARE).is_none(),
+            "no oauth2-proxy, no middleware"
+        );
+        assert_ne!(
+            sum,
+            &find(&other, "deploy").value["spec"]["template"]["metadata"]["annotations"]["checksum/config"]
+        );
+    }
+
+    #[test]
+    fn rbac_is_exactly_what_the_ingress_provider_reads() {
+        let objects = build(&TraefikParams::default());
+        let rules = &find(&objects, "clusterRole").value["rules"];
+        assert_eq!(
+            rules,
+            &serde_json::json!([
+                {"apiGroups": [""], "resources": ["nodes", "services"], "verbs": ["get", "list", "watch"]},
+                {"apiGroups": ["discovery.k8s.io"], "resources": ["endpointslices"], "verbs": ["list", "watch"]},
+                {"apiGroups": [""], "resources": ["pods"], "verbs": ["get"]},
+                {"apiGroups": [""], "resources": ["secrets"], "verbs": ["get", "list", "watch"]},
+                {"apiGroups": ["networking.k8s.io"], "resources": ["ingressclasses", "ingresses"], "verbs": ["get", "list", "watch"]},
+                {"apiGroups": ["networking.k8s.io"], "resources": ["ingresses/status"], "verbs": ["update"]},
+            ])
+        );
+        let binding = &find(&objects, "clusterRoleBinding").value;
+        assert_eq!(
+            binding["subjects"][0],
+            serde_json::json!({"kind": "ServiceAccount", "name": "traefik", "namespace": "kubeprod"})
+        );
+        assert_eq!(pod(find(&objects, "deploy"))["serviceAccountName"], "traefik");
+    }
+
+    #[test]
+    fn dashboard_is_off_by_default_and_only_behind_oauth2_proxy() {
+        let objects = build(&TraefikParams::default());
+        assert!(objects.iter().all(|o| !o.key.starts_with("dashboard.")));
+        assert!(!args_of(&objects).iter().any(|a| a.starts_with("--api")));
+        assert!(dynamic(&objects)["http"]["routers"].get("dashboard").is_none());
+
+        let on = with(|p| p.dashboard.enabled = true);
+        let objects = build(&on);
+        let args = args_of(&objects);
+        assert!(args.contains(&"--api.dashboard=true".to_string()));
+        assert!(!args.iter().any(|a| a.starts_with("--api.insecure")), "never the insecure API");
+        let router = &dynamic(&objects)["http"]["routers"]["dashboard"];
+        assert_eq!(router["service"], "api@internal");
+        assert_eq!(router["entryPoints"], serde_json::json!([INTERNAL_ENTRYPOINT]));
+        let svc = &find(&objects, "dashboard.svc").value;
+        assert_eq!(svc["spec"]["type"], "ClusterIP");
+        assert_eq!(svc["spec"]["ports"][0]["targetPort"], INTERNAL_ENTRYPOINT);
+        let ingress = &find(&objects, "dashboard.ingress").value;
+        assert_eq!(ingress["metadata"]["name"], DASHBOARD_NAME);
+        assert_eq!(ingress["spec"]["rules"][0]["host"], "traefik.example.com");
+        let ann = &ingress["metadata"]["annotations"];
+        assert_eq!(ann[crate::common::ingress::TRAEFIK_MIDDLEWARES_ANNOTATION], AUTH_MIDDLEWARE_REF);
+        assert_eq!(ann[crate::common::ingress::TRAEFIK_TLS_ANNOTATION], "true");
+        assert_eq!(ingress["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"]["name"], DASHBOARD_NAME);
+
+        let mut no_login = cx();
+        no_login.published.auth = None;
+        let e = Traefik::build(&on, &no_login).expect_err("a dashboard without login is refused");
+        assert!(e.to_string().contains("oauth2_proxy"), "{e}");
+    }
+
+    #[test]
+    fn daemonset_workload_replaces_the_deployment_and_its_budget() {
+        let objects = build(&with(|p| p.workload = Workload::Daemonset));
+        assert!(objects.iter().all(|o| o.key != "deploy" && o.key != "pdb"));
+        let ds = &find(&objects, "daemonset").value;
+        assert_eq!(ds["kind"], "DaemonSet");
+        assert_eq!(ds["spec"]["updateStrategy"]["rollingUpdate"]["maxUnavailable"], 1);
+        assert!(ds["spec"]["template"]["spec"].get("topologySpreadConstraints").is_none());
+        assert_eq!(ds["spec"]["template"]["spec"]["containers"][0]["name"], "traefik");
+    }
+
+    #[test]
+    fn default_class_off_watches_only_its_class() {
+        let objects = build(&with(|p| p.default_class = false));
+        assert!(find(&objects, "ingressClass").value["metadata"].get("annotations").is_none());
+        assert!(args_of(&objects).contains(&"--providers.kubernetesingress.ingressclass=traefik".to_string()));
+        assert!(!args_of(&build(&TraefikParams::default())).iter().any(|a| a.contains("ingressclass=")));
+        let mut c = cx();
+        c.platform.ingress_class = Some("public".into());
+        assert_eq!(
+            find(&Traefik::build(&TraefikParams::default(), &c).expect("builds"), "ingressClass").name(),
+            "public"
+        );
+        c.platform.ingress_class = Some("Not Valid".into());
+        let e = Traefik::build(&TraefikParams::default(), &c).expect_err("rejected");
+        assert_eq!(path_of(&e), "platform.ingress_class");
+    }
+
+    #[test]
+    fn bad_parameters_are_errors_naming_their_path() {
+        let path = |p: TraefikParams| {
+            let e = Traefik::build(&p, &cx()).expect_err("rejected");
+            assert!(!e.helps().is_empty(), "{e} has no help");
+            path_of(&e)
+        };
+        assert_eq!(path(with(|p| p.replicas = 0)), "traefik.replicas");
+        assert_eq!(path(with(|p| p.image = "a b".into())), "traefik.image");
+        assert_eq!(path(with(|p| p.resources = Resources::new("1", "1Gi", None, "512Mi"))), "traefik.resources");
+        assert_eq!(path(with(|p| p.dashboard.host_label = "Dash Board".into())), "traefik.dashboard.host_label");
+        // A DaemonSet has no replica count to get wrong.
+        assert!(Traefik::build(
+            &with(|p| {
+                p.workload = Workload::Daemonset;
+                p.replicas = 0;
+            }),
+            &cx()
+        )
+        .is_ok());
+    }
+
+    #[test]
+    fn every_object_round_trips() {
+        for p in [with(|p| p.dashboard.enabled = true), with(|p| p.workload = Workload::Daemonset)] {
+            for mut o in build(&p) {
+                let before = o.value.clone();
+                o.check_round_trip().unwrap_or_else(|e| panic!("{}: {e}", o.key));
+                assert_eq!(before, o.value, "{} changed in the round trip", o.key);
+            }
+        }
+    }
+
+    #[test]
+    fn selectors_match_the_pod_template() {
+        let objects = build(&with(|p| p.dashboard.enabled = true));
+        let labels = find(&objects, "deploy").value["spec"]["template"]["metadata"]["labels"].clone();
+        let matches = |sel: &serde_json::Value| {
+            let sel = sel.as_object().expect("a selector");
+            !sel.is_empty() && sel.iter().all(|(k, v)| labels.get(k) == Some(v))
+        };
+        assert!(matches(&find(&objects, "svc").value["spec"]["selector"]));
+        assert!(matches(&find(&objects, "dashboard.svc").value["spec"]["selector"]));
+        assert!(matches(&find(&objects, "pdb").value["spec"]["selector"]["matchLabels"]));
+        assert!(matches(&find(&objects, "deploy").value["spec"]["selector"]["matchLabels"]));
+    }
+
+    #[test]
+    fn dashboard_patches_nest_under_dashboard() {
+        let mut s = Stack::new();
+        s.platform("onprem", "test").expect("onprem exists");
+        s.layer(
+            "test.yaml",
+            SourceKind::File,
+            "config: {dns_zone: example.com}\ntraefik:\n  dashboard:\n    enabled: true\n    svc:\n      metadata:\n        \
+             annotations: {team: edge}\n",
+        )
+        .expect("parses");
+        let e = s.render(&[&Traefik]).expect_err("no oauth2-proxy in this render");
+        assert!(e.to_string().contains("oauth2_proxy"), "{e}");
+        s.set("traefik.dashboard.ingress=null", false).expect("a valid --set");
+        let rendered = s.render(&[&Traefik]).unwrap_or_else(|e| panic!("{}", e.render()));
+        let svc = rendered.objects.iter().find(|o| o.name() == DASHBOARD_NAME).expect("the dashboard Service");
+        assert_eq!(svc.value["metadata"]["annotations"]["team"], "edge");
+        assert!(rendered.objects.iter().all(|o| o.kind() != "Ingress"));
+    }
+}
