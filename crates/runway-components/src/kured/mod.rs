@@ -79,8 +79,7 @@ pub struct Kured;
 
 impl Component for Kured {
     const NAME: &'static str = "kured";
-    const SUMMARY: &'static str =
-        "kured: drains and reboots nodes that need it, one at a time, in a reboot window (opt-in)";
+    const SUMMARY: &'static str = "kured: drains and reboots nodes that need it, one at a time, in a reboot window";
     const DEFAULT_ENABLED: bool = false;
     const OBJECTS: &'static [ObjectDoc] = &[
         ObjectDoc { key: "serviceAccount", kind: "ServiceAccount", doc: "kured's identity; it talks to the API" },
