@@ -44,7 +44,10 @@
 //! dashboard and its read-only API only through a router on the internal entry point
 //! (never `--api.insecure`); the Service `traefik-dashboard` points at that entry point
 //! and the Ingress `traefik-dashboard` publishes it at `https://traefik.<dns_zone>/dashboard/`
-//! behind oauth2-proxy, so it needs `oauth2_proxy` and a DNS zone.
+//! behind oauth2-proxy, so it needs `oauth2_proxy` and a DNS zone. The internal entry
+//! point itself has no login: a pod that can reach Traefik's pod addresses on 8080 can
+//! read the (read-only) API; keep the dashboard off, or restrict that port with a
+//! NetworkPolicy, where in-cluster clients are not trusted.
 //!
 //! # Security
 //!
