@@ -48,6 +48,29 @@ fn elasticsearch_alone_matches_its_snapshot_on_every_platform() {
     });
 }
 
+/// Switching the ingress controller is one line of a stack file: onprem renders Traefik
+/// (its platform default, `onprem__stack`), and `examples/onprem/nginx.yaml` is the same
+/// stack with `ingress_controller: nginx`. Every Ingress follows the controller.
+#[test]
+fn onprem_with_nginx_instead_of_traefik_matches_its_snapshot() {
+    let settings = snapshot_settings("render");
+    settings.bind(|| {
+        let args = ["render", "--stack", "examples/onprem/nginx.yaml"];
+        let nginx = render_ok(&args);
+        assert_eq!(nginx, render_ok(&args), "render is not deterministic for {args:?}");
+        let traefik = render_ok(&["render", "--stack", "examples/onprem/stack.yaml"]);
+        for (out, class, absent) in [
+            (&nginx, "nginx", "traefik.ingress.kubernetes.io"),
+            (&traefik, "traefik", "nginx.ingress.kubernetes.io/auth-url"),
+        ] {
+            assert!(out.contains(&format!("ingressClassName: {class}")), "Ingresses name `{class}`");
+            assert!(!out.contains(absent), "`{absent}` in the {class} render");
+        }
+        assert!(!nginx.contains("name: traefik\n") && !traefik.contains("name: nginx-ingress-controller\n"));
+        insta::assert_snapshot!("onprem__nginx", nginx);
+    });
+}
+
 /// The Sysdig backend stack on the platforms its issue names, with and without secrets.
 #[test]
 fn sysdig_backend_matches_its_snapshot_on_eks_gke_and_onprem() {

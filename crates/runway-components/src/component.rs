@@ -9,7 +9,7 @@ use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use crate::context::{Context, Published};
+use crate::context::{Context, Platform, Published};
 
 /// One object a component may render, as `runway components NAME` lists it.
 #[derive(Clone, Copy, Debug)]
@@ -33,6 +33,13 @@ pub trait Component: Sync + 'static {
     /// Rendered unless the platform or stack says otherwise (`platform.components`).
     /// Default: `true`; components for one platform only (onprem's keycloak) say `false`.
     const DEFAULT_ENABLED: bool = true;
+    /// Whether it renders on `platform` when neither the platform's `components` nor a
+    /// stack's `components:` says: [`Component::DEFAULT_ENABLED`] unless the component
+    /// depends on a platform choice (the ingress controllers follow
+    /// `platform.ingress_controller`).
+    fn default_enabled_on(_platform: &Platform) -> bool {
+        Self::DEFAULT_ENABLED
+    }
     /// The objects it may render, by key.
     const OBJECTS: &'static [ObjectDoc];
     /// Its parameters; `Default` gives the component defaults (the lowest layer).
@@ -68,6 +75,8 @@ pub trait ErasedComponent: Sync {
     fn objects(&self) -> &'static [ObjectDoc];
     /// [`Component::DEFAULT_ENABLED`].
     fn default_enabled(&self) -> bool;
+    /// [`Component::default_enabled_on`].
+    fn default_enabled_on(&self, platform: &Platform) -> bool;
     /// The defaults as JSON.
     fn default_params(&self) -> serde_json::Value;
     /// The parameters' JSON schema.
@@ -105,6 +114,9 @@ impl<C: Component> ErasedComponent for C {
     }
     fn default_enabled(&self) -> bool {
         C::DEFAULT_ENABLED
+    }
+    fn default_enabled_on(&self, platform: &Platform) -> bool {
+        C::default_enabled_on(platform)
     }
     fn default_params(&self) -> serde_json::Value {
         // Invariant: parameter types are plain data (no maps with non-string keys).

@@ -23,6 +23,27 @@ pub enum Cloud {
     None,
 }
 
+/// The ingress controller that serves the runtime's Ingresses.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum IngressController {
+    /// ingress-nginx (`nginx_ingress`, BKPR's): external auth through `auth-url` annotations.
+    #[default]
+    Nginx,
+    /// Traefik (`traefik`), as k3s ships: external auth through a forwardAuth middleware.
+    Traefik,
+}
+
+impl IngressController {
+    /// Its name in layers and the default IngressClass name (`nginx`, `traefik`).
+    pub fn name(self) -> &'static str {
+        match self {
+            IngressController::Nginx => "nginx",
+            IngressController::Traefik => "traefik",
+        }
+    }
+}
+
 /// The `platform:` block: what differs between aks, eks, gke, onprem and kind.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
@@ -47,8 +68,13 @@ pub struct Platform {
     pub provisioner: Option<String>,
     /// Annotations for `LoadBalancer` Services (internal/external, health checks).
     pub load_balancer_annotations: BTreeMap<String, String>,
-    /// The IngressClass name ingresses use. Default: `nginx`.
-    pub ingress_class: String,
+    /// The ingress controller: `nginx` or `traefik`. It chooses which controller component
+    /// renders (the other one only when a layer or stack enables it) and how every
+    /// component's Ingress asks for TLS and authentication. Default: `nginx`.
+    pub ingress_controller: IngressController,
+    /// The IngressClass name Ingresses use; `null` names it after the controller (`nginx`
+    /// or `traefik`). Default: `null`.
+    pub ingress_class: Option<String>,
     /// The DNS provider external-dns writes to (`google`, `aws`, `azure`, `rfc2136`, `pdns`,
     /// or `none`). Default: `none`.
     pub dns_provider: String,
@@ -71,11 +97,19 @@ impl Default for Platform {
             zones: Vec::new(),
             provisioner: None,
             load_balancer_annotations: BTreeMap::new(),
-            ingress_class: "nginx".into(),
+            ingress_controller: IngressController::Nginx,
+            ingress_class: None,
             dns_provider: "none".into(),
             oauth_provider: "oidc".into(),
             components: BTreeMap::new(),
         }
+    }
+}
+
+impl Platform {
+    /// The IngressClass name: `ingress_class`, or the controller's name when unset.
+    pub fn ingress_class_name(&self) -> &str {
+        self.ingress_class.as_deref().unwrap_or(self.ingress_controller.name())
     }
 }
 
@@ -156,6 +190,20 @@ pub struct AuthRef {
     pub signin_url: String,
 }
 
+/// The ingress controller that renders, for components that refer to its pods (a
+/// NetworkPolicy admitting it) or its class.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IngressControllerRef {
+    /// Which controller it is.
+    pub controller: IngressController,
+    /// The namespace its pods run in.
+    pub namespace: String,
+    /// The labels that select its pods.
+    pub selector: BTreeMap<String, String>,
+    /// The IngressClass it serves.
+    pub class: String,
+}
+
 /// Facts that components publish for each other before any of them builds (BKPR wired
 /// components together in the platform file: `fluentd_es { es:: $.elasticsearch }`).
 /// Each field is `None` when the component that publishes it is not rendered.
@@ -171,6 +219,12 @@ pub struct Published {
     pub tls_issuer: Option<String>,
     /// oauth2-proxy's endpoints, for UIs without their own login.
     pub auth: Option<AuthRef>,
+    /// oauth2-proxy's Service inside the cluster, which Traefik's forwardAuth middleware
+    /// asks (published by oauth2_proxy).
+    pub auth_service: Option<ServiceRef>,
+    /// The ingress controller that serves `platform.ingress_controller` (published by
+    /// nginx_ingress or traefik, whichever matches it).
+    pub ingress_controller: Option<IngressControllerRef>,
     /// The OpenID Connect issuer a rendered identity provider serves (keycloak), which
     /// oauth2-proxy uses when its own `oidc_issuer_url` is unset.
     pub oidc_issuer: Option<String>,

@@ -24,8 +24,10 @@ pub mod hpas;
 pub mod images;
 pub mod keycloak;
 pub mod kibana;
+pub mod kured;
 pub mod namespaces;
 pub mod nginx_ingress;
+pub mod node_problem_detector;
 pub mod oauth2_proxy;
 pub mod output;
 pub mod platforms;
@@ -45,9 +47,10 @@ pub mod sdc_redis;
 pub mod sdc_storage;
 pub mod stack;
 pub mod sysdig_metrics_adapter;
+pub mod traefik;
 
 pub use component::{Component, ErasedComponent, ObjectDoc};
-pub use context::{Cloud, ClusterConfig, Context, Platform};
+pub use context::{Cloud, ClusterConfig, Context, IngressController, Platform};
 pub use explain::Explanation;
 pub use fleet::{Fleet, FleetError, FleetOptions, FleetSummary};
 pub use output::GitOpsOptions;
@@ -63,11 +66,14 @@ pub const ALL: &[&dyn ErasedComponent] = &[
     &prometheus::Prometheus,
     &grafana::Grafana,
     &nginx_ingress::NginxIngress,
+    &traefik::Traefik,
     &cert_manager::CertManager,
     &oauth2_proxy::Oauth2Proxy,
     &external_dns::ExternalDns,
     &keycloak::Keycloak,
     &powerdns::Powerdns,
+    &kured::Kured,
+    &node_problem_detector::NodeProblemDetector,
     &sdc_cassandra::SdcCassandra,
     &sdc_elasticsearch::SdcElasticsearch,
     &sdc_mysql::SdcMysql,

@@ -139,7 +139,7 @@ impl Stack {
                 .components
                 .iter()
                 .find(|(n, _)| canonical(n) == Some(c.name()))
-                .map_or(c.default_enabled(), |(_, on)| *on)
+                .map_or(c.default_enabled_on(&cx.platform), |(_, on)| *on)
         };
         let mut resolved = Vec::new();
         for c in components {

@@ -990,7 +990,7 @@ fn cluster_issuer(key: &str, env: LetsencryptEnvironment, email: Option<&str>, c
         "spec": {"acme": {
             "server": env.server(),
             "privateKeySecretRef": {"name": name},
-            "solvers": [{"http01": {"ingress": {"ingressClassName": cx.platform.ingress_class}}}],
+            "solvers": [{"http01": {"ingress": {"ingressClassName": cx.platform.ingress_class_name()}}}],
         }},
     });
     if let Some(email) = email {
@@ -1187,7 +1187,7 @@ mod tests {
     #[test]
     fn cluster_issuers_use_the_contact_email_and_the_ingress_class() {
         let mut cx = cx();
-        cx.platform.ingress_class = "nginx-public".into();
+        cx.platform.ingress_class = Some("nginx-public".into());
         let objects = CertManager::build(&CertManagerParams::default(), &cx).expect("builds");
         for (key, name, server) in [
             ("letsencryptProd", "letsencrypt-prod", "https://acme-v02.api.letsencrypt.org/directory"),

@@ -261,7 +261,7 @@ impl Component for Grafana {
             cx,
         )?);
         if p.network_policy {
-            objects.push(Object::new(Self::NAME, "networkPolicy", &network_policy(ns)));
+            objects.push(Object::new(Self::NAME, "networkPolicy", &network_policy(ns, cx)));
         }
         Ok(objects)
     }
@@ -721,14 +721,26 @@ fn data_claim_template(p: &GrafanaParams, cx: &Context) -> PersistentVolumeClaim
 }
 
 /// Only the ingress controller (which has checked the login) and Prometheus may connect.
-fn network_policy(ns: &str) -> NetworkPolicy {
-    let peers = ALLOWED_CLIENTS
+/// The controller's pods are the ones the rendered controller published (Traefik's, when
+/// `platform.ingress_controller` is `traefik`), else BKPR's nginx selector.
+fn network_policy(ns: &str, cx: &Context) -> NetworkPolicy {
+    let mut peers: Vec<NetworkPolicyPeer> = ALLOWED_CLIENTS
         .iter()
         .map(|name| NetworkPolicyPeer {
             pod_selector: Some(meta::selector(meta::selector_labels(name))),
             ..Default::default()
         })
         .collect();
+    if let Some(ic) = &cx.published.ingress_controller {
+        let namespace_selector = (ic.namespace != ns).then(|| {
+            meta::selector(BTreeMap::from([("kubernetes.io/metadata.name".to_string(), ic.namespace.clone())]))
+        });
+        peers[0] = NetworkPolicyPeer {
+            pod_selector: Some(meta::selector(ic.selector.clone())),
+            namespace_selector,
+            ..Default::default()
+        };
+    }
     NetworkPolicy {
         metadata: metadata(NAME, ns),
         spec: Some(NetworkPolicySpec {
@@ -965,6 +977,22 @@ mod tests {
 
         let objects = build(&with(|p| p.network_policy = false));
         assert!(objects.iter().all(|o| o.kind() != "NetworkPolicy"));
+    }
+
+    #[test]
+    fn network_policy_admits_the_published_ingress_controller() {
+        let mut c = cx();
+        c.platform.ingress_controller = crate::context::IngressController::Traefik;
+        crate::traefik::Traefik::publish(&Default::default(), &c.clone(), &mut c.published);
+        let objects = Grafana::build(&GrafanaParams::default(), &c).expect("builds");
+        let from = &find(&objects, "networkPolicy").value["spec"]["ingress"][0]["from"];
+        assert_eq!(from[0], serde_json::json!({"podSelector": {"matchLabels": {"name": "traefik"}}}));
+        assert_eq!(from[1]["podSelector"]["matchLabels"]["name"], "prometheus");
+        // A controller in another namespace is admitted from there only.
+        c.published.ingress_controller.as_mut().expect("published").namespace = "ingress".into();
+        let objects = Grafana::build(&GrafanaParams::default(), &c).expect("builds");
+        let from = &find(&objects, "networkPolicy").value["spec"]["ingress"][0]["from"];
+        assert_eq!(from[0]["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"], "ingress");
     }
 
     #[test]

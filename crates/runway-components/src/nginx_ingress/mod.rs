@@ -91,7 +91,7 @@ pub use self::params::{
 use crate::common::meta;
 use crate::common::pod::{container_security, pod_security, SECURITY_EXCEPTION_ANNOTATION};
 use crate::component::{Component, ObjectDoc};
-use crate::context::Context;
+use crate::context::{Context, IngressController, IngressControllerRef, Platform, Published};
 
 /// The controller's Deployment, ServiceAccount, RBAC, autoscaler and disruption budget.
 pub const CONTROLLER_NAME: &str = "nginx-ingress-controller";
@@ -177,10 +177,25 @@ impl Component for NginxIngress {
     ];
     type Params = NginxIngressParams;
 
+    fn default_enabled_on(platform: &Platform) -> bool {
+        platform.ingress_controller == IngressController::Nginx
+    }
+
+    fn publish(_: &NginxIngressParams, cx: &Context, published: &mut Published) {
+        if cx.platform.ingress_controller == IngressController::Nginx {
+            published.ingress_controller = Some(IngressControllerRef {
+                controller: IngressController::Nginx,
+                namespace: cx.namespace().to_string(),
+                selector: meta::selector_labels(CONTROLLER_NAME),
+                class: class_of(cx),
+            });
+        }
+    }
+
     fn build(p: &NginxIngressParams, cx: &Context) -> Result<Vec<Object>, Error> {
         p.validate()?;
         let ns = cx.namespace();
-        let class = &cx.platform.ingress_class;
+        let class = &class_of(cx);
         if !runway_core::names::is_dns_subdomain(class) {
             return Err(Error::invalid(format!("ingress class `{class}` is not a valid IngressClass name"))
                 .help("use lowercase letters, digits, `-` and `.`, e.g. `nginx`")
@@ -209,6 +224,16 @@ impl Component for NginxIngress {
 
 fn labels(name: &str) -> BTreeMap<String, String> {
     meta::labels(name, COMPONENT_LABEL)
+}
+
+/// The IngressClass it claims: `platform.ingress_class` when nginx is the platform's
+/// controller, else `nginx` (enabled next to Traefik, it must not take Traefik's class).
+fn class_of(cx: &Context) -> String {
+    if cx.platform.ingress_controller == IngressController::Nginx {
+        cx.platform.ingress_class_name().to_string()
+    } else {
+        IngressController::Nginx.name().to_string()
+    }
 }
 
 fn metadata(name: &str, ns: &str) -> ObjectMeta {
@@ -461,7 +486,7 @@ fn healthz_probe(port: IntOrString, failure_threshold: i32) -> Probe {
 
 fn controller_args(p: &NginxIngressParams, cx: &Context) -> Vec<String> {
     let ns = cx.namespace();
-    let class = &cx.platform.ingress_class;
+    let class = &class_of(cx);
     vec![
         "/nginx-ingress-controller".into(),
         format!("--configmap={}", fq(ns, SERVICE_NAME)),
@@ -917,7 +942,7 @@ mod tests {
     #[test]
     fn ingress_class_follows_the_platform_and_default_class() {
         let mut c = cx();
-        c.platform.ingress_class = "public".into();
+        c.platform.ingress_class = Some("public".into());
         let objects = NginxIngress::build(&NginxIngressParams::default(), &c).expect("builds");
         let class = &find(&objects, "ingressClass").value;
         assert_eq!(class["metadata"]["name"], "public");
@@ -929,7 +954,7 @@ mod tests {
         let args = pod(find(&objects, "controller"))["containers"][0]["args"].to_string();
         assert!(args.contains("--watch-ingress-without-class=false") && args.contains("--ingress-class=public"));
 
-        c.platform.ingress_class = "Not Valid".into();
+        c.platform.ingress_class = Some("Not Valid".into());
         let e = NginxIngress::build(&NginxIngressParams::default(), &c).expect_err("rejected");
         assert_eq!(e.path().map(ToString::to_string).unwrap_or_default(), "platform.ingress_class");
     }
@@ -1056,6 +1081,8 @@ mod tests {
         for platform in ["gke", "eks", "aks", "onprem", "kind"] {
             let mut s = Stack::new();
             s.platform(platform, "test").expect("platform exists");
+            // onprem's base chooses Traefik; nginx is one line away.
+            s.set("platform.ingress_controller=nginx", false).expect("a valid --set");
             // kind's base sets `elasticsearch` parameters, so that component must be known.
             let components: [&dyn crate::ErasedComponent; 2] = [&NginxIngress, &crate::elasticsearch::Elasticsearch];
             let rendered = s.render(&components).unwrap_or_else(|e| panic!("{platform}: {}", e.render()));

@@ -11,7 +11,10 @@
 //! `/oauth2/start?rd=<the page>`. The session cookie is set for the whole zone
 //! (`--cookie-domain`), and only hosts of the zone are accepted as `rd` targets
 //! (`--whitelist-domain`), which replaces BKPR's nginx rewrite snippet and keeps the
-//! proxy from being an open redirector.
+//! proxy from being an open redirector. Under Traefik (`platform.ingress_controller:
+//! traefik`) the `traefik` component's forwardAuth middleware asks the proxy's Service
+//! (published as `auth_service`) at `/` instead: the static upstream answers 202 for a
+//! session and, with `--skip-provider-button`, redirects anyone else to the login.
 //!
 //! # Credentials
 //!
@@ -64,7 +67,7 @@ use crate::common::meta;
 use crate::common::pod::container_port as port;
 use crate::common::pod::{container_security, pod_security};
 use crate::component::{Component, ObjectDoc};
-use crate::context::{AuthRef, Context, Published};
+use crate::context::{AuthRef, Context, Published, ServiceRef};
 
 /// The Deployment, Service, HPA, PDB and Secret (BKPR's name).
 pub const NAME: &str = "oauth2-proxy";
@@ -114,6 +117,8 @@ impl Component for Oauth2Proxy {
                 auth_url: format!("https://{HOST_LABEL}.{zone}/oauth2/auth"),
                 signin_url: format!("https://{HOST_LABEL}.{zone}/oauth2/start?rd=$scheme://$host$escaped_request_uri"),
             });
+            published.auth_service =
+                Some(ServiceRef { name: NAME.into(), namespace: cx.namespace().into(), port: HTTP_PORT as u16 });
         }
     }
 
@@ -521,11 +526,13 @@ mod tests {
         let auth = published.auth.expect("published");
         assert_eq!(auth.auth_url, "https://auth.example.com/oauth2/auth");
         assert_eq!(auth.signin_url, "https://auth.example.com/oauth2/start?rd=$scheme://$host$escaped_request_uri");
+        let service = published.auth_service.expect("the in-cluster Service, for Traefik's forwardAuth");
+        assert_eq!(service.http_url(), "http://oauth2-proxy.kubeprod.svc:4180");
         let mut no_zone = cx("google");
         no_zone.config.dns_zone = None;
         let mut published = Published::default();
         Oauth2Proxy::publish(&domains(), &no_zone, &mut published);
-        assert!(published.auth.is_none());
+        assert!(published.auth.is_none() && published.auth_service.is_none());
         let e = Oauth2Proxy::build(&domains(), &no_zone).expect_err("needs a zone");
         assert_eq!(path_of(&e), "config.dns_zone");
     }

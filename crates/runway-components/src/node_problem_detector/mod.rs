@@ -1,0 +1,512 @@
+//! node-problem-detector: turns kernel and container runtime trouble on a node (OOM kills,
+//! hung tasks, a filesystem remounted read-only, containerd restarts) into node conditions
+//! and events the cluster sees (`kubectl describe node`), and into Prometheus metrics.
+//! Seed 003's "makes them available at the cluster level … It also provides a Prometheus
+//! endpoint".
+//!
+//! # What it renders
+//!
+//! The DaemonSet `node-problem-detector` on every Linux node (tolerating every taint, as
+//! upstream), the ConfigMap `node-problem-detector-config` with upstream's monitor
+//! configurations (`config/`, vendored unchanged: the kernel monitor on `/dev/kmsg`, the
+//! systemd monitor for containerd and kubelet restarts, and with `container_runtime:
+//! docker` the docker monitor), a ServiceAccount, and a ClusterRole with the rules of
+//! Kubernetes' bootstrap role `system:node-problem-detector` (nodes `get`, `nodes/status`
+//! `patch` for the conditions, events `create`/`patch`/`update`), written out rather than
+//! bound by name so the render says what it grants.
+//!
+//! Metrics (`problem_counter`, `problem_gauge`) are served on port 20257 named `metrics`,
+//! on all addresses (upstream listens on 127.0.0.1 unless told), and scraped through the
+//! `prometheus.io/*` pod annotations.
+//!
+//! # On by default, except where the nodes bring their own
+//!
+//! It only reads and reports, so it renders by default. Three platforms turn it off: on
+//! gke and aks the node images already run node-problem-detector (GKE's and AKS's node
+//! auto-repair read its conditions), and a second copy would report the same conditions
+//! twice; kind's nodes are containers sharing the laptop's kernel, so each one would
+//! report the host's kernel messages as its own. eks and onprem render it.
+//!
+//! # Namespace and security
+//!
+//! `kube-system`, as upstream. The container reads `/dev/kmsg`, a device the container
+//! runtime admits only to privileged containers, and the journal under `/var/log`, which
+//! only root may read; it therefore runs privileged as uid 0, with a read-only root
+//! filesystem and every host path mounted read-only. The pod template's
+//! `runway.dev/security-exception` annotation says so. It talks to the API (conditions,
+//! events), so its token is mounted.
+
+mod params;
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::apps::v1::{DaemonSet, DaemonSetSpec, DaemonSetUpdateStrategy, RollingUpdateDaemonSet};
+use k8s_openapi::api::core::v1::{
+    ConfigMap, ConfigMapVolumeSource, Container, EnvVar, EnvVarSource, HTTPGetAction, HostPathVolumeSource,
+    ObjectFieldSelector, PodSpec, PodTemplateSpec, Probe, SecurityContext, ServiceAccount, Toleration, Volume,
+    VolumeMount,
+};
+use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, PolicyRule, RoleRef, Subject};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+use runway_core::{Error, Object};
+use sha2::{Digest, Sha256};
+
+pub use self::params::{ContainerRuntime, NodeProblemDetectorParams, DEFAULT_IMAGE};
+use crate::common::meta;
+use crate::common::pod::{container_port, SECURITY_EXCEPTION_ANNOTATION};
+use crate::component::{Component, ObjectDoc};
+use crate::context::Context;
+
+/// The DaemonSet, ServiceAccount and RBAC objects.
+pub const NAME: &str = "node-problem-detector";
+/// The ConfigMap of monitor configurations (upstream's name).
+pub const CONFIG_NAME: &str = "node-problem-detector-config";
+/// The Prometheus port (`/metrics`), upstream's default.
+pub const METRICS_PORT: i32 = 20257;
+/// Upstream's kernel monitor (`config/kernel-monitor.json`).
+pub const KERNEL_MONITOR: &str = include_str!("config/kernel-monitor.json");
+/// Upstream's systemd monitor (`config/systemd-monitor.json`): containerd and kubelet restarts.
+pub const SYSTEMD_MONITOR: &str = include_str!("config/systemd-monitor.json");
+/// Upstream's docker monitor (`config/docker-monitor.json`).
+pub const DOCKER_MONITOR: &str = include_str!("config/docker-monitor.json");
+
+const COMPONENT_LABEL: &str = "node-problem-detector";
+const CONFIG_DIR: &str = "/config";
+
+/// The node-problem-detector component.
+pub struct NodeProblemDetector;
+
+impl Component for NodeProblemDetector {
+    const NAME: &'static str = "node_problem_detector";
+    const ALIASES: &'static [&'static str] = &["npd"];
+    const SUMMARY: &'static str =
+        "node-problem-detector: kernel and containerd problems as node conditions, events and metrics";
+    const OBJECTS: &'static [ObjectDoc] = &[
+        ObjectDoc { key: "serviceAccount", kind: "ServiceAccount", doc: "its identity; it reports to the API" },
+        ObjectDoc {
+            key: "clusterRole",
+            kind: "ClusterRole",
+            doc: "read nodes, patch node status (conditions), write events",
+        },
+        ObjectDoc { key: "clusterRoleBinding", kind: "ClusterRoleBinding", doc: "binds the ClusterRole" },
+        ObjectDoc {
+            key: "config",
+            kind: "ConfigMap",
+            doc: "`node-problem-detector-config`: upstream's monitor configurations",
+        },
+        ObjectDoc { key: "daemonset", kind: "DaemonSet", doc: "`node-problem-detector` on every Linux node" },
+    ];
+    type Params = NodeProblemDetectorParams;
+
+    fn build(p: &NodeProblemDetectorParams, _cx: &Context) -> Result<Vec<Object>, Error> {
+        p.validate()?;
+        let ns = p.namespace.as_str();
+        let files = monitors(p.container_runtime);
+        Ok(vec![
+            Object::new(Self::NAME, "serviceAccount", &service_account(ns)),
+            Object::new(Self::NAME, "clusterRole", &cluster_role()),
+            Object::new(Self::NAME, "clusterRoleBinding", &cluster_role_binding(ns)),
+            Object::new(Self::NAME, "config", &config_map(ns, &files)),
+            Object::new(Self::NAME, "daemonset", &daemon_set(p, &files)),
+        ])
+    }
+}
+
+/// The monitor files for `runtime`, as `(file name, text)`.
+pub fn monitors(runtime: ContainerRuntime) -> Vec<(&'static str, &'static str)> {
+    let mut files = vec![("kernel-monitor.json", KERNEL_MONITOR), ("systemd-monitor.json", SYSTEMD_MONITOR)];
+    if runtime == ContainerRuntime::Docker {
+        files.push(("docker-monitor.json", DOCKER_MONITOR));
+    }
+    files
+}
+
+fn labels(name: &str) -> BTreeMap<String, String> {
+    meta::labels(name, COMPONENT_LABEL)
+}
+
+fn metadata(name: &str, ns: &str) -> ObjectMeta {
+    meta::namespaced(name, ns, labels(name))
+}
+
+fn service_account(ns: &str) -> ServiceAccount {
+    ServiceAccount { metadata: metadata(NAME, ns), automount_service_account_token: Some(true), ..Default::default() }
+}
+
+fn rule(groups: &[&str], resources: &[&str], verbs: &[&str]) -> PolicyRule {
+    PolicyRule {
+        api_groups: Some(groups.iter().map(|g| g.to_string()).collect()),
+        resources: Some(resources.iter().map(|r| r.to_string()).collect()),
+        verbs: verbs.iter().map(|v| v.to_string()).collect(),
+        ..Default::default()
+    }
+}
+
+/// The rules of Kubernetes' bootstrap ClusterRole `system:node-problem-detector`.
+fn cluster_role() -> ClusterRole {
+    ClusterRole {
+        metadata: meta::cluster_scoped(NAME, labels(NAME)),
+        rules: Some(vec![
+            rule(&[""], &["nodes"], &["get"]),
+            rule(&[""], &["nodes/status"], &["patch"]),
+            rule(&["", "events.k8s.io"], &["events"], &["create", "patch", "update"]),
+        ]),
+        ..Default::default()
+    }
+}
+
+fn cluster_role_binding(ns: &str) -> ClusterRoleBinding {
+    ClusterRoleBinding {
+        metadata: meta::cluster_scoped(NAME, labels(NAME)),
+        role_ref: RoleRef {
+            api_group: "rbac.authorization.k8s.io".into(),
+            kind: "ClusterRole".into(),
+            name: NAME.into(),
+        },
+        subjects: Some(vec![Subject {
+            kind: "ServiceAccount".into(),
+            name: NAME.into(),
+            namespace: Some(ns.into()),
+            ..Default::default()
+        }]),
+    }
+}
+
+fn config_map(ns: &str, files: &[(&str, &str)]) -> ConfigMap {
+    ConfigMap {
+        metadata: metadata(CONFIG_NAME, ns),
+        data: Some(files.iter().map(|(n, t)| (n.to_string(), t.to_string())).collect()),
+        ..Default::default()
+    }
+}
+
+fn checksum(files: &[(&str, &str)]) -> String {
+    let mut h = Sha256::new();
+    for (name, text) in files {
+        h.update(name.as_bytes());
+        h.update([0]);
+        h.update(text.as_bytes());
+        h.update([0]);
+    }
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn host_path(name: &str, path: &str, type_: &str) -> Volume {
+    Volume {
+        name: name.into(),
+        host_path: Some(HostPathVolumeSource { path: path.into(), type_: Some(type_.into()) }),
+        ..Default::default()
+    }
+}
+
+fn read_only(name: &str, path: &str) -> VolumeMount {
+    VolumeMount { name: name.into(), mount_path: path.into(), read_only: Some(true), ..Default::default() }
+}
+
+fn command(files: &[(&str, &str)]) -> Vec<String> {
+    let monitors: Vec<String> = files.iter().map(|(n, _)| format!("{CONFIG_DIR}/{n}")).collect();
+    vec![
+        "/node-problem-detector".into(),
+        "--logtostderr".into(),
+        format!("--config.system-log-monitor={}", monitors.join(",")),
+        // Scraped from outside the pod: upstream binds 127.0.0.1 by default.
+        "--prometheus-address=0.0.0.0".into(),
+        format!("--prometheus-port={METRICS_PORT}"),
+    ]
+}
+
+const EXCEPTION: &str = "container `node-problem-detector` runs privileged as uid 0: it reads the kernel log \
+     device /dev/kmsg (hostPath, admitted by the container runtime only to privileged containers) and the \
+     root-only journal under /var/log (hostPath, read-only); it writes nothing on the node";
+
+fn daemon_set(p: &NodeProblemDetectorParams, files: &[(&str, &str)]) -> DaemonSet {
+    let selector = meta::selector(meta::selector_labels(NAME));
+    let mut template_labels = labels(NAME);
+    template_labels.extend(meta::selector_labels(NAME));
+    let annotations = BTreeMap::from([
+        ("checksum/config".to_string(), checksum(files)),
+        ("prometheus.io/scrape".to_string(), "true".to_string()),
+        ("prometheus.io/port".to_string(), METRICS_PORT.to_string()),
+        ("prometheus.io/path".to_string(), "/metrics".to_string()),
+        (SECURITY_EXCEPTION_ANNOTATION.to_string(), EXCEPTION.to_string()),
+    ]);
+    let container = Container {
+        name: NAME.into(),
+        image: Some(p.image.clone()),
+        command: Some(command(files)),
+        env: Some(vec![EnvVar {
+            // The node whose conditions it reports.
+            name: "NODE_NAME".into(),
+            value_from: Some(EnvVarSource {
+                field_ref: Some(ObjectFieldSelector {
+                    api_version: Some("v1".into()),
+                    field_path: "spec.nodeName".into(),
+                }),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }]),
+        ports: Some(vec![container_port("metrics", METRICS_PORT)]),
+        resources: Some(p.resources.to_k8s()),
+        security_context: Some(SecurityContext {
+            privileged: Some(true),
+            read_only_root_filesystem: Some(true),
+            run_as_user: Some(0),
+            run_as_non_root: Some(false),
+            ..Default::default()
+        }),
+        liveness_probe: Some(Probe {
+            http_get: Some(HTTPGetAction {
+                path: Some("/metrics".into()),
+                port: IntOrString::String("metrics".into()),
+                scheme: Some("HTTP".into()),
+                ..Default::default()
+            }),
+            initial_delay_seconds: Some(10),
+            period_seconds: Some(30),
+            timeout_seconds: Some(5),
+            failure_threshold: Some(3),
+            ..Default::default()
+        }),
+        volume_mounts: Some(vec![
+            read_only("log", "/var/log"),
+            read_only("kmsg", "/dev/kmsg"),
+            read_only("config", CONFIG_DIR),
+        ]),
+        ..Default::default()
+    };
+    let pod = PodSpec {
+        service_account_name: Some(NAME.into()),
+        automount_service_account_token: Some(true),
+        node_selector: Some(BTreeMap::from([("kubernetes.io/os".to_string(), "linux".to_string())])),
+        // Every node, whatever its taints (upstream's tolerations): a node in trouble is
+        // the one to watch.
+        tolerations: Some(vec![
+            Toleration { effect: Some("NoSchedule".into()), operator: Some("Exists".into()), ..Default::default() },
+            Toleration { effect: Some("NoExecute".into()), operator: Some("Exists".into()), ..Default::default() },
+        ]),
+        containers: vec![container],
+        volumes: Some(vec![
+            host_path("log", "/var/log", "Directory"),
+            host_path("kmsg", "/dev/kmsg", "CharDevice"),
+            Volume {
+                name: "config".into(),
+                config_map: Some(ConfigMapVolumeSource { name: CONFIG_NAME.into(), ..Default::default() }),
+                ..Default::default()
+            },
+        ]),
+        ..Default::default()
+    };
+    DaemonSet {
+        metadata: metadata(NAME, &p.namespace),
+        spec: Some(DaemonSetSpec {
+            selector,
+            update_strategy: Some(DaemonSetUpdateStrategy {
+                type_: Some("RollingUpdate".into()),
+                rolling_update: Some(RollingUpdateDaemonSet {
+                    max_unavailable: Some(IntOrString::String("10%".into())),
+                    ..Default::default()
+                }),
+            }),
+            template: PodTemplateSpec {
+                metadata: Some(ObjectMeta {
+                    labels: Some(template_labels),
+                    annotations: Some(annotations),
+                    ..Default::default()
+                }),
+                spec: Some(pod),
+            },
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::common::testing::{find, path_of};
+    use crate::stack::Stack;
+
+    fn build(p: &NodeProblemDetectorParams) -> Vec<Object> {
+        NodeProblemDetector::build(p, &Context::default()).unwrap_or_else(|e| panic!("builds: {e}"))
+    }
+
+    fn with(f: impl FnOnce(&mut NodeProblemDetectorParams)) -> NodeProblemDetectorParams {
+        let mut p = NodeProblemDetectorParams::default();
+        f(&mut p);
+        p
+    }
+
+    fn container(objects: &[Object]) -> serde_json::Value {
+        find(objects, "daemonset").value["spec"]["template"]["spec"]["containers"][0].clone()
+    }
+
+    fn command(objects: &[Object]) -> Vec<String> {
+        container(objects)["command"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|a| a.as_str().map(String::from))
+            .collect()
+    }
+
+    #[test]
+    fn default_build_has_upstreams_names_in_kube_system() {
+        let objects = build(&NodeProblemDetectorParams::default());
+        let got: Vec<(&str, &str, &str, &str)> =
+            objects.iter().map(|o| (o.key.as_str(), o.kind(), o.namespace(), o.name())).collect();
+        assert_eq!(
+            got,
+            [
+                ("serviceAccount", "ServiceAccount", "kube-system", NAME),
+                ("clusterRole", "ClusterRole", "", NAME),
+                ("clusterRoleBinding", "ClusterRoleBinding", "", NAME),
+                ("config", "ConfigMap", "kube-system", CONFIG_NAME),
+                ("daemonset", "DaemonSet", "kube-system", NAME),
+            ]
+        );
+        assert_eq!(container(&objects)["image"], DEFAULT_IMAGE);
+    }
+
+    #[test]
+    fn kernel_and_containerd_monitors_come_from_the_config_map() {
+        let objects = build(&NodeProblemDetectorParams::default());
+        let data = find(&objects, "config").value["data"].as_object().cloned().expect("data");
+        let keys: Vec<&str> = data.keys().map(String::as_str).collect();
+        assert_eq!(keys, ["kernel-monitor.json", "systemd-monitor.json"]);
+        assert_eq!(data["kernel-monitor.json"], KERNEL_MONITOR, "upstream's text, unchanged");
+        let cmd = command(&objects);
+        assert!(cmd.contains(
+            &"--config.system-log-monitor=/config/kernel-monitor.json,/config/systemd-monitor.json".to_string()
+        ));
+        // Every file the command names is in the ConfigMap the pod mounts at /config.
+        let ds = &find(&objects, "daemonset").value["spec"]["template"]["spec"];
+        let config_volume =
+            ds["volumes"].as_array().into_iter().flatten().find(|v| v["name"] == "config").expect("config");
+        assert_eq!(config_volume["configMap"]["name"], CONFIG_NAME);
+        let mount =
+            ds["containers"][0]["volumeMounts"].as_array().into_iter().flatten().find(|m| m["name"] == "config");
+        assert_eq!(mount.expect("mounted")["mountPath"], CONFIG_DIR);
+
+        let docker = build(&with(|p| p.container_runtime = ContainerRuntime::Docker));
+        assert!(find(&docker, "config").value["data"].get("docker-monitor.json").is_some());
+        assert!(command(&docker).iter().any(|a| a.ends_with(",/config/docker-monitor.json")));
+        let sum = |o: &[Object]| {
+            find(o, "daemonset").value["spec"]["template"]["metadata"]["annotations"]["checksum/config"].clone()
+        };
+        assert_ne!(sum(&objects), sum(&docker), "a config change rolls the pods");
+    }
+
+    #[test]
+    fn vendored_monitors_are_json_whose_permanent_rules_name_their_conditions() {
+        for (file, text) in monitors(ContainerRuntime::Docker) {
+            let v: serde_json::Value = serde_json::from_str(text).unwrap_or_else(|e| panic!("{file}: {e}"));
+            let conditions: Vec<&str> =
+                v["conditions"].as_array().into_iter().flatten().filter_map(|c| c["type"].as_str()).collect();
+            let rules = v["rules"].as_array().expect("rules");
+            assert!(!rules.is_empty(), "{file}");
+            for r in rules {
+                if r["type"] == "permanent" {
+                    let c = r["condition"].as_str().unwrap_or("");
+                    assert!(conditions.contains(&c), "{file}: `{c}` is not a condition of the file");
+                }
+            }
+        }
+        assert!(SYSTEMD_MONITOR.contains("ContainerdStart"), "containerd restarts are watched");
+    }
+
+    #[test]
+    fn host_paths_are_read_only_and_the_exception_says_why() {
+        let objects = build(&NodeProblemDetectorParams::default());
+        let ds = &find(&objects, "daemonset").value;
+        let spec = &ds["spec"]["template"]["spec"];
+        let host_paths: Vec<&str> =
+            spec["volumes"].as_array().into_iter().flatten().filter_map(|v| v["hostPath"]["path"].as_str()).collect();
+        assert_eq!(host_paths, ["/var/log", "/dev/kmsg"]);
+        for m in spec["containers"][0]["volumeMounts"].as_array().into_iter().flatten() {
+            assert_eq!(m["readOnly"], true, "{m}");
+        }
+        let sc = &spec["containers"][0]["securityContext"];
+        assert_eq!(sc["privileged"], true);
+        assert_eq!(sc["readOnlyRootFilesystem"], true);
+        let why =
+            ds["spec"]["template"]["metadata"]["annotations"][SECURITY_EXCEPTION_ANNOTATION].as_str().unwrap_or("");
+        assert!(why.contains("/dev/kmsg") && why.contains("/var/log") && why.contains("privileged"), "{why}");
+        let res = &spec["containers"][0]["resources"];
+        assert!(res["requests"]["memory"].is_string() && res["limits"]["memory"].is_string());
+    }
+
+    #[test]
+    fn node_conditions_and_events_reach_the_api() {
+        let objects = build(&NodeProblemDetectorParams::default());
+        assert_eq!(
+            find(&objects, "clusterRole").value["rules"],
+            serde_json::json!([
+                {"apiGroups": [""], "resources": ["nodes"], "verbs": ["get"]},
+                {"apiGroups": [""], "resources": ["nodes/status"], "verbs": ["patch"]},
+                {"apiGroups": ["", "events.k8s.io"], "resources": ["events"], "verbs": ["create", "patch", "update"]},
+            ])
+        );
+        let c = container(&objects);
+        assert_eq!(c["env"][0]["name"], "NODE_NAME");
+        assert_eq!(c["env"][0]["valueFrom"]["fieldRef"]["fieldPath"], "spec.nodeName");
+        let spec = &find(&objects, "daemonset").value["spec"]["template"]["spec"];
+        assert_eq!(spec["serviceAccountName"], NAME);
+        assert_eq!(spec["automountServiceAccountToken"], true);
+        assert_eq!(find(&objects, "clusterRoleBinding").value["subjects"][0]["namespace"], "kube-system");
+    }
+
+    #[test]
+    fn prometheus_endpoint_listens_on_all_addresses_and_is_scraped() {
+        let objects = build(&NodeProblemDetectorParams::default());
+        let cmd = command(&objects);
+        assert!(cmd.contains(&"--prometheus-address=0.0.0.0".to_string()));
+        assert!(cmd.contains(&"--prometheus-port=20257".to_string()));
+        let ann = &find(&objects, "daemonset").value["spec"]["template"]["metadata"]["annotations"];
+        assert_eq!(ann["prometheus.io/scrape"], "true");
+        assert_eq!(ann["prometheus.io/port"], "20257");
+        assert_eq!(container(&objects)["ports"][0]["name"], "metrics");
+    }
+
+    #[test]
+    fn on_by_default_except_where_nodes_bring_their_own() {
+        let components: [&dyn crate::ErasedComponent; 2] = [&NodeProblemDetector, &crate::elasticsearch::Elasticsearch];
+        for (platform, expected) in [("eks", true), ("onprem", true), ("gke", false), ("aks", false), ("kind", false)] {
+            let mut s = Stack::new();
+            s.platform(platform, "test").expect("platform exists");
+            let r = s.render(&components).unwrap_or_else(|e| panic!("{}", e.render()));
+            assert_eq!(r.objects.iter().any(|o| o.kind() == "DaemonSet" && o.name() == NAME), expected, "{platform}");
+        }
+    }
+
+    #[test]
+    fn bad_parameters_are_errors_naming_their_path() {
+        let path = |p: NodeProblemDetectorParams| {
+            let e = NodeProblemDetector::build(&p, &Context::default()).expect_err("rejected");
+            assert!(!e.helps().is_empty(), "{e} has no help");
+            path_of(&e)
+        };
+        assert_eq!(path(with(|p| p.image = "a b".into())), "node_problem_detector.image");
+        assert_eq!(path(with(|p| p.namespace = "Kube_System".into())), "node_problem_detector.namespace");
+        assert_eq!(
+            path(with(|p| p.resources = crate::common::pod::Resources::new("1", "1Gi", None, "512Mi"))),
+            "node_problem_detector.resources"
+        );
+    }
+
+    #[test]
+    fn every_object_round_trips_and_selects_its_pods() {
+        let objects = build(&with(|p| p.container_runtime = ContainerRuntime::Docker));
+        let ds = find(&objects, "daemonset").value.clone();
+        let labels = ds["spec"]["template"]["metadata"]["labels"].as_object().cloned().expect("labels");
+        let sel = ds["spec"]["selector"]["matchLabels"].as_object().cloned().expect("a selector");
+        assert!(!sel.is_empty() && sel.iter().all(|(k, v)| labels.get(k) == Some(v)));
+        for mut o in objects {
+            let before = o.value.clone();
+            o.check_round_trip().unwrap_or_else(|e| panic!("{}: {e}", o.key));
+            assert_eq!(before, o.value, "{} changed in the round trip", o.key);
+        }
+    }
+}

@@ -1,0 +1,955 @@
+//! Traefik v3 as the ingress controller, the alternative to `nginx_ingress` that k3s
+//! ships: `platform: {ingress_controller: traefik}` renders it instead of nginx (onprem's
+//! default), and every component's Ingress follows (see [`crate::common::ingress`]).
+//!
+//! # What it renders
+//!
+//! A Deployment `traefik` (or, with `workload: daemonset`, a DaemonSet) running the
+//! Kubernetes Ingress provider and the file provider; the LoadBalancer Service `traefik`
+//! (80 and 443 to the container's 8000 and 8443, the platform's load balancer annotations,
+//! `externalTrafficPolicy: Local`); the IngressClass (`platform.ingress_class`, else
+//! `traefik`) with controller `traefik.io/ingress-controller`; a ServiceAccount and a
+//! ClusterRole with exactly what the Ingress provider of v3.5 and later reads (upstream
+//! chart's rules for `providers.kubernetesIngress` without the CRD provider); the ConfigMap
+//! `traefik` of dynamic configuration; and, for the Deployment, a PodDisruptionBudget.
+//!
+//! Metrics are Prometheus metrics on their own entry point, port 9100 named `metrics`,
+//! scraped through the pod's `prometheus.io/*` annotations; `/ping` on the internal entry
+//! point (8080, `traefik`) answers the probes.
+//!
+//! # Authentication and HTTPS
+//!
+//! oauth2-proxy checks requests through a forwardAuth middleware, `oauth2-proxy@file`,
+//! defined in the dynamic configuration (file provider) and asking oauth2-proxy's Service
+//! inside the cluster at `/`: oauth2-proxy runs with a static upstream and
+//! `--skip-provider-button`, so an authenticated request gets 202 with the
+//! `X-Auth-Request-*` headers Traefik copies to the backend, and any other gets the
+//! redirect to the login, which Traefik returns to the browser. UI Ingresses name the
+//! middleware in `traefik.ingress.kubernetes.io/router.middlewares` and listen on
+//! `websecure` only (`router.tls: "true"`, the certificate from their cert-manager Secret);
+//! a catch-all router of priority 1 on `web` redirects plain HTTP to HTTPS, and
+//! cert-manager's HTTP-01 solver Ingress (a longer rule, so a higher priority) is served
+//! before it.
+//!
+//! Why not a `Middleware` custom resource: Traefik's Kubernetes CRD provider watches all
+//! ten `traefik.io` kinds and does not start while any of their CRDs is missing
+//! (traefik/traefik#8378, traefik/traefik-helm-chart#340), so rendering the Middleware CRD
+//! alone would leave every authenticated UI without its middleware. The file provider
+//! needs no CRD, no custom resource and no RBAC beyond the Ingress provider's, and its
+//! middleware can be referenced from Ingresses in any namespace.
+//!
+//! # Dashboard
+//!
+//! Off by default. With `dashboard: {enabled: true}`, `--api.dashboard=true` serves the
+//! dashboard and its read-only API only through a router on the internal entry point
+//! (never `--api.insecure`); the Service `traefik-dashboard` points at that entry point
+//! and the Ingress `traefik-dashboard` publishes it at `https://traefik.<dns_zone>/dashboard/`
+//! behind oauth2-proxy, so it needs `oauth2_proxy` and a DNS zone. The internal entry
+//! point itself has no login: a pod that can reach Traefik's pod addresses on 8080 can
+//! read the (read-only) API; keep the dashboard off, or restrict that port with a
+//! NetworkPolicy, where in-cluster clients are not trusted.
+//!
+//! # Security
+//!
+//! Traefik listens on 8000, 8443, 8080 and 9100 and the Service maps 80 and 443 onto the
+//! first two, so it needs no capability at all: it runs as uid 65532 with every capability
+//! dropped, no privilege escalation, a read-only root filesystem (an emptyDir at `/tmp`)
+//! and RuntimeDefault seccomp, at the `restricted` Pod Security level. It reads the API
+//! (Ingresses, Services, EndpointSlices, Secrets for TLS), so its token is mounted.
+
+mod params;
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::apps::v1::{
+    DaemonSet, DaemonSetSpec, DaemonSetUpdateStrategy, Deployment, DeploymentSpec, DeploymentStrategy,
+    RollingUpdateDaemonSet, RollingUpdateDeployment,
+};
+use k8s_openapi::api::core::v1::{
+    Affinity, ConfigMap, ConfigMapVolumeSource, Container, HTTPGetAction, PodAffinityTerm, PodAntiAffinity, PodSpec,
+    PodTemplateSpec, Probe, Service, ServiceAccount, ServicePort, ServiceSpec, TopologySpreadConstraint, Volume,
+    WeightedPodAffinityTerm,
+};
+use k8s_openapi::api::networking::v1::{IngressClass, IngressClassSpec};
+use k8s_openapi::api::policy::v1::{PodDisruptionBudget, PodDisruptionBudgetSpec};
+use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, PolicyRule, RoleRef, Subject};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+use runway_core::{Error, KeyPath, Object};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+pub use self::params::{DashboardParams, TraefikParams, Workload, DEFAULT_IMAGE};
+use crate::common::ingress::{ingress_object, IngressSpecFor};
+use crate::common::meta;
+use crate::common::pod::{container_port, container_security, empty_dir, mount, pod_security};
+use crate::common::template::render_template;
+use crate::component::{Component, ObjectDoc};
+use crate::context::{Context, IngressController, IngressControllerRef, Platform, Published};
+
+/// The Deployment or DaemonSet, the LoadBalancer Service, ServiceAccount and RBAC.
+pub const NAME: &str = "traefik";
+/// The dashboard's Service and Ingress.
+pub const DASHBOARD_NAME: &str = "traefik-dashboard";
+/// The `controller` of Traefik's IngressClass.
+pub const CONTROLLER_CLASS: &str = "traefik.io/ingress-controller";
+/// The entry point of plain HTTP (Service port 80).
+pub const HTTP_ENTRYPOINT: &str = "web";
+/// The entry point of HTTPS (Service port 443), the one UI Ingresses use.
+pub const HTTPS_ENTRYPOINT: &str = "websecure";
+/// The internal entry point: `/ping`, and the dashboard when it is on.
+pub const INTERNAL_ENTRYPOINT: &str = "traefik";
+/// The entry point of Prometheus metrics.
+pub const METRICS_ENTRYPOINT: &str = "metrics";
+/// The forwardAuth middleware's name in the dynamic configuration.
+pub const AUTH_MIDDLEWARE: &str = "oauth2-proxy";
+/// How Ingresses refer to it (`router.middlewares`).
+pub const AUTH_MIDDLEWARE_REF: &str = "oauth2-proxy@file";
+/// Container port of `web`.
+pub const HTTP_PORT: i32 = 8000;
+/// Container port of `websecure`.
+pub const HTTPS_PORT: i32 = 8443;
+/// Container port of the internal entry point.
+pub const INTERNAL_PORT: i32 = 8080;
+/// Container port of the metrics entry point (`/metrics`).
+pub const METRICS_PORT: i32 = 9100;
+
+const CONTAINER: &str = "traefik";
+const COMPONENT_LABEL: &str = "traefik";
+/// `nonroot` in distroless terms; the official image runs as whatever uid it is given.
+const UID: i64 = 65532;
+const DYNAMIC_DIR: &str = "/etc/traefik/dynamic";
+const DYNAMIC_FILE: &str = "dynamic.yaml";
+const DYNAMIC_TEMPLATE: &str = include_str!("templates/dynamic.yaml.j2");
+const IS_DEFAULT_CLASS_ANNOTATION: &str = "ingressclass.kubernetes.io/is-default-class";
+/// Long enough for open requests to finish after the pod leaves the Service.
+const GRACE_PERIOD_SECONDS: i64 = 60;
+
+/// The Traefik component.
+pub struct Traefik;
+
+impl Component for Traefik {
+    const NAME: &'static str = "traefik";
+    const SUMMARY: &'static str =
+        "Traefik v3 as the ingress controller (platform.ingress_controller: traefik), oauth2-proxy through forwardAuth";
+    const DEFAULT_ENABLED: bool = false;
+    const OBJECTS: &'static [ObjectDoc] = &[
+        ObjectDoc { key: "serviceAccount", kind: "ServiceAccount", doc: "the controller's identity; it reads the API" },
+        ObjectDoc {
+            key: "clusterRole",
+            kind: "ClusterRole",
+            doc: "read Ingresses, IngressClasses, Services, EndpointSlices, Secrets, Nodes; update Ingress status",
+        },
+        ObjectDoc { key: "clusterRoleBinding", kind: "ClusterRoleBinding", doc: "binds the ClusterRole" },
+        ObjectDoc {
+            key: "config",
+            kind: "ConfigMap",
+            doc: "`traefik`: dynamic configuration (HTTPS redirect, oauth2-proxy forwardAuth, dashboard router)",
+        },
+        ObjectDoc { key: "svc", kind: "Service", doc: "`traefik`: the LoadBalancer, 80 and 443" },
+        ObjectDoc {
+            key: "dashboard.svc",
+            kind: "Service",
+            doc: "`traefik-dashboard`: the internal entry point (with `dashboard.enabled`)",
+        },
+        ObjectDoc { key: "deploy", kind: "Deployment", doc: "`traefik` (with `workload: deployment`)" },
+        ObjectDoc { key: "daemonset", kind: "DaemonSet", doc: "`traefik` (with `workload: daemonset`)" },
+        ObjectDoc {
+            key: "pdb",
+            kind: "PodDisruptionBudget",
+            doc: "one controller down at a time (with `workload: deployment`)",
+        },
+        ObjectDoc {
+            key: "dashboard.ingress",
+            kind: "Ingress",
+            doc: "`traefik-dashboard`: https://traefik.<dns_zone>/dashboard/ behind oauth2-proxy",
+        },
+        ObjectDoc { key: "ingressClass", kind: "IngressClass", doc: "the class Traefik serves" },
+    ];
+    type Params = TraefikParams;
+
+    fn default_enabled_on(platform: &Platform) -> bool {
+        platform.ingress_controller == IngressController::Traefik
+    }
+
+    fn publish(_: &TraefikParams, cx: &Context, published: &mut Published) {
+        if cx.platform.ingress_controller == IngressController::Traefik {
+            published.ingress_controller = Some(IngressControllerRef {
+                controller: IngressController::Traefik,
+                namespace: cx.namespace().to_string(),
+                selector: meta::selector_labels(NAME),
+                class: class_of(cx),
+            });
+        }
+    }
+
+    fn build(p: &TraefikParams, cx: &Context) -> Result<Vec<Object>, Error> {
+        p.validate()?;
+        let ns = cx.namespace();
+        let class = class_of(cx);
+        if !runway_core::names::is_dns_subdomain(&class) {
+            return Err(Error::invalid(format!("ingress class `{class}` is not a valid IngressClass name"))
+                .help("use lowercase letters, digits, `-` and `.`, e.g. `traefik`")
+                .with_path(KeyPath::root().key("platform").key("ingress_class")));
+        }
+        let dynamic = dynamic_config(p, cx)?;
+        let checksum = sha256_hex(&dynamic);
+        let mut objects = vec![
+            Object::new(Self::NAME, "serviceAccount", &service_account(ns)),
+            Object::new(Self::NAME, "clusterRole", &cluster_role()),
+            Object::new(Self::NAME, "clusterRoleBinding", &cluster_role_binding(ns)),
+            Object::new(Self::NAME, "config", &config_map(ns, dynamic)),
+            Object::new(Self::NAME, "svc", &load_balancer(cx)),
+        ];
+        if p.dashboard.enabled {
+            objects.push(Object::new(Self::NAME, "dashboard.svc", &dashboard_service(ns)));
+        }
+        let template = pod_template(p, cx, &class, &checksum);
+        match p.workload {
+            Workload::Deployment => {
+                objects.push(Object::new(Self::NAME, "deploy", &deployment(p, ns, template)));
+                objects.push(Object::new(Self::NAME, "pdb", &disruption_budget(ns)));
+            }
+            Workload::Daemonset => objects.push(Object::new(Self::NAME, "daemonset", &daemon_set(ns, template))),
+        }
+        if p.dashboard.enabled {
+            objects.extend(ingress_object(
+                "dashboard.ingress",
+                &IngressSpecFor {
+                    name: DASHBOARD_NAME,
+                    sub: &p.dashboard.host_label,
+                    service: DASHBOARD_NAME,
+                    port_name: INTERNAL_ENTRYPOINT,
+                    authenticated: true,
+                    component: Self::NAME,
+                },
+                cx,
+            )?);
+        }
+        objects.push(Object::new(Self::NAME, "ingressClass", &ingress_class(p, &class)));
+        Ok(objects)
+    }
+}
+
+/// The IngressClass Traefik claims: `platform.ingress_class` when Traefik is the
+/// platform's controller, else `traefik` (enabled next to nginx, it must not take nginx's).
+fn class_of(cx: &Context) -> String {
+    if cx.platform.ingress_controller == IngressController::Traefik {
+        cx.platform.ingress_class_name().to_string()
+    } else {
+        IngressController::Traefik.name().to_string()
+    }
+}
+
+fn labels(name: &str) -> BTreeMap<String, String> {
+    meta::labels(name, COMPONENT_LABEL)
+}
+
+fn metadata(name: &str, ns: &str) -> ObjectMeta {
+    meta::namespaced(name, ns, labels(name))
+}
+
+fn sha256_hex(text: &str) -> String {
+    Sha256::digest(text.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// What the dynamic configuration template reads.
+#[derive(Serialize)]
+struct DynamicContext<'a> {
+    auth_address: Option<String>,
+    auth_middleware: &'a str,
+    dashboard: bool,
+    http_entrypoint: &'a str,
+    internal_entrypoint: &'a str,
+}
+
+/// The dynamic configuration: the HTTPS redirect, the forwardAuth middleware when
+/// oauth2-proxy renders, and the dashboard's router when it is on.
+fn dynamic_config(p: &TraefikParams, cx: &Context) -> Result<String, Error> {
+    let auth_address = cx.published.auth_service.as_ref().map(|s| format!("{}/", s.http_url()));
+    render_template(
+        "dynamic.yaml",
+        DYNAMIC_TEMPLATE,
+        DynamicContext {
+            auth_address,
+            auth_middleware: AUTH_MIDDLEWARE,
+            dashboard: p.dashboard.enabled,
+            http_entrypoint: HTTP_ENTRYPOINT,
+            internal_entrypoint: INTERNAL_ENTRYPOINT,
+        },
+    )
+}
+
+fn config_map(ns: &str, dynamic: String) -> ConfigMap {
+    ConfigMap {
+        metadata: metadata(NAME, ns),
+        data: Some(BTreeMap::from([(DYNAMIC_FILE.to_string(), dynamic)])),
+        ..Default::default()
+    }
+}
+
+fn service_account(ns: &str) -> ServiceAccount {
+    ServiceAccount { metadata: metadata(NAME, ns), automount_service_account_token: Some(true), ..Default::default() }
+}
+
+fn rule(groups: &[&str], resources: &[&str], verbs: &[&str]) -> PolicyRule {
+    PolicyRule {
+        api_groups: Some(groups.iter().map(|g| g.to_string()).collect()),
+        resources: Some(resources.iter().map(|r| r.to_string()).collect()),
+        verbs: verbs.iter().map(|v| v.to_string()).collect(),
+        ..Default::default()
+    }
+}
+
+const READ: &[&str] = &["get", "list", "watch"];
+
+/// The upstream chart's ClusterRole for Traefik v3.5 and later with only the Kubernetes
+/// Ingress provider on (no CRD, Gateway or Hub rules; `extensions` is long gone): Services
+/// and Nodes, EndpointSlices (the backends), Pods `get` (v3.5), Secrets (TLS), Ingresses
+/// and IngressClasses, and Ingress status (the load balancer's address for external-dns).
+fn cluster_role() -> ClusterRole {
+    ClusterRole {
+        metadata: meta::cluster_scoped(NAME, labels(NAME)),
+        rules: Some(vec![
+            rule(&[""], &["nodes", "services"], READ),
+            rule(&["discovery.k8s.io"], &["endpointslices"], &["list", "watch"]),
+            rule(&[""], &["pods"], &["get"]),
+            rule(&[""], &["secrets"], READ),
+            rule(&["networking.k8s.io"], &["ingressclasses", "ingresses"], READ),
+            rule(&["networking.k8s.io"], &["ingresses/status"], &["update"]),
+        ]),
+        ..Default::default()
+    }
+}
+
+fn cluster_role_binding(ns: &str) -> ClusterRoleBinding {
+    ClusterRoleBinding {
+        metadata: meta::cluster_scoped(NAME, labels(NAME)),
+        role_ref: RoleRef {
+            api_group: "rbac.authorization.k8s.io".into(),
+            kind: "ClusterRole".into(),
+            name: NAME.into(),
+        },
+        subjects: Some(vec![Subject {
+            kind: "ServiceAccount".into(),
+            name: NAME.into(),
+            namespace: Some(ns.into()),
+            ..Default::default()
+        }]),
+    }
+}
+
+fn service_port(name: &str, port: i32, target: &str, app_protocol: Option<&str>) -> ServicePort {
+    ServicePort {
+        name: Some(name.into()),
+        port,
+        target_port: Some(IntOrString::String(target.into())),
+        protocol: Some("TCP".into()),
+        app_protocol: app_protocol.map(Into::into),
+        ..Default::default()
+    }
+}
+
+fn load_balancer(cx: &Context) -> Service {
+    let mut metadata = metadata(NAME, cx.namespace());
+    if !cx.platform.load_balancer_annotations.is_empty() {
+        metadata.annotations = Some(cx.platform.load_balancer_annotations.clone());
+    }
+    Service {
+        metadata,
+        spec: Some(ServiceSpec {
+            type_: Some("LoadBalancer".into()),
+            // Clients' addresses reach Traefik (access logs, allow-lists).
+            external_traffic_policy: Some("Local".into()),
+            selector: Some(meta::selector_labels(NAME)),
+            ports: Some(vec![
+                service_port("http", 80, HTTP_ENTRYPOINT, Some("http")),
+                service_port("https", 443, HTTPS_ENTRYPOINT, Some("https")),
+            ]),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+fn dashboard_service(ns: &str) -> Service {
+    Service {
+        metadata: metadata(DASHBOARD_NAME, ns),
+        spec: Some(ServiceSpec {
+            type_: Some("ClusterIP".into()),
+            selector: Some(meta::selector_labels(NAME)),
+            ports: Some(vec![service_port(INTERNAL_ENTRYPOINT, INTERNAL_PORT, INTERNAL_ENTRYPOINT, Some("http"))]),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+fn args(p: &TraefikParams, cx: &Context, class: &str) -> Vec<String> {
+    let ns = cx.namespace();
+    let mut args = vec![
+        format!("--entryPoints.{HTTP_ENTRYPOINT}.address=:{HTTP_PORT}/tcp"),
+        format!("--entryPoints.{HTTPS_ENTRYPOINT}.address=:{HTTPS_PORT}/tcp"),
+        format!("--entryPoints.{HTTPS_ENTRYPOINT}.http.tls=true"),
+        format!("--entryPoints.{INTERNAL_ENTRYPOINT}.address=:{INTERNAL_PORT}/tcp"),
+        format!("--entryPoints.{METRICS_ENTRYPOINT}.address=:{METRICS_PORT}/tcp"),
+        format!("--ping.entryPoint={INTERNAL_ENTRYPOINT}"),
+        "--metrics.prometheus=true".into(),
+        format!("--metrics.prometheus.entryPoint={METRICS_ENTRYPOINT}"),
+        "--providers.kubernetesingress=true".into(),
+        // Ingress status gets the load balancer's address (external-dns reads it).
+        format!("--providers.kubernetesingress.ingressendpoint.publishedservice={ns}/{NAME}"),
+        format!("--providers.file.directory={DYNAMIC_DIR}"),
+        "--providers.file.watch=true".into(),
+        "--global.checknewversion=false".into(),
+        "--global.sendanonymoususage=false".into(),
+        "--log.level=INFO".into(),
+    ];
+    if !p.default_class {
+        // Only Ingresses of this class; without it Traefik also serves those naming none.
+        args.push(format!("--providers.kubernetesingress.ingressclass={class}"));
+    }
+    if p.access_log {
+        args.push("--accesslog=true".into());
+    }
+    if p.dashboard.enabled {
+        // The dashboard only through the router of the dynamic configuration; never
+        // `--api.insecure`.
+        args.push("--api.dashboard=true".into());
+    }
+    args
+}
+
+fn ping_probe(failure_threshold: i32) -> Probe {
+    Probe {
+        http_get: Some(HTTPGetAction {
+            path: Some("/ping".into()),
+            port: IntOrString::String(INTERNAL_ENTRYPOINT.into()),
+            scheme: Some("HTTP".into()),
+            ..Default::default()
+        }),
+        initial_delay_seconds: Some(2),
+        period_seconds: Some(10),
+        timeout_seconds: Some(2),
+        success_threshold: Some(1),
+        failure_threshold: Some(failure_threshold),
+        ..Default::default()
+    }
+}
+
+fn container(p: &TraefikParams, cx: &Context, class: &str) -> Container {
+    let mut security = container_security(true);
+    security.run_as_user = Some(UID);
+    security.run_as_group = Some(UID);
+    Container {
+        name: CONTAINER.into(),
+        image: Some(p.image.clone()),
+        args: Some(args(p, cx, class)),
+        ports: Some(vec![
+            container_port(HTTP_ENTRYPOINT, HTTP_PORT),
+            container_port(HTTPS_ENTRYPOINT, HTTPS_PORT),
+            container_port(INTERNAL_ENTRYPOINT, INTERNAL_PORT),
+            container_port(METRICS_ENTRYPOINT, METRICS_PORT),
+        ]),
+        resources: Some(p.resources.to_k8s()),
+        security_context: Some(security),
+        readiness_probe: Some(ping_probe(1)),
+        liveness_probe: Some(ping_probe(3)),
+        volume_mounts: Some(vec![
+            {
+                let mut m = mount("dynamic", DYNAMIC_DIR);
+                m.read_only = Some(true);
+                m
+            },
+            mount("tmp", "/tmp"),
+        ]),
+        ..Default::default()
+    }
+}
+
+fn pod_template(p: &TraefikParams, cx: &Context, class: &str, checksum: &str) -> PodTemplateSpec {
+    let mut labels = labels(NAME);
+    labels.extend(meta::selector_labels(NAME));
+    let annotations = BTreeMap::from([
+        ("checksum/config".to_string(), checksum.to_string()),
+        ("kubectl.kubernetes.io/default-container".to_string(), CONTAINER.to_string()),
+        ("prometheus.io/scrape".to_string(), "true".to_string()),
+        ("prometheus.io/port".to_string(), METRICS_PORT.to_string()),
+        ("prometheus.io/path".to_string(), "/metrics".to_string()),
+    ]);
+    let selector = meta::selector(meta::selector_labels(NAME));
+    let spread = p.workload == Workload::Deployment;
+    let pod = PodSpec {
+        service_account_name: Some(NAME.into()),
+        automount_service_account_token: Some(true),
+        security_context: Some(pod_security(UID, UID, UID)),
+        termination_grace_period_seconds: Some(GRACE_PERIOD_SECONDS),
+        node_selector: Some(BTreeMap::from([("kubernetes.io/os".to_string(), "linux".to_string())])),
+        // Prefer spreading over nodes and zones: one going down takes only part of the
+        // ingress capacity with it (a DaemonSet is on every node anyway).
+        affinity: spread.then(|| Affinity {
+            pod_anti_affinity: Some(PodAntiAffinity {
+                preferred_during_scheduling_ignored_during_execution: Some(vec![WeightedPodAffinityTerm {
+                    weight: 100,
+                    pod_affinity_term: PodAffinityTerm {
+                        label_selector: Some(selector.clone()),
+                        topology_key: "kubernetes.io/hostname".into(),
+                        ..Default::default()
+                    },
+                }]),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }),
+        topology_spread_constraints: spread.then(|| {
+            vec![TopologySpreadConstraint {
+                max_skew: 1,
+                topology_key: cx.platform.zone_label.clone(),
+                when_unsatisfiable: "ScheduleAnyway".into(),
+                label_selector: Some(selector.clone()),
+                ..Default::default()
+            }]
+        }),
+        containers: vec![container(p, cx, class)],
+        volumes: Some(vec![
+            Volume {
+                name: "dynamic".into(),
+                config_map: Some(ConfigMapVolumeSource { name: NAME.into(), ..Default::default() }),
+                ..Default::default()
+            },
+            empty_dir("tmp"),
+        ]),
+        ..Default::default()
+    };
+    PodTemplateSpec {
+        metadata: Some(ObjectMeta { labels: Some(labels), annotations: Some(annotations), ..Default::default() }),
+        spec: Some(pod),
+    }
+}
+
+fn deployment(p: &TraefikParams, ns: &str, template: PodTemplateSpec) -> Deployment {
+    Deployment {
+        metadata: metadata(NAME, ns),
+        spec: Some(DeploymentSpec {
+            replicas: Some(p.replicas as i32),
+            selector: meta::selector(meta::selector_labels(NAME)),
+            // Never below the current count while rolling: a new pod is ready first.
+            strategy: Some(DeploymentStrategy {
+                type_: Some("RollingUpdate".into()),
+                rolling_update: Some(RollingUpdateDeployment {
+                    max_surge: Some(IntOrString::Int(1)),
+                    max_unavailable: Some(IntOrString::Int(0)),
+                }),
+            }),
+            min_ready_seconds: Some(5),
+            template,
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+fn daemon_set(ns: &str, template: PodTemplateSpec) -> DaemonSet {
+    DaemonSet {
+        metadata: metadata(NAME, ns),
+        spec: Some(DaemonSetSpec {
+            selector: meta::selector(meta::selector_labels(NAME)),
+            update_strategy: Some(DaemonSetUpdateStrategy {
+                type_: Some("RollingUpdate".into()),
+                rolling_update: Some(RollingUpdateDaemonSet {
+                    max_unavailable: Some(IntOrString::Int(1)),
+                    ..Default::default()
+                }),
+            }),
+            min_ready_seconds: Some(5),
+            template,
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+/// One controller down at a time during drains.
+fn disruption_budget(ns: &str) -> PodDisruptionBudget {
+    PodDisruptionBudget {
+        metadata: metadata(NAME, ns),
+        spec: Some(PodDisruptionBudgetSpec {
+            max_unavailable: Some(IntOrString::Int(1)),
+            selector: Some(meta::selector(meta::selector_labels(NAME))),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+fn ingress_class(p: &TraefikParams, class: &str) -> IngressClass {
+    let mut metadata = meta::cluster_scoped(class, labels(NAME));
+    if p.default_class {
+        metadata.annotations = Some(BTreeMap::from([(IS_DEFAULT_CLASS_ANNOTATION.to_string(), "true".to_string())]));
+    }
+    IngressClass {
+        metadata,
+        spec: Some(IngressClassSpec { controller: Some(CONTROLLER_CLASS.into()), parameters: None }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::common::pod::Resources;
+    use crate::common::testing::{find, path_of};
+    use crate::context::{AuthRef, ServiceRef};
+    use crate::nginx_ingress::NginxIngress;
+    use crate::stack::Stack;
+    use runway_core::{SourceId, SourceKind};
+
+    /// The onprem platform's facts with oauth2-proxy and cert-manager published.
+    fn cx() -> Context {
+        let mut cx = Context::default();
+        cx.platform.ingress_controller = IngressController::Traefik;
+        cx.platform.load_balancer_annotations =
+            BTreeMap::from([("metallb.universe.tf/address-pool".to_string(), "default".to_string())]);
+        cx.config.dns_zone = Some("example.com".into());
+        cx.published.tls_issuer = Some("letsencrypt-prod".into());
+        cx.published.auth = Some(AuthRef {
+            auth_url: "https://auth.example.com/oauth2/auth".into(),
+            signin_url: "https://auth.example.com/oauth2/start?rd=$scheme://$host$escaped_request_uri".into(),
+        });
+        cx.published.auth_service =
+            Some(ServiceRef { name: "oauth2-proxy".into(), namespace: "kubeprod".into(), port: 4180 });
+        cx
+    }
+
+    fn build(p: &TraefikParams) -> Vec<Object> {
+        Traefik::build(p, &cx()).unwrap_or_else(|e| panic!("builds: {e}"))
+    }
+
+    fn with(f: impl FnOnce(&mut TraefikParams)) -> TraefikParams {
+        let mut p = TraefikParams::default();
+        f(&mut p);
+        p
+    }
+
+    fn pod(o: &Object) -> &serde_json::Value {
+        &o.value["spec"]["template"]["spec"]
+    }
+
+    fn args_of(objects: &[Object]) -> Vec<String> {
+        let workload = objects.iter().find(|o| o.key == "deploy" || o.key == "daemonset").expect("a workload");
+        pod(workload)["containers"][0]["args"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|a| a.as_str().map(String::from))
+            .collect()
+    }
+
+    /// The dynamic configuration, read back as YAML.
+    fn dynamic(objects: &[Object]) -> serde_json::Value {
+        let text = find(objects, "config").value["data"][DYNAMIC_FILE].as_str().expect("a config file").to_string();
+        runway_core::layer::parse_layer(SourceId(0), &text).expect("the dynamic configuration is YAML").to_json()
+    }
+
+    #[test]
+    fn default_build_has_its_objects_keys_and_names() {
+        let objects = build(&TraefikParams::default());
+        let got: Vec<(&str, &str, &str)> = objects.iter().map(|o| (o.key.as_str(), o.kind(), o.name())).collect();
+        assert_eq!(
+            got,
+            [
+                ("serviceAccount", "ServiceAccount", "traefik"),
+                ("clusterRole", "ClusterRole", "traefik"),
+                ("clusterRoleBinding", "ClusterRoleBinding", "traefik"),
+                ("config", "ConfigMap", "traefik"),
+                ("svc", "Service", "traefik"),
+                ("deploy", "Deployment", "traefik"),
+                ("pdb", "PodDisruptionBudget", "traefik"),
+                ("ingressClass", "IngressClass", "traefik"),
+            ]
+        );
+        for o in &objects {
+            let cluster_scoped = matches!(o.kind(), "ClusterRole" | "ClusterRoleBinding" | "IngressClass");
+            assert_eq!(o.namespace(), if cluster_scoped { "" } else { "kubeprod" }, "{}", o.key);
+            assert!(Traefik::OBJECTS.iter().any(|d| d.key == o.key && d.kind == o.kind()), "{} is documented", o.key);
+        }
+        let class = &find(&objects, "ingressClass").value;
+        assert_eq!(class["spec"]["controller"], "traefik.io/ingress-controller");
+        assert_eq!(class["metadata"]["annotations"][IS_DEFAULT_CLASS_ANNOTATION], "true");
+        assert_eq!(find(&objects, "deploy").value["spec"]["template"]["spec"]["containers"][0]["image"], DEFAULT_IMAGE);
+    }
+
+    #[test]
+    fn the_platform_choice_renders_one_controller_and_publishes_it() {
+        let mut platform = Platform::default();
+        assert!(!Traefik::default_enabled_on(&platform) && NginxIngress::default_enabled_on(&platform));
+        platform.ingress_controller = IngressController::Traefik;
+        assert!(Traefik::default_enabled_on(&platform) && !NginxIngress::default_enabled_on(&platform));
+
+        let mut published = Published::default();
+        Traefik::publish(&TraefikParams::default(), &cx(), &mut published);
+        let ic = published.ingress_controller.expect("traefik publishes itself");
+        assert_eq!(
+            (ic.controller, ic.namespace.as_str(), ic.class.as_str()),
+            (IngressController::Traefik, "kubeprod", "traefik")
+        );
+        assert_eq!(ic.selector, meta::selector_labels(NAME));
+        // Enabled next to nginx (the platform's choice), it neither publishes nor takes
+        // nginx's class.
+        let mut nginx_cx = cx();
+        nginx_cx.platform.ingress_controller = IngressController::Nginx;
+        let mut published = Published::default();
+        Traefik::publish(&TraefikParams::default(), &nginx_cx, &mut published);
+        assert!(published.ingress_controller.is_none());
+        let objects = Traefik::build(&TraefikParams::default(), &nginx_cx).expect("builds");
+        assert_eq!(find(&objects, "ingressClass").name(), "traefik");
+    }
+
+    #[test]
+    fn switching_is_one_line_on_onprem() {
+        let components: [&dyn crate::ErasedComponent; 2] = [&Traefik, &NginxIngress];
+        let render = |extra: Option<&str>| {
+            let mut s = Stack::new();
+            s.platform("onprem", "test").expect("onprem exists");
+            if let Some(set) = extra {
+                s.set(set, false).expect("a valid --set");
+            }
+            s.render(&components).unwrap_or_else(|e| panic!("{}", e.render()))
+        };
+        let controllers = |r: &crate::Rendered| -> Vec<String> {
+            r.objects.iter().filter(|o| o.kind() == "IngressClass").map(|o| o.name().to_string()).collect()
+        };
+        assert_eq!(controllers(&render(None)), ["traefik"], "onprem defaults to traefik, as k3s");
+        assert_eq!(controllers(&render(Some("platform.ingress_controller=nginx"))), ["nginx"]);
+        let both = render(Some("platform.components.nginx_ingress=true"));
+        assert_eq!(controllers(&both), ["nginx", "traefik"], "an explicitly enabled controller renders beside");
+    }
+
+    #[test]
+    fn unprivileged_ports_need_no_capability() {
+        let objects = build(&TraefikParams::default());
+        let deploy = find(&objects, "deploy");
+        let c = &pod(deploy)["containers"][0];
+        let sc = &c["securityContext"];
+        assert_eq!(sc["capabilities"], serde_json::json!({"drop": ["ALL"]}), "no NET_BIND_SERVICE");
+        assert_eq!(sc["readOnlyRootFilesystem"], true);
+        assert_eq!(sc["allowPrivilegeEscalation"], false);
+        assert_eq!(sc["runAsNonRoot"], true);
+        assert_eq!(sc["runAsUser"], 65532);
+        let ports: Vec<i64> =
+            c["ports"].as_array().into_iter().flatten().filter_map(|p| p["containerPort"].as_i64()).collect();
+        assert!(ports.iter().all(|p| *p >= 1024), "{ports:?}");
+        assert_eq!(crate::namespaces::pod_security_level(&deploy.value), "restricted");
+        assert!(deploy.value["spec"]["template"]["metadata"]["annotations"]
+            .get(crate::common::pod::SECURITY_EXCEPTION_ANNOTATION)
+            .is_none());
+        let svc = &find(&objects, "svc").value;
+        assert_eq!(svc["spec"]["type"], "LoadBalancer");
+        assert_eq!(svc["spec"]["externalTrafficPolicy"], "Local");
+        assert_eq!(svc["metadata"]["annotations"]["metallb.universe.tf/address-pool"], "default");
+        let mapped: Vec<(i64, &str)> = svc["spec"]["ports"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|p| (p["port"].as_i64().unwrap_or(0), p["targetPort"].as_str().unwrap_or("")))
+            .collect();
+        assert_eq!(mapped, [(80, "web"), (443, "websecure")], "metrics stay off the load balancer");
+    }
+
+    #[test]
+    fn metrics_are_scraped_from_their_own_port() {
+        let objects = build(&TraefikParams::default());
+        let template = &find(&objects, "deploy").value["spec"]["template"];
+        let ann = &template["metadata"]["annotations"];
+        assert_eq!(ann["prometheus.io/scrape"], "true");
+        assert_eq!(ann["prometheus.io/port"], "9100");
+        assert_eq!(ann["prometheus.io/path"], "/metrics");
+        let ports = &template["spec"]["containers"][0]["ports"];
+        assert!(ports.as_array().into_iter().flatten().any(|p| p["name"] == "metrics" && p["containerPort"] == 9100));
+        let args = args_of(&objects);
+        assert!(args.contains(&"--metrics.prometheus.entryPoint=metrics".to_string()));
+        assert!(args.contains(&"--entryPoints.metrics.address=:9100/tcp".to_string()));
+    }
+
+    #[test]
+    fn forward_auth_asks_oauth2_proxy_inside_the_cluster() {
+        let objects = build(&TraefikParams::default());
+        let config = dynamic(&objects);
+        let auth = &config["http"]["middlewares"][AUTH_MIDDLEWARE]["forwardAuth"];
+        assert_eq!(auth["address"], "http://oauth2-proxy.kubeprod.svc:4180/");
+        assert_eq!(auth["trustForwardHeader"], false);
+        assert_eq!(auth["authResponseHeaders"], serde_json::json!(["X-Auth-Request-User", "X-Auth-Request-Email"]));
+        assert_eq!(AUTH_MIDDLEWARE_REF, format!("{AUTH_MIDDLEWARE}@file"));
+        // Plain HTTP goes to HTTPS, at the lowest priority (ACME's HTTP-01 solver wins).
+        let redirect = &config["http"]["routers"]["http-to-https"];
+        assert_eq!(redirect["priority"], 1);
+        assert_eq!(redirect["entryPoints"], serde_json::json!(["web"]));
+        assert_eq!(config["http"]["middlewares"]["redirect-to-https"]["redirectScheme"]["scheme"], "https");
+        let args = args_of(&objects);
+        assert!(args.contains(&format!("--providers.file.directory={DYNAMIC_DIR}")));
+        assert!(args
+            .contains(&"--providers.kubernetesingress.ingressendpoint.publishedservice=kubeprod/traefik".to_string()));
+        // A config change rolls the pods.
+        let sum = &find(&objects, "deploy").value["spec"]["template"]["metadata"]["annotations"]["checksum/config"];
+        let mut no_auth = cx();
+        no_auth.published.auth_service = None;
+        let other = Traefik::build(&TraefikParams::default(), &no_auth).expect("builds");
+        assert!(
+            dynamic(&other)["http"]["middlewares"].get(AUTH_MIDDLEWARE).is_none(),
+            "no oauth2-proxy, no middleware"
+        );
+        assert_ne!(
+            sum,
+            &find(&other, "deploy").value["spec"]["template"]["metadata"]["annotations"]["checksum/config"]
+        );
+    }
+
+    #[test]
+    fn rbac_is_exactly_what_the_ingress_provider_reads() {
+        let objects = build(&TraefikParams::default());
+        let rules = &find(&objects, "clusterRole").value["rules"];
+        assert_eq!(
+            rules,
+            &serde_json::json!([
+                {"apiGroups": [""], "resources": ["nodes", "services"], "verbs": ["get", "list", "watch"]},
+                {"apiGroups": ["discovery.k8s.io"], "resources": ["endpointslices"], "verbs": ["list", "watch"]},
+                {"apiGroups": [""], "resources": ["pods"], "verbs": ["get"]},
+                {"apiGroups": [""], "resources": ["secrets"], "verbs": ["get", "list", "watch"]},
+                {"apiGroups": ["networking.k8s.io"], "resources": ["ingressclasses", "ingresses"], "verbs": ["get", "list", "watch"]},
+                {"apiGroups": ["networking.k8s.io"], "resources": ["ingresses/status"], "verbs": ["update"]},
+            ])
+        );
+        let binding = &find(&objects, "clusterRoleBinding").value;
+        assert_eq!(
+            binding["subjects"][0],
+            serde_json::json!({"kind": "ServiceAccount", "name": "traefik", "namespace": "kubeprod"})
+        );
+        assert_eq!(pod(find(&objects, "deploy"))["serviceAccountName"], "traefik");
+    }
+
+    #[test]
+    fn dashboard_is_off_by_default_and_only_behind_oauth2_proxy() {
+        let objects = build(&TraefikParams::default());
+        assert!(objects.iter().all(|o| !o.key.starts_with("dashboard.")));
+        assert!(!args_of(&objects).iter().any(|a| a.starts_with("--api")));
+        assert!(dynamic(&objects)["http"]["routers"].get("dashboard").is_none());
+
+        let on = with(|p| p.dashboard.enabled = true);
+        let objects = build(&on);
+        let args = args_of(&objects);
+        assert!(args.contains(&"--api.dashboard=true".to_string()));
+        assert!(!args.iter().any(|a| a.starts_with("--api.insecure")), "never the insecure API");
+        let router = &dynamic(&objects)["http"]["routers"]["dashboard"];
+        assert_eq!(router["service"], "api@internal");
+        assert_eq!(router["entryPoints"], serde_json::json!([INTERNAL_ENTRYPOINT]));
+        let svc = &find(&objects, "dashboard.svc").value;
+        assert_eq!(svc["spec"]["type"], "ClusterIP");
+        assert_eq!(svc["spec"]["ports"][0]["targetPort"], INTERNAL_ENTRYPOINT);
+        let ingress = &find(&objects, "dashboard.ingress").value;
+        assert_eq!(ingress["metadata"]["name"], DASHBOARD_NAME);
+        assert_eq!(ingress["spec"]["rules"][0]["host"], "traefik.example.com");
+        let ann = &ingress["metadata"]["annotations"];
+        assert_eq!(ann[crate::common::ingress::TRAEFIK_MIDDLEWARES_ANNOTATION], AUTH_MIDDLEWARE_REF);
+        assert_eq!(ann[crate::common::ingress::TRAEFIK_TLS_ANNOTATION], "true");
+        assert_eq!(ingress["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"]["name"], DASHBOARD_NAME);
+
+        let mut no_login = cx();
+        no_login.published.auth = None;
+        let e = Traefik::build(&on, &no_login).expect_err("a dashboard without login is refused");
+        assert!(e.to_string().contains("oauth2_proxy"), "{e}");
+    }
+
+    #[test]
+    fn daemonset_workload_replaces_the_deployment_and_its_budget() {
+        let objects = build(&with(|p| p.workload = Workload::Daemonset));
+        assert!(objects.iter().all(|o| o.key != "deploy" && o.key != "pdb"));
+        let ds = &find(&objects, "daemonset").value;
+        assert_eq!(ds["kind"], "DaemonSet");
+        assert_eq!(ds["spec"]["updateStrategy"]["rollingUpdate"]["maxUnavailable"], 1);
+        assert!(ds["spec"]["template"]["spec"].get("topologySpreadConstraints").is_none());
+        assert_eq!(ds["spec"]["template"]["spec"]["containers"][0]["name"], "traefik");
+    }
+
+    #[test]
+    fn default_class_off_watches_only_its_class() {
+        let objects = build(&with(|p| p.default_class = false));
+        assert!(find(&objects, "ingressClass").value["metadata"].get("annotations").is_none());
+        assert!(args_of(&objects).contains(&"--providers.kubernetesingress.ingressclass=traefik".to_string()));
+        assert!(!args_of(&build(&TraefikParams::default())).iter().any(|a| a.contains("ingressclass=")));
+        let mut c = cx();
+        c.platform.ingress_class = Some("public".into());
+        assert_eq!(
+            find(&Traefik::build(&TraefikParams::default(), &c).expect("builds"), "ingressClass").name(),
+            "public"
+        );
+        c.platform.ingress_class = Some("Not Valid".into());
+        let e = Traefik::build(&TraefikParams::default(), &c).expect_err("rejected");
+        assert_eq!(path_of(&e), "platform.ingress_class");
+    }
+
+    #[test]
+    fn bad_parameters_are_errors_naming_their_path() {
+        let path = |p: TraefikParams| {
+            let e = Traefik::build(&p, &cx()).expect_err("rejected");
+            assert!(!e.helps().is_empty(), "{e} has no help");
+            path_of(&e)
+        };
+        assert_eq!(path(with(|p| p.replicas = 0)), "traefik.replicas");
+        assert_eq!(path(with(|p| p.image = "a b".into())), "traefik.image");
+        assert_eq!(path(with(|p| p.resources = Resources::new("1", "1Gi", None, "512Mi"))), "traefik.resources");
+        assert_eq!(path(with(|p| p.dashboard.host_label = "Dash Board".into())), "traefik.dashboard.host_label");
+        // A DaemonSet has no replica count to get wrong.
+        assert!(Traefik::build(
+            &with(|p| {
+                p.workload = Workload::Daemonset;
+                p.replicas = 0;
+            }),
+            &cx()
+        )
+        .is_ok());
+    }
+
+    #[test]
+    fn every_object_round_trips() {
+        for p in [with(|p| p.dashboard.enabled = true), with(|p| p.workload = Workload::Daemonset)] {
+            for mut o in build(&p) {
+                let before = o.value.clone();
+                o.check_round_trip().unwrap_or_else(|e| panic!("{}: {e}", o.key));
+                assert_eq!(before, o.value, "{} changed in the round trip", o.key);
+            }
+        }
+    }
+
+    #[test]
+    fn selectors_match_the_pod_template() {
+        let objects = build(&with(|p| p.dashboard.enabled = true));
+        let labels = find(&objects, "deploy").value["spec"]["template"]["metadata"]["labels"].clone();
+        let matches = |sel: &serde_json::Value| {
+            let sel = sel.as_object().expect("a selector");
+            !sel.is_empty() && sel.iter().all(|(k, v)| labels.get(k) == Some(v))
+        };
+        assert!(matches(&find(&objects, "svc").value["spec"]["selector"]));
+        assert!(matches(&find(&objects, "dashboard.svc").value["spec"]["selector"]));
+        assert!(matches(&find(&objects, "pdb").value["spec"]["selector"]["matchLabels"]));
+        assert!(matches(&find(&objects, "deploy").value["spec"]["selector"]["matchLabels"]));
+    }
+
+    #[test]
+    fn dashboard_patches_nest_under_dashboard() {
+        let mut s = Stack::new();
+        s.platform("onprem", "test").expect("onprem exists");
+        s.layer(
+            "test.yaml",
+            SourceKind::File,
+            "config: {dns_zone: example.com}\ntraefik:\n  dashboard:\n    enabled: true\n    svc:\n      metadata:\n        \
+             annotations: {team: edge}\n",
+        )
+        .expect("parses");
+        let e = s.render(&[&Traefik]).expect_err("no oauth2-proxy in this render");
+        assert!(e.to_string().contains("oauth2_proxy"), "{e}");
+        s.set("traefik.dashboard.ingress=null", false).expect("a valid --set");
+        let rendered = s.render(&[&Traefik]).unwrap_or_else(|e| panic!("{}", e.render()));
+        let svc = rendered.objects.iter().find(|o| o.name() == DASHBOARD_NAME).expect("the dashboard Service");
+        assert_eq!(svc.value["metadata"]["annotations"]["team"], "edge");
+        assert!(rendered.objects.iter().all(|o| o.kind() != "Ingress"));
+    }
+}
