@@ -101,6 +101,7 @@ pub use self::dashboards::{Datasource, MAX_DASHBOARD_BYTES};
 pub use self::params::{GrafanaParams, OrgRole, DEFAULT_IMAGE, DEFAULT_SIDECAR_IMAGE, MAX_DASHBOARD_NAME};
 use crate::common::ingress::{ingress_object, IngressSpecFor};
 use crate::common::meta;
+use crate::common::metrics::{MetricsEndpoint, Scrape};
 use crate::common::pod::empty_dir;
 use crate::common::pod::{container_security, pod_security};
 use crate::common::template::render_template;
@@ -189,6 +190,11 @@ impl Component for Grafana {
         ObjectDoc { key: "dashboards_provider", kind: "ConfigMap", doc: "provisions the dashboard folder provider" },
         ObjectDoc { key: "svc", kind: "Service", doc: "headless `grafana`, port `dashboard` (3000)" },
         ObjectDoc { key: "grafana", kind: "StatefulSet", doc: "Grafana and the dashboard sidecar, volume `datadir`" },
+        ObjectDoc {
+            key: "podMonitor",
+            kind: "PodMonitor",
+            doc: "scrapes Grafana's `/metrics` (`platform.monitoring: operator` or `both`)",
+        },
         ObjectDoc { key: "ingress", kind: "Ingress", doc: "`grafana.<dns_zone>`, TLS, login through oauth2-proxy" },
         ObjectDoc {
             key: "networkPolicy",
@@ -263,6 +269,7 @@ impl Component for Grafana {
         if p.network_policy {
             objects.push(Object::new(Self::NAME, "networkPolicy", &network_policy(ns)));
         }
+        objects.extend(scrape(ns).monitor(Self::NAME, "podMonitor", cx));
         Ok(objects)
     }
 }
@@ -641,14 +648,18 @@ fn sidecar_container(p: &GrafanaParams, ns: &str) -> Container {
     }
 }
 
-fn pod_annotations(checksum: &str) -> BTreeMap<String, String> {
-    BTreeMap::from([
+/// Grafana's own metrics, on its HTTP port.
+pub fn scrape(ns: &str) -> Scrape {
+    Scrape::pods(COMPONENT_LABEL, NAME, ns, meta::selector_labels(NAME), MetricsEndpoint::new(PORT_NAME, HTTP_PORT))
+}
+
+fn pod_annotations(checksum: &str, cx: &Context) -> BTreeMap<String, String> {
+    let mut a = scrape(cx.namespace()).annotations(cx);
+    a.extend([
         ("checksum/config".to_string(), checksum.to_string()),
         ("kubectl.kubernetes.io/default-container".to_string(), GRAFANA_CONTAINER.to_string()),
-        ("prometheus.io/scrape".to_string(), "true".to_string()),
-        ("prometheus.io/port".to_string(), HTTP_PORT.to_string()),
-        ("prometheus.io/path".to_string(), "/metrics".to_string()),
-    ])
+    ]);
+    a
 }
 
 fn stateful_set(p: &GrafanaParams, cx: &Context, host: &str, checksum: &str) -> StatefulSet {
@@ -684,7 +695,7 @@ fn stateful_set(p: &GrafanaParams, cx: &Context, host: &str, checksum: &str) -> 
             template: PodTemplateSpec {
                 metadata: Some(ObjectMeta {
                     labels: Some(template_labels),
-                    annotations: Some(pod_annotations(checksum)),
+                    annotations: Some(pod_annotations(checksum, cx)),
                     ..Default::default()
                 }),
                 spec: Some(pod),
