@@ -217,6 +217,9 @@ pub struct Published {
     /// The OpenID Connect issuer a rendered identity provider serves (keycloak), which
     /// oauth2-proxy uses when its own `oidc_issuer_url` is unset.
     pub oidc_issuer: Option<String>,
+    /// The Grafana dashboards of the rendered components with metrics, which the grafana
+    /// component provisions (`grafana.builtin_dashboards`).
+    pub dashboards: Vec<crate::grafana::BuiltinDashboard>,
 }
 
 /// Secret values given at render time (`--secrets-file`), never in a layer: component

@@ -308,6 +308,7 @@ impl Component for CertManager {
     type Params = CertManagerParams;
 
     fn publish(p: &CertManagerParams, _cx: &Context, published: &mut Published) {
+        published.dashboards.push(crate::grafana::dashboards::CERT_MANAGER);
         published.tls_issuer = Some(p.letsencrypt_environment.issuer().to_string());
     }
 

@@ -302,4 +302,67 @@ mod tests {
         assert_eq!(m.value["spec"]["endpoints"][0]["interval"], "30s");
         assert_eq!(m.value["spec"]["endpoints"][0]["path"], "/x/metrics");
     }
+
+    /// The labels of `o` at JSON pointer `at`, as a map.
+    fn labels_at<'a>(o: &'a Object, at: &str) -> Option<&'a serde_json::Map<String, serde_json::Value>> {
+        o.value.pointer(at).and_then(|l| l.as_object())
+    }
+
+    fn matches(selector: &serde_json::Value, labels: Option<&serde_json::Map<String, serde_json::Value>>) -> bool {
+        let want = selector["matchLabels"].as_object().expect("a monitor selects by matchLabels");
+        labels.is_some_and(|l| want.iter().all(|(k, v)| l.get(k) == Some(v)))
+    }
+
+    #[test]
+    fn every_monitor_of_an_operator_render_selects_a_named_port_that_exists() {
+        let mut stack = crate::Stack::new();
+        stack.platform("onprem", "test").expect("onprem exists");
+        for set in ["config.dns_zone=example.com", "platform.monitoring=operator"] {
+            stack.set(set, false).expect("a set flag");
+        }
+        let objects = stack.render(crate::ALL).unwrap_or_else(|e| panic!("{}", e.render())).objects;
+        let monitors: Vec<&Object> =
+            objects.iter().filter(|o| matches!(o.kind(), "ServiceMonitor" | "PodMonitor")).collect();
+        assert!(monitors.len() >= 10, "{} monitors", monitors.len());
+        for m in &monitors {
+            let ns = m.namespace();
+            assert_eq!(m.value["metadata"]["labels"]["release"], "kube-prometheus-stack", "{}", m.name());
+            let selector = &m.value["spec"]["selector"];
+            if m.kind() == "ServiceMonitor" {
+                let port = m.value["spec"]["endpoints"][0]["port"].as_str().expect("a port name");
+                let services: Vec<&Object> = objects
+                    .iter()
+                    .filter(|o| o.kind() == "Service" && o.namespace() == ns)
+                    .filter(|o| matches(selector, labels_at(o, "/metadata/labels")))
+                    .collect();
+                assert_eq!(services.len(), 1, "ServiceMonitor {} selects {} Services", m.name(), services.len());
+                let ports = services[0].value["spec"]["ports"].as_array().expect("ports");
+                assert!(ports.iter().any(|p| p["name"] == port), "Service {} has no port `{port}`", services[0].name());
+            } else {
+                let port = m.value["spec"]["podMetricsEndpoints"][0]["port"].as_str().expect("a port name");
+                let pods: Vec<&Object> = objects
+                    .iter()
+                    .filter(|o| o.namespace() == ns)
+                    .filter(|o| matches(selector, labels_at(o, "/spec/template/metadata/labels")))
+                    .collect();
+                assert!(!pods.is_empty(), "PodMonitor {} selects no pods", m.name());
+                for w in pods {
+                    let containers = w.value["spec"]["template"]["spec"]["containers"].as_array().expect("containers");
+                    assert!(
+                        containers
+                            .iter()
+                            .flat_map(|c| c["ports"].as_array().into_iter().flatten())
+                            .any(|p| p["name"] == port),
+                        "{} {} has no container port `{port}`",
+                        w.kind(),
+                        w.name()
+                    );
+                }
+            }
+        }
+        // In operator mode no pod carries scrape annotations.
+        assert!(objects
+            .iter()
+            .all(|o| o.value.pointer("/spec/template/metadata/annotations/prometheus.io~1scrape").is_none()));
+    }
 }

@@ -164,6 +164,7 @@ impl Component for Elasticsearch {
     type Params = ElasticsearchParams;
 
     fn publish(_: &ElasticsearchParams, cx: &Context, published: &mut Published) {
+        published.dashboards.push(crate::grafana::dashboards::ELASTICSEARCH);
         published.elasticsearch = Some(ServiceRef {
             name: CLIENT_SERVICE.to_string(),
             namespace: cx.namespace().to_string(),

@@ -75,7 +75,7 @@ use crate::common::metrics::{MetricsEndpoint, Scrape};
 use crate::common::pod::{Resources, SECURITY_EXCEPTION_ANNOTATION};
 use crate::common::template::render_template;
 use crate::component::{Component, ObjectDoc};
-use crate::context::{Context, ServiceRef};
+use crate::context::{Context, Published, ServiceRef};
 
 /// The name of the DaemonSet, its ConfigMap, ServiceAccount and RBAC objects (BKPR's).
 pub const NAME: &str = "fluentd-es";
@@ -174,6 +174,10 @@ impl Component for FluentdEs {
         },
     ];
     type Params = FluentdEsParams;
+
+    fn publish(_: &FluentdEsParams, _: &Context, published: &mut Published) {
+        published.dashboards.push(crate::grafana::dashboards::FLUENTD);
+    }
 
     fn build(p: &FluentdEsParams, cx: &Context) -> Result<Vec<Object>, Error> {
         p.validate()?;

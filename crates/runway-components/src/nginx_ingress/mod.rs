@@ -92,7 +92,7 @@ use crate::common::meta;
 use crate::common::metrics::{MetricsEndpoint, Scrape};
 use crate::common::pod::{container_security, pod_security, SECURITY_EXCEPTION_ANNOTATION};
 use crate::component::{Component, ObjectDoc};
-use crate::context::Context;
+use crate::context::{Context, Published};
 
 /// The controller's Deployment, ServiceAccount, RBAC, autoscaler and disruption budget.
 pub const CONTROLLER_NAME: &str = "nginx-ingress-controller";
@@ -182,6 +182,10 @@ impl Component for NginxIngress {
         },
     ];
     type Params = NginxIngressParams;
+
+    fn publish(_: &NginxIngressParams, _: &Context, published: &mut Published) {
+        published.dashboards.push(crate::grafana::dashboards::NGINX_INGRESS);
+    }
 
     fn build(p: &NginxIngressParams, cx: &Context) -> Result<Vec<Object>, Error> {
         p.validate()?;

@@ -231,6 +231,9 @@ impl Component for Prometheus {
     type Params = PrometheusParams;
 
     fn publish(_: &PrometheusParams, cx: &Context, published: &mut Published) {
+        published
+            .dashboards
+            .extend([crate::grafana::dashboards::PROMETHEUS, crate::grafana::dashboards::KUBERNETES_RESOURCES]);
         let ns = cx.namespace().to_string();
         published.prometheus =
             Some(ServiceRef { name: PROMETHEUS.into(), namespace: ns.clone(), port: PROMETHEUS_PORT as u16 });
