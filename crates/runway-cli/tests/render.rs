@@ -67,6 +67,25 @@ fn operator_monitoring_matches_its_snapshot_with_and_without_bkprs_prometheus() 
     });
 }
 
+/// Seed 001's observability stack: Prometheus, Alertmanager, the exporters and Grafana in
+/// `monitoring`, a MySQL in `storage` (`config.namespaces`).
+#[test]
+fn observability_example_renders_in_its_two_namespaces_and_matches_its_snapshot() {
+    let settings = snapshot_settings("render");
+    settings.bind(|| {
+        let args = ["render", "--stack", "examples/observability/stack.yaml"];
+        let out = render_ok(&args);
+        assert_eq!(out, render_ok(&args), "render is not deterministic for {args:?}");
+        for ns in ["monitoring", "storage"] {
+            assert!(out.contains(&format!("kubernetes.io/metadata.name: {ns}\n")), "no Namespace `{ns}`");
+            assert!(out.contains(&format!("  namespace: {ns}\n")), "nothing in `{ns}`");
+        }
+        assert!(!out.contains("namespace: kubeprod") && !out.contains("namespace: sysdigcloud"));
+        assert!(out.contains("cpu: 100m\n            memory: 256Mi"), "the seed's MySQL requests");
+        insta::assert_snapshot!("observability__stack", out);
+    });
+}
+
 /// The Sysdig backend stack on the platforms its issue names, with and without secrets.
 #[test]
 fn sysdig_backend_matches_its_snapshot_on_eks_gke_and_onprem() {
