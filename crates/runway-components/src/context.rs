@@ -220,6 +220,9 @@ pub struct Published {
     /// The Grafana dashboards of the rendered components with metrics, which the grafana
     /// component provisions (`grafana.builtin_dashboards`).
     pub dashboards: Vec<crate::grafana::BuiltinDashboard>,
+    /// The storage class every claim uses instead of `platform.storage_class`, published
+    /// by a storage component (`longhorn`).
+    pub storage_class: Option<String>,
 }
 
 /// Secret values given at render time (`--secrets-file`), never in a layer: component
@@ -285,8 +288,9 @@ impl Context {
         }
     }
 
-    /// The storage class for a claim, `None` for the cluster default.
+    /// The storage class for a claim: the one a storage component publishes (`longhorn`),
+    /// else `platform.storage_class`; `None` for the cluster default.
     pub fn storage_class(&self) -> Option<&str> {
-        self.platform.storage_class.as_deref()
+        self.published.storage_class.as_deref().or(self.platform.storage_class.as_deref())
     }
 }

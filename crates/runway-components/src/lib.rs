@@ -23,6 +23,7 @@ pub mod hpas;
 pub mod images;
 pub mod keycloak;
 pub mod kibana;
+pub mod longhorn;
 pub mod namespaces;
 pub mod nginx_ingress;
 pub mod oauth2_proxy;
@@ -75,4 +76,5 @@ pub const ALL: &[&dyn ErasedComponent] = &[
     &sdc_agent::SdcAgent,
     &sysdig_metrics_adapter::SysdigMetricsAdapter,
     &hpas::Hpas,
+    &longhorn::Longhorn,
 ];
