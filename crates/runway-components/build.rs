@@ -1,5 +1,5 @@
-//! Converts the vendored cert-manager CRDs (upstream YAML, kept byte for byte in
-//! src/cert_manager/crds/) into compact JSON at build time, so a render reads ~1 MB of
+//! Converts the vendored CRDs (upstream YAML, kept byte for byte in src/cert_manager/crds/
+//! and src/prometheus/crds/) into compact JSON at build time, so a render reads ~1 MB of
 //! JSON with serde_json instead of parsing ~1 MB of YAML: the difference between a few
 //! milliseconds and twenty on every `runway render`.
 
@@ -7,12 +7,20 @@ use std::fs;
 use std::path::Path;
 
 fn main() {
-    let src = Path::new("src/cert_manager/crds");
-    println!("cargo:rerun-if-changed={}", src.display());
     let out = Path::new(&std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR")).join("crds");
     fs::create_dir_all(&out).expect("OUT_DIR is writable");
+    // cert-manager's CRDs (rendered) and the Prometheus Operator's (not rendered: the
+    // operator owns them; tests validate runway's monitors and rules against them).
+    for dir in ["src/cert_manager/crds", "src/prometheus/crds"] {
+        convert(Path::new(dir), &out);
+    }
+}
+
+/// Writes every `*.yaml` of `src` as compact JSON into `out`.
+fn convert(src: &Path, out: &Path) {
+    println!("cargo:rerun-if-changed={}", src.display());
     let mut names: Vec<_> = fs::read_dir(src)
-        .expect("the vendored CRDs are in src/cert_manager/crds")
+        .unwrap_or_else(|e| panic!("the vendored CRDs are in {}: {e}", src.display()))
         .map(|e| e.expect("a directory entry").path())
         .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
         .collect();

@@ -71,6 +71,44 @@ fn onprem_with_nginx_instead_of_traefik_matches_its_snapshot() {
     });
 }
 
+/// Monitoring by a Prometheus Operator (kube-prometheus-stack): ServiceMonitors and
+/// PodMonitors instead of scrape annotations, BKPR's Prometheus and Grafana off; and (not
+/// snapshotted) the gke runtime with both, BKPR's rules as a PrometheusRule too.
+#[test]
+fn operator_monitoring_matches_its_snapshot_with_and_without_bkprs_prometheus() {
+    let settings = snapshot_settings("render");
+    settings.bind(|| {
+        let args = ["render", "--stack", "examples/operator/stack.yaml"];
+        let first = render_ok(&args);
+        assert_eq!(first, render_ok(&args), "render is not deterministic for {args:?}");
+        assert!(first.contains("kind: ServiceMonitor") && first.contains("kind: PodMonitor"));
+        assert!(!first.contains("prometheus.io/scrape"));
+        insta::assert_snapshot!("operator__stack", first);
+        let both = render_ok(&["render", "--stack", "examples/gke/stack.yaml", "--set", "platform.monitoring=both"]);
+        assert!(both.contains("kind: PrometheusRule") && both.contains("prometheus.io/scrape"));
+        assert!(both.contains("kind: ServiceMonitor") && both.contains("kind: PodMonitor"));
+    });
+}
+
+/// Seed 001's observability stack: Prometheus, Alertmanager, the exporters and Grafana in
+/// `monitoring`, a MySQL in `storage` (`config.namespaces`).
+#[test]
+fn observability_example_renders_in_its_two_namespaces_and_matches_its_snapshot() {
+    let settings = snapshot_settings("render");
+    settings.bind(|| {
+        let args = ["render", "--stack", "examples/observability/stack.yaml"];
+        let out = render_ok(&args);
+        assert_eq!(out, render_ok(&args), "render is not deterministic for {args:?}");
+        for ns in ["monitoring", "storage"] {
+            assert!(out.contains(&format!("kubernetes.io/metadata.name: {ns}\n")), "no Namespace `{ns}`");
+            assert!(out.contains(&format!("  namespace: {ns}\n")), "nothing in `{ns}`");
+        }
+        assert!(!out.contains("namespace: kubeprod") && !out.contains("namespace: sysdigcloud"));
+        assert!(out.contains("cpu: 100m\n            memory: 256Mi"), "the seed's MySQL requests");
+        insta::assert_snapshot!("observability__stack", out);
+    });
+}
+
 /// The Sysdig backend stack on the platforms its issue names, with and without secrets.
 #[test]
 fn sysdig_backend_matches_its_snapshot_on_eks_gke_and_onprem() {

@@ -84,6 +84,42 @@ pub struct Platform {
     /// Components switched on or off on this platform (`{keycloak: true}`), over each
     /// component's own default; a stack's `components:` list overrides all of it.
     pub components: BTreeMap<String, bool>,
+    /// How Prometheus finds the components' metrics: `annotations` (`prometheus.io/*` pod
+    /// annotations, read by BKPR's Prometheus), `operator` (ServiceMonitor, PodMonitor and
+    /// PrometheusRule objects for a Prometheus Operator such as kube-prometheus-stack) or
+    /// `both` (while moving from one to the other). Default: `annotations`.
+    pub monitoring: MonitoringMode,
+    /// Labels on every ServiceMonitor, PodMonitor and PrometheusRule, which the Prometheus
+    /// Operator's `serviceMonitorSelector`, `podMonitorSelector` and `ruleSelector` match.
+    /// Default: `{release: kube-prometheus-stack}` (what a kube-prometheus-stack Helm
+    /// release of that name selects on).
+    pub monitor_labels: BTreeMap<String, String>,
+}
+
+/// How Prometheus finds the components' metrics endpoints (`platform.monitoring`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum MonitoringMode {
+    /// `prometheus.io/scrape|port|path` pod annotations, which BKPR's Prometheus reads.
+    #[default]
+    Annotations,
+    /// ServiceMonitor / PodMonitor / PrometheusRule objects for the Prometheus Operator;
+    /// no scrape annotations.
+    Operator,
+    /// Both at once.
+    Both,
+}
+
+impl MonitoringMode {
+    /// True when pods carry the `prometheus.io/*` annotations.
+    pub fn annotations(self) -> bool {
+        matches!(self, MonitoringMode::Annotations | MonitoringMode::Both)
+    }
+
+    /// True when the Prometheus Operator's objects are rendered.
+    pub fn operator(self) -> bool {
+        matches!(self, MonitoringMode::Operator | MonitoringMode::Both)
+    }
 }
 
 impl Default for Platform {
@@ -102,6 +138,8 @@ impl Default for Platform {
             dns_provider: "none".into(),
             oauth_provider: "oidc".into(),
             components: BTreeMap::new(),
+            monitoring: MonitoringMode::Annotations,
+            monitor_labels: BTreeMap::from([("release".to_string(), "kube-prometheus-stack".to_string())]),
         }
     }
 }
@@ -128,6 +166,10 @@ pub struct ClusterConfig {
     /// A registry every image is pulled through (`mirror.example.com` or
     /// `mirror.example.com/cache`), for air-gapped clusters. Default: `null`.
     pub registry_mirror: Option<String>,
+    /// Namespaces of single components, over `namespace` (`{grafana: monitoring,
+    /// sdc_mysql: storage}`): the component's objects go there, and what it publishes
+    /// (its Service) names that namespace. Default: `{}`.
+    pub namespaces: BTreeMap<String, String>,
 }
 
 /// Cloud account facts; each is needed only on its cloud.
@@ -154,6 +196,7 @@ impl Default for ClusterConfig {
             namespace: "kubeprod".into(),
             cloud: CloudIds::default(),
             registry_mirror: None,
+            namespaces: BTreeMap::new(),
         }
     }
 }
@@ -228,6 +271,12 @@ pub struct Published {
     /// The OpenID Connect issuer a rendered identity provider serves (keycloak), which
     /// oauth2-proxy uses when its own `oidc_issuer_url` is unset.
     pub oidc_issuer: Option<String>,
+    /// The Grafana dashboards of the rendered components with metrics, which the grafana
+    /// component provisions (`grafana.builtin_dashboards`).
+    pub dashboards: Vec<crate::grafana::BuiltinDashboard>,
+    /// The storage class every claim uses instead of `platform.storage_class`, published
+    /// by a storage component (`longhorn`).
+    pub storage_class: Option<String>,
 }
 
 /// Secret values given at render time (`--secrets-file`), never in a layer: component
@@ -280,8 +329,22 @@ impl Context {
         self.secrets.get(component)
     }
 
-    /// The storage class for a claim, `None` for the cluster default.
+    /// The context of `component`: the same, with `config.namespace` replaced by the
+    /// component's entry in `config.namespaces` when it has one.
+    pub fn for_component(&self, component: &str) -> std::borrow::Cow<'_, Context> {
+        match self.config.namespaces.get(component) {
+            Some(ns) if *ns != self.config.namespace => {
+                let mut cx = self.clone();
+                cx.config.namespace = ns.clone();
+                std::borrow::Cow::Owned(cx)
+            }
+            _ => std::borrow::Cow::Borrowed(self),
+        }
+    }
+
+    /// The storage class for a claim: the one a storage component publishes (`longhorn`),
+    /// else `platform.storage_class`; `None` for the cluster default.
     pub fn storage_class(&self) -> Option<&str> {
-        self.platform.storage_class.as_deref()
+        self.published.storage_class.as_deref().or(self.platform.storage_class.as_deref())
     }
 }

@@ -25,6 +25,7 @@ pub mod images;
 pub mod keycloak;
 pub mod kibana;
 pub mod kured;
+pub mod longhorn;
 pub mod namespaces;
 pub mod nginx_ingress;
 pub mod node_problem_detector;
@@ -84,4 +85,5 @@ pub const ALL: &[&dyn ErasedComponent] = &[
     &sdc_agent::SdcAgent,
     &sysdig_metrics_adapter::SysdigMetricsAdapter,
     &hpas::Hpas,
+    &longhorn::Longhorn,
 ];

@@ -131,6 +131,16 @@ impl Stack {
                     .with_path(KeyPath::root().key("platform").key("components").key(name)));
             }
         }
+        for name in cx.config.namespaces.keys() {
+            // Per-component namespaces name components by their key (not an alias), as
+            // the render looks them up.
+            if canonical(name) != Some(name.as_str()) {
+                let node = params.get("config").and_then(|p| p.get("namespaces")).and_then(|c| c.entry(name));
+                let span = node.map_or(Span::whole(SourceId(0)), |e| e.key_span);
+                return Err(unknown(name, "component", span, components.iter().map(|c| c.name()))
+                    .with_path(KeyPath::root().key("config").key("namespaces").key(name)));
+            }
+        }
         let enabled = |c: &dyn ErasedComponent| -> bool {
             if let Some(only) = &self.only {
                 return only.iter().any(|(n, _)| canonical(n) == Some(c.name()));
@@ -173,7 +183,7 @@ impl Stack {
         }
         let mut published = cx.published.clone();
         for ((c, _, _), p) in resolved.iter().zip(&typed) {
-            c.publish_typed(p, &cx, &mut published);
+            c.publish_typed(p, &cx.for_component(c.name()), &mut published);
         }
         cx.published = published;
         let mut objects = Vec::new();
@@ -187,9 +197,10 @@ impl Stack {
                 params.insert(c.name().to_string(), pnode);
                 continue;
             }
-            externals.extend(c.externals_typed(p, &cx));
-            known_crds.extend(c.known_crds_typed(p, &cx));
-            let built = c.build_typed(p, &pnode, &cx)?;
+            let ccx = cx.for_component(c.name());
+            externals.extend(c.externals_typed(p, &ccx));
+            known_crds.extend(c.known_crds_typed(p, &ccx));
+            let built = c.build_typed(p, &pnode, &ccx)?;
             let built_src = sources.add(format!("component `{}`", c.name()), SourceKind::Built, "");
             for (key, _) in &patches {
                 if !built.iter().any(|o| o.key == *key) && !cx.omits(c.name(), key) {

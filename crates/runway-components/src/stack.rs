@@ -167,7 +167,21 @@ impl Stack {
 
     /// Adds a `--set-file path=FILE` flag: the value at `path` is the file's text (a
     /// dashboard's JSON, a certificate), as a string.
+    /// A file named `*.json` must hold valid JSON (a dashboard export): otherwise the error
+    /// points at the file's line and column.
     pub fn set_file(&mut self, path: &str, file_name: &str, content: &str) -> Result<&mut Self, Error> {
+        if file_name.ends_with(".json") {
+            if let Err(e) = serde_json::from_str::<serde_json::Value>(content) {
+                let file = self.sources.add(file_name, SourceKind::File, content);
+                let at = Span { source: file, line: saturate(e.line()), col: saturate(e.column()) };
+                let what = e.to_string();
+                let what = what.split(" at line ").next().unwrap_or(&what).to_string();
+                return Err(Error::invalid(format!("`{file_name}` is not valid JSON: {what}"))
+                    .at(at)
+                    .with_path(runway_core::KeyPath::parse(path).unwrap_or_default())
+                    .help("give the file as exported (Grafana's \"Export for sharing externally\", or grafana.com's download)"));
+            }
+        }
         let text = format!("--set-file {path}={file_name}");
         let id = self.sources.add(text.clone(), SourceKind::Set, text.clone());
         let mut flag = parse_set(id, &format!("--set-string {path}="), true)?;
@@ -327,4 +341,9 @@ fn string_list(n: &Node, key: &str) -> Result<Vec<(String, Span)>, Error> {
             }
         })
         .collect()
+}
+
+/// A line or column as a span holds it.
+fn saturate(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
 }

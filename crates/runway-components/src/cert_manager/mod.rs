@@ -65,6 +65,7 @@ pub use self::params::{
     DEFAULT_CAINJECTOR_IMAGE, DEFAULT_CONTROLLER_IMAGE, DEFAULT_WEBHOOK_IMAGE,
 };
 use crate::common::meta;
+use crate::common::metrics::{MetricsEndpoint, Scrape};
 use crate::common::pod::container_port as port;
 use crate::common::pod::{container_security, pod_security, Resources};
 use crate::component::{Component, ObjectDoc};
@@ -269,6 +270,21 @@ impl Component for CertManager {
         ObjectDoc { key: "webhookDeploy", kind: "Deployment", doc: "the admission webhook" },
         ObjectDoc { key: "cainjectorDeploy", kind: "Deployment", doc: "the CA injector" },
         ObjectDoc {
+            key: "serviceMonitor",
+            kind: "ServiceMonitor",
+            doc: "scrapes the controller through `svc` (`platform.monitoring: operator` or `both`)",
+        },
+        ObjectDoc {
+            key: "webhookServiceMonitor",
+            kind: "ServiceMonitor",
+            doc: "scrapes the webhook through `webhookSvc` (`platform.monitoring: operator` or `both`)",
+        },
+        ObjectDoc {
+            key: "cainjectorServiceMonitor",
+            kind: "ServiceMonitor",
+            doc: "scrapes the CA injector through `cainjectorSvc` (`platform.monitoring: operator` or `both`)",
+        },
+        ObjectDoc {
             key: "mutatingWebhook",
             kind: "MutatingWebhookConfiguration",
             doc: "cert-manager-webhook: sets the requester of CertificateRequests",
@@ -292,6 +308,7 @@ impl Component for CertManager {
     type Params = CertManagerParams;
 
     fn publish(p: &CertManagerParams, _cx: &Context, published: &mut Published) {
+        published.dashboards.push(crate::grafana::dashboards::CERT_MANAGER);
         published.tls_issuer = Some(p.letsencrypt_environment.issuer().to_string());
     }
 
@@ -385,14 +402,17 @@ impl Component for CertManager {
                 ),
             ),
             Object::new(n, "cainjectorSvc", &service(CAINJECTOR_NAME, ns, vec![metrics_service_port("http-metrics")])),
-            Object::new(n, "deploy", &controller_deployment(p, ns)),
-            Object::new(n, "webhookDeploy", &webhook_deployment(p, ns)),
-            Object::new(n, "cainjectorDeploy", &cainjector_deployment(p, ns)),
+            Object::new(n, "deploy", &controller_deployment(p, cx)),
+            Object::new(n, "webhookDeploy", &webhook_deployment(p, cx)),
+            Object::new(n, "cainjectorDeploy", &cainjector_deployment(p, cx)),
             Object::new(n, "mutatingWebhook", &mutating_webhook(ns)),
             Object::new(n, "validatingWebhook", &validating_webhook(ns)),
             cluster_issuer("letsencryptProd", LetsencryptEnvironment::Prod, email, cx),
             cluster_issuer("letsencryptStaging", LetsencryptEnvironment::Staging, email, cx),
         ]);
+        for (key, scrape) in scrapes(ns) {
+            objects.extend(scrape.monitor(n, key, cx));
+        }
         Ok(objects)
     }
 }
@@ -786,15 +806,30 @@ fn container(
     }
 }
 
-fn scrape_annotations() -> BTreeMap<String, String> {
-    BTreeMap::from([
-        ("prometheus.io/scrape".to_string(), "true".to_string()),
-        ("prometheus.io/port".to_string(), METRICS_PORT.to_string()),
-        ("prometheus.io/path".to_string(), "/metrics".to_string()),
-    ])
+/// The metrics of the controller, webhook and CA injector: each Service's metrics port
+/// (named as upstream's chart names it) in front of the pods' `http-metrics` (9402), with
+/// the object key of its ServiceMonitor.
+pub fn scrapes(ns: &str) -> [(&'static str, Scrape); 3] {
+    let s = |name: &str, port_name: &'static str| {
+        Scrape::service(
+            COMPONENT_LABEL,
+            name,
+            ns,
+            meta::selector_labels(name),
+            MetricsEndpoint::new(port_name, METRICS_PORT),
+        )
+    };
+    [
+        ("serviceMonitor", s(NAME, "tcp-prometheus-servicemonitor")),
+        ("webhookServiceMonitor", s(WEBHOOK_NAME, "metrics")),
+        ("cainjectorServiceMonitor", s(CAINJECTOR_NAME, "http-metrics")),
+    ]
 }
 
-fn deployment(name: &str, ns: &str, replicas: u32, container: Container) -> Deployment {
+fn deployment(name: &str, cx: &Context, replicas: u32, container: Container) -> Deployment {
+    let ns = cx.namespace();
+    let scrape = scrapes(ns).into_iter().map(|(_, s)| s).find(|s| s.name == name);
+    let annotations = scrape.map(|s| s.annotations(cx)).unwrap_or_default();
     let mut template_labels = labels(name);
     template_labels.extend(meta::selector_labels(name));
     Deployment {
@@ -806,7 +841,7 @@ fn deployment(name: &str, ns: &str, replicas: u32, container: Container) -> Depl
             template: PodTemplateSpec {
                 metadata: Some(ObjectMeta {
                     labels: Some(template_labels),
-                    annotations: Some(scrape_annotations()),
+                    annotations: (!annotations.is_empty()).then_some(annotations),
                     ..Default::default()
                 }),
                 spec: Some(PodSpec {
@@ -824,7 +859,7 @@ fn deployment(name: &str, ns: &str, replicas: u32, container: Container) -> Depl
     }
 }
 
-fn controller_deployment(p: &CertManagerParams, ns: &str) -> Deployment {
+fn controller_deployment(p: &CertManagerParams, cx: &Context) -> Deployment {
     let issuer = p.letsencrypt_environment.issuer();
     let args = vec![
         format!("--v={}", p.log_level),
@@ -853,10 +888,10 @@ fn controller_deployment(p: &CertManagerParams, ns: &str) -> Deployment {
         failure_threshold: Some(8),
         ..http_probe("/livez", "http-healthz")
     });
-    deployment(NAME, ns, p.replicas, c)
+    deployment(NAME, cx, p.replicas, c)
 }
 
-fn webhook_deployment(p: &CertManagerParams, ns: &str) -> Deployment {
+fn webhook_deployment(p: &CertManagerParams, cx: &Context) -> Deployment {
     let args = vec![
         format!("--v={}", p.log_level),
         format!("--secure-port={WEBHOOK_PORT}"),
@@ -889,10 +924,10 @@ fn webhook_deployment(p: &CertManagerParams, ns: &str) -> Deployment {
         failure_threshold: Some(3),
         ..http_probe("/healthz", "healthcheck")
     });
-    deployment(WEBHOOK_NAME, ns, p.webhook_replicas, c)
+    deployment(WEBHOOK_NAME, cx, p.webhook_replicas, c)
 }
 
-fn cainjector_deployment(p: &CertManagerParams, ns: &str) -> Deployment {
+fn cainjector_deployment(p: &CertManagerParams, cx: &Context) -> Deployment {
     let args = vec![format!("--v={}", p.log_level), "--leader-election-namespace=$(POD_NAMESPACE)".into()];
     let c = container(
         "cert-manager-cainjector",
@@ -901,7 +936,7 @@ fn cainjector_deployment(p: &CertManagerParams, ns: &str) -> Deployment {
         vec![port("http-metrics", METRICS_PORT)],
         &p.cainjector_resources,
     );
-    deployment(CAINJECTOR_NAME, ns, 1, c)
+    deployment(CAINJECTOR_NAME, cx, 1, c)
 }
 
 fn webhook_metadata(ns: &str) -> ObjectMeta {
@@ -1076,7 +1111,10 @@ mod tests {
         for k in &keys {
             assert!(documented.contains(k), "`{k}` is not in OBJECTS");
         }
-        assert_eq!(keys.len(), documented.len(), "every documented object is rendered by default");
+        // The ServiceMonitors are rendered only with `platform.monitoring: operator|both`.
+        let monitors = CertManager::OBJECTS.iter().filter(|d| d.kind == "ServiceMonitor").count();
+        assert_eq!(monitors, 3);
+        assert_eq!(keys.len(), documented.len() - monitors, "every other documented object is rendered by default");
         keys.sort_unstable();
         keys.dedup();
         assert_eq!(keys.len(), objects.len());

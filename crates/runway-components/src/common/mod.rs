@@ -4,6 +4,7 @@ pub mod checksum;
 pub mod es_node;
 pub mod ingress;
 pub mod meta;
+pub mod metrics;
 pub mod pod;
 pub mod template;
 #[cfg(test)]

@@ -12,3 +12,40 @@ pub fn find<'a>(objects: &'a [Object], key: &str) -> &'a Object {
 pub fn path_of(e: &Error) -> String {
     e.path().map(ToString::to_string).unwrap_or_default()
 }
+
+/// A validator of custom resources against the `version` schema of a vendored CRD (its
+/// JSON, as build.rs writes it), strict as `kubernetes-validate --strict`: a field the
+/// schema does not list is an error (the API server would prune it silently), except under
+/// `x-kubernetes-preserve-unknown-fields`. Stands in for runway-core's CRD-schema
+/// validation until that API takes CRDs a render does not contain.
+pub fn crd_validator(crd_json: &str, version: &str) -> jsonschema::Validator {
+    let crd: serde_json::Value = serde_json::from_str(crd_json).expect("a vendored CRD is JSON");
+    let versions = crd["spec"]["versions"].as_array().expect("a CRD lists its versions");
+    let v = versions.iter().find(|v| v["name"] == version).unwrap_or_else(|| panic!("no version `{version}`"));
+    let mut schema = v["schema"]["openAPIV3Schema"].clone();
+    strict(&mut schema);
+    jsonschema::validator_for(&schema).expect("a CRD schema is a valid JSON schema")
+}
+
+/// The messages of every schema error of `value`, each with its JSON pointer.
+pub fn schema_errors(validator: &jsonschema::Validator, value: &serde_json::Value) -> Vec<String> {
+    validator.iter_errors(value).map(|e| format!("{}: {e}", e.instance_path())).collect()
+}
+
+/// Closes every object schema that lists its properties.
+fn strict(schema: &mut serde_json::Value) {
+    match schema {
+        serde_json::Value::Object(m) => {
+            let open = m.get("x-kubernetes-preserve-unknown-fields") == Some(&serde_json::Value::Bool(true));
+            let object = m.get("type").and_then(|t| t.as_str()) == Some("object");
+            if object && m.contains_key("properties") && !m.contains_key("additionalProperties") && !open {
+                m.insert("additionalProperties".into(), serde_json::Value::Bool(false));
+            }
+            for (_, v) in m.iter_mut() {
+                strict(v);
+            }
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(strict),
+        _ => {}
+    }
+}

@@ -82,6 +82,7 @@ use sha2::{Digest, Sha256};
 pub use self::params::{ElasticsearchParams, DEFAULT_EXPORTER_IMAGE, DEFAULT_IMAGE, DEFAULT_RETENTION_IMAGE};
 use crate::common::es_node::{self, ES_HOME, MAX_MAP_COUNT};
 use crate::common::meta;
+use crate::common::metrics::{MetricsEndpoint, Scrape};
 use crate::common::pod::{container_port as port, empty_dir, mount};
 use crate::common::pod::{container_security, pod_security, SECURITY_EXCEPTION_ANNOTATION};
 use crate::common::template::render_template;
@@ -149,6 +150,11 @@ impl Component for Elasticsearch {
         ObjectDoc { key: "clientSvc", kind: "Service", doc: "`elasticsearch-logging-client`: ready nodes only" },
         ObjectDoc { key: "sts", kind: "StatefulSet", doc: "the nodes, with the exporter sidecar" },
         ObjectDoc {
+            key: "podMonitor",
+            kind: "PodMonitor",
+            doc: "scrapes the exporter sidecar's `metrics` port (`platform.monitoring: operator` or `both`)",
+        },
+        ObjectDoc {
             key: "retentionCronJob",
             kind: "CronJob",
             doc: "daily ILM policy and index template for `logstash-*` retention",
@@ -158,6 +164,7 @@ impl Component for Elasticsearch {
     type Params = ElasticsearchParams;
 
     fn publish(_: &ElasticsearchParams, cx: &Context, published: &mut Published) {
+        published.dashboards.push(crate::grafana::dashboards::ELASTICSEARCH);
         published.elasticsearch = Some(ServiceRef {
             name: CLIENT_SERVICE.to_string(),
             namespace: cx.namespace().to_string(),
@@ -186,6 +193,7 @@ impl Component for Elasticsearch {
             objects.push(Object::new(Self::NAME, "retentionConfig", &cm));
             objects.push(Object::new(Self::NAME, "retentionCronJob", &retention_cron_job(p, ns)));
         }
+        objects.extend(scrape(ns).monitor(Self::NAME, "podMonitor", cx));
         Ok(objects)
     }
 }
@@ -501,12 +509,16 @@ fn exporter_container(p: &ElasticsearchParams) -> Container {
     }
 }
 
-fn pod_annotations(p: &ElasticsearchParams, checksum: &str) -> BTreeMap<String, String> {
-    let mut a = BTreeMap::from([
+/// The exporter sidecar's metrics (`metrics` port).
+pub fn scrape(ns: &str) -> Scrape {
+    Scrape::pods(COMPONENT_LABEL, NAME, ns, selector_labels(), MetricsEndpoint::new("metrics", METRICS_PORT))
+}
+
+fn pod_annotations(p: &ElasticsearchParams, checksum: &str, cx: &Context) -> BTreeMap<String, String> {
+    let mut a = scrape(cx.namespace()).annotations(cx);
+    a.extend([
         ("checksum/config".to_string(), checksum.to_string()),
         ("kubectl.kubernetes.io/default-container".to_string(), ES_CONTAINER.to_string()),
-        ("prometheus.io/scrape".to_string(), "true".to_string()),
-        ("prometheus.io/port".to_string(), METRICS_PORT.to_string()),
     ]);
     if p.sysctl_init_container {
         a.insert(
@@ -584,7 +596,7 @@ fn stateful_set(p: &ElasticsearchParams, cx: &Context, checksum: &str) -> Result
             template: PodTemplateSpec {
                 metadata: Some(ObjectMeta {
                     labels: Some(template_labels),
-                    annotations: Some(pod_annotations(p, checksum)),
+                    annotations: Some(pod_annotations(p, checksum, cx)),
                     ..Default::default()
                 }),
                 spec: Some(pod),

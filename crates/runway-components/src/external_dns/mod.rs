@@ -55,6 +55,7 @@ use runway_core::{Error, KeyPath, Object};
 
 pub use self::params::{Credentials, ExternalDnsParams, PdnsParams, Policy, Rfc2136Params, DEFAULT_IMAGE};
 use crate::common::meta;
+use crate::common::metrics::{MetricsEndpoint, Scrape};
 use crate::common::pod::{container_security, pod_security};
 use crate::component::{Component, ObjectDoc};
 use crate::context::Context;
@@ -106,6 +107,11 @@ impl Component for ExternalDns {
             doc: "external-dns-aws-conf (aws) or external-dns-rfc2136 (rfc2136), from `--secrets-file`",
         },
         ObjectDoc { key: "deploy", kind: "Deployment", doc: "external-dns, one pod (Recreate)" },
+        ObjectDoc {
+            key: "podMonitor",
+            kind: "PodMonitor",
+            doc: "scrapes its `metrics` port (`platform.monitoring: operator` or `both`)",
+        },
     ];
     type Params = ExternalDnsParams;
 
@@ -129,7 +135,9 @@ impl Component for ExternalDns {
         if let SecretSource::Rendered { key, name, data } = &plan.secret {
             objects.push(Object::new(Self::NAME, key, &secret(name, ns, data)));
         }
-        objects.push(Object::new(Self::NAME, "deploy", &deployment(p, ns, &plan)));
+        let scrape = scrape(ns);
+        objects.push(Object::new(Self::NAME, "deploy", &deployment(p, ns, &plan, scrape.annotations(cx))));
+        objects.extend(scrape.monitor(Self::NAME, "podMonitor", cx));
         Ok(objects)
     }
 }
@@ -421,15 +429,15 @@ fn secret(name: &str, ns: &str, data: &BTreeMap<String, String>) -> Secret {
     }
 }
 
-fn deployment(p: &ExternalDnsParams, ns: &str, plan: &Plan) -> Deployment {
+/// external-dns' metrics (`metrics` port, 7979).
+pub fn scrape(ns: &str) -> Scrape {
+    Scrape::pods(COMPONENT_LABEL, NAME, ns, meta::selector_labels(NAME), MetricsEndpoint::new("metrics", METRICS_PORT))
+}
+
+fn deployment(p: &ExternalDnsParams, ns: &str, plan: &Plan, annotations: BTreeMap<String, String>) -> Deployment {
     let mut template_labels = labels();
     template_labels.extend(meta::selector_labels(NAME));
     template_labels.extend(plan.pod_labels.clone());
-    let annotations = BTreeMap::from([
-        ("prometheus.io/scrape".to_string(), "true".to_string()),
-        ("prometheus.io/port".to_string(), METRICS_PORT.to_string()),
-        ("prometheus.io/path".to_string(), "/metrics".to_string()),
-    ]);
     let probe = Probe {
         http_get: Some(HTTPGetAction {
             path: Some("/healthz".into()),

@@ -71,10 +71,11 @@ use sha2::{Digest, Sha256};
 
 pub use self::params::{FluentdEsParams, LogLevel, DEFAULT_IMAGE};
 use crate::common::meta;
+use crate::common::metrics::{MetricsEndpoint, Scrape};
 use crate::common::pod::{Resources, SECURITY_EXCEPTION_ANNOTATION};
 use crate::common::template::render_template;
 use crate::component::{Component, ObjectDoc};
-use crate::context::{Context, ServiceRef};
+use crate::context::{Context, Published, ServiceRef};
 
 /// The name of the DaemonSet, its ConfigMap, ServiceAccount and RBAC objects (BKPR's).
 pub const NAME: &str = "fluentd-es";
@@ -166,8 +167,17 @@ impl Component for FluentdEs {
             doc: "`fluentd-es-configd`: system, monitoring, inputs and output; add `*.filter.conf` files here",
         },
         ObjectDoc { key: "daemonset", kind: "DaemonSet", doc: "fluentd on every node, tolerating every taint" },
+        ObjectDoc {
+            key: "podMonitor",
+            kind: "PodMonitor",
+            doc: "scrapes fluentd's `metrics` port (`platform.monitoring: operator` or `both`)",
+        },
     ];
     type Params = FluentdEsParams;
+
+    fn publish(_: &FluentdEsParams, _: &Context, published: &mut Published) {
+        published.dashboards.push(crate::grafana::dashboards::FLUENTD);
+    }
 
     fn build(p: &FluentdEsParams, cx: &Context) -> Result<Vec<Object>, Error> {
         p.validate()?;
@@ -176,15 +186,29 @@ impl Component for FluentdEs {
         let files = render_files(p, ns, es)?;
         let checksum = config_checksum(&files);
         let (main, included): (Vec<_>, Vec<_>) = files.into_iter().partition(|(k, _)| k == MAIN_CONFIG_KEY);
-        Ok(vec![
+        let scrape = scrape(ns);
+        let mut objects = vec![
             Object::new(Self::NAME, "serviceAccount", &service_account(ns)),
             Object::new(Self::NAME, "fluentdRole", &cluster_role()),
             Object::new(Self::NAME, "fluentdBinding", &cluster_role_binding(ns)),
             Object::new(Self::NAME, "fluentd_es_conf", &config_map(NAME, ns, main)),
             Object::new(Self::NAME, "fluentd_es_configd", &config_map(CONFIGD_NAME, ns, included)),
-            Object::new(Self::NAME, "daemonset", &daemon_set(p, ns, &checksum)),
-        ])
+            Object::new(Self::NAME, "daemonset", &daemon_set(p, ns, &checksum, &scrape.annotations(cx))),
+        ];
+        objects.extend(scrape.monitor(Self::NAME, "podMonitor", cx));
+        Ok(objects)
     }
+}
+
+/// fluentd's metrics (the `prometheus` source of monitoring.conf), on every pod.
+pub fn scrape(ns: &str) -> Scrape {
+    Scrape::pods(
+        COMPONENT_LABEL,
+        NAME,
+        ns,
+        meta::selector_labels(NAME),
+        MetricsEndpoint::new("metrics", METRICS_PORT).path(METRICS_PATH),
+    )
 }
 
 /// The Elasticsearch Service to write to, or BKPR's "elasticsearch is required" as an
@@ -461,14 +485,12 @@ fn tmp_permissions_container(p: &FluentdEsParams) -> Container {
     }
 }
 
-fn pod_annotations(p: &FluentdEsParams, checksum: &str) -> BTreeMap<String, String> {
+fn pod_annotations(p: &FluentdEsParams, checksum: &str, scrape: &BTreeMap<String, String>) -> BTreeMap<String, String> {
     let host_logs = if p.docker_logs { format!("{LOG_DIR} and {DOCKER_CONTAINERS_DIR}") } else { LOG_DIR.to_string() };
-    BTreeMap::from([
+    let mut a = scrape.clone();
+    a.extend([
         ("checksum/config".to_string(), checksum.to_string()),
         ("kubectl.kubernetes.io/default-container".to_string(), CONTAINER.to_string()),
-        ("prometheus.io/scrape".to_string(), "true".to_string()),
-        ("prometheus.io/port".to_string(), METRICS_PORT.to_string()),
-        ("prometheus.io/path".to_string(), METRICS_PATH.to_string()),
         (
             SECURITY_EXCEPTION_ANNOTATION.to_string(),
             format!(
@@ -477,10 +499,11 @@ fn pod_annotations(p: &FluentdEsParams, checksum: &str) -> BTreeMap<String, Stri
                  (hostPath {POS_DIR} and {BUFFER_DIR}), so that a restarted pod neither loses nor repeats logs"
             ),
         ),
-    ])
+    ]);
+    a
 }
 
-fn daemon_set(p: &FluentdEsParams, ns: &str, checksum: &str) -> DaemonSet {
+fn daemon_set(p: &FluentdEsParams, ns: &str, checksum: &str, scrape: &BTreeMap<String, String>) -> DaemonSet {
     let mut volumes = vec![
         host_path("varlog", LOG_DIR, "Directory"),
         host_path("varlogpos", POS_DIR, "DirectoryOrCreate"),
@@ -530,7 +553,7 @@ fn daemon_set(p: &FluentdEsParams, ns: &str, checksum: &str) -> DaemonSet {
             template: PodTemplateSpec {
                 metadata: Some(ObjectMeta {
                     labels: Some(labels()),
-                    annotations: Some(pod_annotations(p, checksum)),
+                    annotations: Some(pod_annotations(p, checksum, scrape)),
                     ..Default::default()
                 }),
                 spec: Some(pod),

@@ -24,6 +24,44 @@ use std::collections::BTreeMap;
 use runway_core::{Error, KeyPath};
 use serde_json::{Map, Value};
 
+/// A dashboard written for runway (`grafana/dashboards/NAME.json`, a Grafana export with
+/// `${DS_PROMETHEUS}` inputs, fixed up like a user's), which a component publishes when it
+/// is rendered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BuiltinDashboard {
+    /// Its name: the ConfigMap is `grafana-dashboard-NAME`.
+    pub name: &'static str,
+    /// The exported JSON.
+    pub json: &'static str,
+}
+
+/// Elasticsearch: cluster health, indexing and search rates, heap and disk (published by
+/// `elasticsearch`).
+pub const ELASTICSEARCH: BuiltinDashboard =
+    BuiltinDashboard { name: "elasticsearch", json: include_str!("dashboards/elasticsearch.json") };
+/// fluentd: emitted records, output errors, buffers and retries (`fluentd_es`).
+pub const FLUENTD: BuiltinDashboard =
+    BuiltinDashboard { name: "fluentd", json: include_str!("dashboards/fluentd.json") };
+/// NGINX ingress: request rate, success rate, latency, reloads, certificate expiry
+/// (`nginx_ingress`).
+pub const NGINX_INGRESS: BuiltinDashboard =
+    BuiltinDashboard { name: "nginx-ingress", json: include_str!("dashboards/nginx-ingress.json") };
+/// cert-manager: readiness and expiry of certificates, ACME requests (`cert_manager`).
+pub const CERT_MANAGER: BuiltinDashboard =
+    BuiltinDashboard { name: "cert-manager", json: include_str!("dashboards/cert-manager.json") };
+/// Prometheus and Alertmanager: targets, series, ingestion, rules, alerts, notifications
+/// (`prometheus`).
+pub const PROMETHEUS: BuiltinDashboard =
+    BuiltinDashboard { name: "prometheus", json: include_str!("dashboards/prometheus.json") };
+/// Nodes (node-exporter) and workloads (kube-state-metrics): CPU, memory, disk, readiness,
+/// requests against limits, restarts (`prometheus`, which renders both exporters).
+pub const KUBERNETES_RESOURCES: BuiltinDashboard =
+    BuiltinDashboard { name: "kubernetes-resources", json: include_str!("dashboards/kubernetes-resources.json") };
+
+/// Every dashboard runway ships.
+pub const BUILTIN: &[BuiltinDashboard] =
+    &[ELASTICSEARCH, FLUENTD, NGINX_INGRESS, CERT_MANAGER, PROMETHEUS, KUBERNETES_RESOURCES];
+
 /// The largest dashboard file shipped in one ConfigMap. The API server refuses objects
 /// over 1 MiB, and the ConfigMap has metadata besides the file.
 pub const MAX_DASHBOARD_BYTES: usize = 1_000_000;

@@ -71,7 +71,7 @@
 //! `/var/log/grafana`, which are volumes). The pods meet the `restricted` Pod Security
 //! Standard.
 
-mod dashboards;
+pub mod dashboards;
 mod params;
 
 use std::collections::BTreeMap;
@@ -97,10 +97,11 @@ use runway_core::{Error, Object};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-pub use self::dashboards::{Datasource, MAX_DASHBOARD_BYTES};
+pub use self::dashboards::{BuiltinDashboard, Datasource, BUILTIN as BUILTIN_DASHBOARDS, MAX_DASHBOARD_BYTES};
 pub use self::params::{GrafanaParams, OrgRole, DEFAULT_IMAGE, DEFAULT_SIDECAR_IMAGE, MAX_DASHBOARD_NAME};
 use crate::common::ingress::{ingress_object, IngressSpecFor};
 use crate::common::meta;
+use crate::common::metrics::{MetricsEndpoint, Scrape};
 use crate::common::pod::empty_dir;
 use crate::common::pod::{container_security, pod_security};
 use crate::common::template::render_template;
@@ -189,6 +190,11 @@ impl Component for Grafana {
         ObjectDoc { key: "dashboards_provider", kind: "ConfigMap", doc: "provisions the dashboard folder provider" },
         ObjectDoc { key: "svc", kind: "Service", doc: "headless `grafana`, port `dashboard` (3000)" },
         ObjectDoc { key: "grafana", kind: "StatefulSet", doc: "Grafana and the dashboard sidecar, volume `datadir`" },
+        ObjectDoc {
+            key: "podMonitor",
+            kind: "PodMonitor",
+            doc: "scrapes Grafana's `/metrics` (`platform.monitoring: operator` or `both`)",
+        },
         ObjectDoc { key: "ingress", kind: "Ingress", doc: "`grafana.<dns_zone>`, TLS, login through oauth2-proxy" },
         ObjectDoc {
             key: "networkPolicy",
@@ -246,6 +252,17 @@ impl Component for Grafana {
             let file = dashboards::provisioned_file(name, value, ds)?;
             objects.push(Object::new(Self::NAME, &format!("dashboard-{name}"), &dashboard_config_map(name, ns, file)));
         }
+        // The rendered components' own dashboards; a user's dashboard of the same name wins.
+        let builtin =
+            cx.published.dashboards.iter().filter(|d| p.builtin_dashboards && !p.dashboards.contains_key(d.name));
+        for d in builtin {
+            let file = dashboards::provisioned_file(d.name, &serde_json::Value::String(d.json.into()), ds)?;
+            objects.push(Object::new(
+                Self::NAME,
+                &format!("dashboard-{}", d.name),
+                &dashboard_config_map(d.name, ns, file),
+            ));
+        }
         objects.push(Object::new(Self::NAME, "svc", &service(ns)));
         objects.push(Object::new(Self::NAME, "grafana", &stateful_set(p, cx, &host, &checksum)));
         objects.extend(ingress_object(
@@ -263,6 +280,7 @@ impl Component for Grafana {
         if p.network_policy {
             objects.push(Object::new(Self::NAME, "networkPolicy", &network_policy(ns, cx)));
         }
+        objects.extend(scrape(ns).monitor(Self::NAME, "podMonitor", cx));
         Ok(objects)
     }
 }
@@ -643,14 +661,18 @@ fn sidecar_container(p: &GrafanaParams, ns: &str) -> Container {
     }
 }
 
-fn pod_annotations(checksum: &str) -> BTreeMap<String, String> {
-    BTreeMap::from([
+/// Grafana's own metrics, on its HTTP port.
+pub fn scrape(ns: &str) -> Scrape {
+    Scrape::pods(COMPONENT_LABEL, NAME, ns, meta::selector_labels(NAME), MetricsEndpoint::new(PORT_NAME, HTTP_PORT))
+}
+
+fn pod_annotations(checksum: &str, cx: &Context) -> BTreeMap<String, String> {
+    let mut a = scrape(cx.namespace()).annotations(cx);
+    a.extend([
         ("checksum/config".to_string(), checksum.to_string()),
         ("kubectl.kubernetes.io/default-container".to_string(), GRAFANA_CONTAINER.to_string()),
-        ("prometheus.io/scrape".to_string(), "true".to_string()),
-        ("prometheus.io/port".to_string(), HTTP_PORT.to_string()),
-        ("prometheus.io/path".to_string(), "/metrics".to_string()),
-    ])
+    ]);
+    a
 }
 
 fn stateful_set(p: &GrafanaParams, cx: &Context, host: &str, checksum: &str) -> StatefulSet {
@@ -686,7 +708,7 @@ fn stateful_set(p: &GrafanaParams, cx: &Context, host: &str, checksum: &str) -> 
             template: PodTemplateSpec {
                 metadata: Some(ObjectMeta {
                     labels: Some(template_labels),
-                    annotations: Some(pod_annotations(checksum)),
+                    annotations: Some(pod_annotations(checksum, cx)),
                     ..Default::default()
                 }),
                 spec: Some(pod),
@@ -769,6 +791,7 @@ mod tests {
     use runway_core::{KeyPath, SourceKind, SourceMap};
     use schemars::JsonSchema;
     use serde::Deserialize;
+    use serde_json::json;
 
     /// The beginning of grafana.com dashboard 13032 (Longhorn), as seed 003 shows it.
     const LONGHORN: &str = r#"{
@@ -1295,5 +1318,66 @@ mod tests {
         assert_eq!(back, GrafanaParams::default());
         assert!(serde_json::from_value::<GrafanaParams>(serde_json::json!({"auto_role": "admin"})).is_err());
         assert!(serde_json::from_value::<GrafanaParams>(serde_json::json!({"plugin": []})).is_err());
+    }
+
+    /// Every `datasource` of a dashboard, wherever it sits.
+    fn datasources(v: &serde_json::Value, out: &mut Vec<serde_json::Value>) {
+        match v {
+            serde_json::Value::Object(m) => {
+                for (k, x) in m {
+                    if k == "datasource" {
+                        out.push(x.clone());
+                    } else {
+                        datasources(x, out);
+                    }
+                }
+            }
+            serde_json::Value::Array(items) => items.iter().for_each(|x| datasources(x, out)),
+            _ => {}
+        }
+    }
+
+    #[test]
+    fn builtin_dashboards_point_every_panel_at_the_provisioned_datasource() {
+        for d in BUILTIN_DASHBOARDS {
+            let ds = Datasource { name: DATASOURCE_NAME, uid: DATASOURCE_UID };
+            let file = dashboards::provisioned_file(d.name, &serde_json::Value::String(d.json.into()), ds)
+                .unwrap_or_else(|e| panic!("{}: {e}", d.name));
+            assert!(!file.contains("${"), "{} keeps an input", d.name);
+            let v: serde_json::Value = serde_json::from_str(&file).expect("JSON");
+            assert_eq!(v["uid"], format!("runway-{}", d.name));
+            let panels = v["panels"].as_array().expect("panels");
+            assert!(panels.len() >= 5, "{} has {} panels", d.name, panels.len());
+            assert!(panels.iter().all(|p| p["targets"].as_array().is_some_and(|t| !t.is_empty())), "{}", d.name);
+            let mut found = Vec::new();
+            datasources(&v, &mut found);
+            assert!(!found.is_empty());
+            for ds in found {
+                assert_eq!(ds, json!({"type": "prometheus", "uid": DATASOURCE_UID}), "{}", d.name);
+            }
+        }
+    }
+
+    #[test]
+    fn published_dashboards_are_provisioned_unless_replaced_or_switched_off() {
+        let mut c = cx();
+        c.published.dashboards = vec![dashboards::ELASTICSEARCH, dashboards::FLUENTD];
+        let objects = build_in(&GrafanaParams::default(), &c);
+        let cm = find(&objects, "dashboard-elasticsearch");
+        assert_eq!(cm.name(), "grafana-dashboard-elasticsearch");
+        assert_eq!(cm.value["metadata"]["labels"]["grafana_dashboard"], "1");
+        assert!(cm.value["data"]["elasticsearch.json"]
+            .as_str()
+            .is_some_and(|f| f.contains("\"Elasticsearch (logging)\"")));
+        assert!(objects.iter().any(|o| o.key == "dashboard-fluentd"));
+        // A user's dashboard of the same name replaces the built-in one.
+        let mine = with(|p| {
+            p.dashboards.insert("fluentd".into(), json!({"title": "Mine", "panels": []}));
+        });
+        let objects = build_in(&mine, &c);
+        let file = find(&objects, "dashboard-fluentd").value["data"]["fluentd.json"].as_str().unwrap_or("").to_string();
+        assert!(file.contains("\"Mine\""), "{file}");
+        let off = with(|p| p.builtin_dashboards = false);
+        assert!(!build_in(&off, &c).iter().any(|o| o.key.starts_with("dashboard-")));
     }
 }

@@ -63,6 +63,11 @@ pub struct GrafanaParams {
     /// shipped as ConfigMap `grafana-dashboard-NAME` labelled `grafana_dashboard: "1"`.
     /// Names are lowercase letters, digits and `-`. Default: none.
     pub dashboards: BTreeMap<String, serde_json::Value>,
+    /// Provisions the dashboards runway ships for the rendered components with metrics
+    /// (elasticsearch, fluentd, nginx-ingress, cert-manager, prometheus and
+    /// kubernetes-resources), as ConfigMaps `grafana-dashboard-NAME`; a `dashboards` entry of
+    /// the same name replaces one. Default: `true`.
+    pub builtin_dashboards: bool,
     /// Also load dashboards from ConfigMaps labelled `grafana_dashboard: "1"` in every
     /// namespace (a ClusterRole to read ConfigMaps everywhere), not only in the runtime's
     /// namespace. Default: `false`.
@@ -90,6 +95,7 @@ impl Default for GrafanaParams {
             auto_role: OrgRole::Admin,
             plugins: Vec::new(),
             dashboards: BTreeMap::new(),
+            builtin_dashboards: true,
             dashboards_from_all_namespaces: false,
             network_policy: true,
             image: DEFAULT_IMAGE.into(),

@@ -99,6 +99,7 @@ pub use self::params::{
 };
 use crate::common::ingress::{ui_ingress, IngressSpecFor};
 use crate::common::meta;
+use crate::common::metrics::{MetricsEndpoint, Scrape};
 use crate::common::pod::{container_port as port, empty_dir};
 use crate::common::pod::{container_security, pod_security, Resources, SECURITY_EXCEPTION_ANNOTATION};
 use crate::component::{Component, ObjectDoc};
@@ -150,6 +151,11 @@ impl Component for Keycloak {
         ObjectDoc { key: "realm", kind: "ConfigMap", doc: "`keycloak-realm`: realm.json, imported at the first start" },
         ObjectDoc { key: "svc", kind: "Service", doc: "`keycloak`: port 80 to Keycloak's HTTP port" },
         ObjectDoc { key: "deploy", kind: "Deployment", doc: "Keycloak, `start` behind the ingress" },
+        ObjectDoc {
+            key: "podMonitor",
+            kind: "PodMonitor",
+            doc: "scrapes its `management` port (`platform.monitoring: operator` or `both`)",
+        },
         ObjectDoc { key: "disruptionBudget", kind: "PodDisruptionBudget", doc: "one Keycloak pod down at a time" },
         ObjectDoc {
             key: "ingress",
@@ -222,6 +228,7 @@ impl Component for Keycloak {
             Object::new(Self::NAME, "postgresql.svc", &postgresql_service(ns)),
             Object::new(Self::NAME, "postgresql.sts", &postgresql_stateful_set(p, cx)),
         ]);
+        objects.extend(scrape(ns).monitor(Self::NAME, "podMonitor", cx));
         Ok(objects)
     }
 }
@@ -511,13 +518,22 @@ fn wait_for_database(p: &KeycloakParams) -> Container {
     }
 }
 
-fn pod_annotations(p: &KeycloakParams, checksum: &str) -> BTreeMap<String, String> {
-    let mut a = BTreeMap::from([
+/// Keycloak's metrics, on its management port.
+pub fn scrape(ns: &str) -> Scrape {
+    Scrape::pods(
+        COMPONENT_LABEL,
+        NAME,
+        ns,
+        meta::selector_labels(NAME),
+        MetricsEndpoint::new("management", MANAGEMENT_PORT),
+    )
+}
+
+fn pod_annotations(p: &KeycloakParams, checksum: &str, cx: &Context) -> BTreeMap<String, String> {
+    let mut a = scrape(cx.namespace()).annotations(cx);
+    a.extend([
         ("checksum/config".to_string(), checksum.to_string()),
         ("kubectl.kubernetes.io/default-container".to_string(), "keycloak".to_string()),
-        ("prometheus.io/scrape".to_string(), "true".to_string()),
-        ("prometheus.io/port".to_string(), MANAGEMENT_PORT.to_string()),
-        ("prometheus.io/path".to_string(), "/metrics".to_string()),
     ]);
     if !p.optimized {
         a.insert(
@@ -562,7 +578,7 @@ fn deployment(p: &KeycloakParams, cx: &Context, host: &str, checksum: &str) -> D
             template: PodTemplateSpec {
                 metadata: Some(ObjectMeta {
                     labels: Some(labels()),
-                    annotations: Some(pod_annotations(p, checksum)),
+                    annotations: Some(pod_annotations(p, checksum, cx)),
                     ..Default::default()
                 }),
                 spec: Some(pod),

@@ -89,6 +89,7 @@ pub use self::params::{
     DefaultBackendParams, NginxIngressParams, DEFAULT_BACKEND_IMAGE, DEFAULT_IMAGE, RESERVED_PORTS,
 };
 use crate::common::meta;
+use crate::common::metrics::{MetricsEndpoint, Scrape};
 use crate::common::pod::{container_security, pod_security, SECURITY_EXCEPTION_ANNOTATION};
 use crate::component::{Component, ObjectDoc};
 use crate::context::{Context, IngressController, IngressControllerRef, Platform, Published};
@@ -166,6 +167,11 @@ impl Component for NginxIngress {
             doc: "`default-http-backend`: port 80 of the default backend",
         },
         ObjectDoc { key: "controller", kind: "Deployment", doc: "`nginx-ingress-controller`: the controllers" },
+        ObjectDoc {
+            key: "podMonitor",
+            kind: "PodMonitor",
+            doc: "scrapes the controllers' `metrics` port (`platform.monitoring: operator` or `both`)",
+        },
         ObjectDoc { key: "default.deploy", kind: "Deployment", doc: "`default-http-backend`: answers 404" },
         ObjectDoc { key: "hpa", kind: "HorizontalPodAutoscaler", doc: "scales the controllers on CPU" },
         ObjectDoc { key: "pdb", kind: "PodDisruptionBudget", doc: "keeps all but one controller up during drains" },
@@ -190,6 +196,7 @@ impl Component for NginxIngress {
                 class: class_of(cx),
             });
         }
+        published.dashboards.push(crate::grafana::dashboards::NGINX_INGRESS);
     }
 
     fn build(p: &NginxIngressParams, cx: &Context) -> Result<Vec<Object>, Error> {
@@ -201,7 +208,7 @@ impl Component for NginxIngress {
                 .help("use lowercase letters, digits, `-` and `.`, e.g. `nginx`")
                 .with_path(KeyPath::root().key("platform").key("ingress_class")));
         }
-        let objects = vec![
+        let mut objects = vec![
             Object::new(Self::NAME, "serviceAccount", &service_account(ns)),
             Object::new(Self::NAME, "ingressControllerClusterRole", &cluster_role()),
             Object::new(Self::NAME, "ingressControllerClusterRoleBinding", &cluster_role_binding(ns)),
@@ -218,6 +225,7 @@ impl Component for NginxIngress {
             Object::new(Self::NAME, "pdb", &disruption_budget(p, ns)),
             Object::new(Self::NAME, "ingressClass", &ingress_class(p, class)),
         ];
+        objects.extend(scrape(ns).monitor(Self::NAME, "podMonitor", cx));
         Ok(objects)
     }
 }
@@ -544,12 +552,21 @@ fn controller_container(p: &NginxIngressParams, cx: &Context) -> Container {
     }
 }
 
-fn pod_annotations() -> BTreeMap<String, String> {
-    BTreeMap::from([
+/// The controller's metrics (`metrics` port, 10254).
+pub fn scrape(ns: &str) -> Scrape {
+    Scrape::pods(
+        COMPONENT_LABEL,
+        CONTROLLER_NAME,
+        ns,
+        meta::selector_labels(CONTROLLER_NAME),
+        MetricsEndpoint::new("metrics", METRICS_PORT),
+    )
+}
+
+fn pod_annotations(cx: &Context) -> BTreeMap<String, String> {
+    let mut a = scrape(cx.namespace()).annotations(cx);
+    a.extend([
         ("kubectl.kubernetes.io/default-container".to_string(), CONTAINER.to_string()),
-        ("prometheus.io/scrape".to_string(), "true".to_string()),
-        ("prometheus.io/port".to_string(), METRICS_PORT.to_string()),
-        ("prometheus.io/path".to_string(), "/metrics".to_string()),
         (
             SECURITY_EXCEPTION_ANNOTATION.to_string(),
             format!(
@@ -560,7 +577,8 @@ fn pod_annotations() -> BTreeMap<String, String> {
                  time"
             ),
         ),
-    ])
+    ]);
+    a
 }
 
 /// Prefer spreading over nodes (BKPR's `weakNodeDiversity`) and zones: a node or zone
@@ -621,7 +639,7 @@ fn controller(p: &NginxIngressParams, cx: &Context) -> Deployment {
             template: PodTemplateSpec {
                 metadata: Some(ObjectMeta {
                     labels: Some(template_labels(CONTROLLER_NAME)),
-                    annotations: Some(pod_annotations()),
+                    annotations: Some(pod_annotations(cx)),
                     ..Default::default()
                 }),
                 spec: Some(pod),

@@ -64,6 +64,7 @@ use runway_core::{Error, KeyPath, Object};
 pub use self::params::{check_secrets, Oauth2ProxyParams, DEFAULT_IMAGE, SECRET_KEYS};
 use crate::common::ingress::{ui_ingress, IngressSpecFor};
 use crate::common::meta;
+use crate::common::metrics::{MetricsEndpoint, Scrape};
 use crate::common::pod::container_port as port;
 use crate::common::pod::{container_security, pod_security};
 use crate::component::{Component, ObjectDoc};
@@ -105,6 +106,11 @@ impl Component for Oauth2Proxy {
         },
         ObjectDoc { key: "svc", kind: "Service", doc: "oauth2-proxy: port 4180" },
         ObjectDoc { key: "deploy", kind: "Deployment", doc: "the proxy (replicas owned by the autoscaler)" },
+        ObjectDoc {
+            key: "podMonitor",
+            kind: "PodMonitor",
+            doc: "scrapes its `metrics` port (`platform.monitoring: operator` or `both`)",
+        },
         ObjectDoc { key: "hpa", kind: "HorizontalPodAutoscaler", doc: "`replicas` to 5 pods on CPU" },
         ObjectDoc { key: "pdb", kind: "PodDisruptionBudget", doc: "one pod down at a time" },
         ObjectDoc { key: "ingress", kind: "Ingress", doc: "oauth2-ingress: https://auth.<dns_zone>" },
@@ -133,6 +139,7 @@ impl Component for Oauth2Proxy {
     fn build(p: &Oauth2ProxyParams, cx: &Context) -> Result<Vec<Object>, Error> {
         p.validate()?;
         let ns = cx.namespace();
+        let scrape = scrape(ns);
         let host = cx.host(HOST_LABEL, Self::NAME)?;
         let zone = cx.config.dns_zone.clone().unwrap_or_default();
         let provider_args = provider_args(p, cx)?;
@@ -154,11 +161,12 @@ impl Component for Oauth2Proxy {
         )?;
         objects.extend([
             Object::new(Self::NAME, "svc", &service(ns)),
-            Object::new(Self::NAME, "deploy", &deployment(p, ns, &host, &zone, provider_args)),
+            Object::new(Self::NAME, "deploy", &deployment(p, ns, &host, &zone, provider_args, scrape.annotations(cx))),
             Object::new(Self::NAME, "hpa", &autoscaler(p, ns)),
             Object::new(Self::NAME, "pdb", &disruption_budget(ns)),
             Object::new(Self::NAME, "ingress", &ingress),
         ]);
+        objects.extend(scrape.monitor(Self::NAME, "podMonitor", cx));
         Ok(objects)
     }
 }
@@ -322,15 +330,22 @@ fn container(p: &Oauth2ProxyParams, host: &str, zone: &str, provider_args: Vec<S
     }
 }
 
-fn deployment(p: &Oauth2ProxyParams, ns: &str, host: &str, zone: &str, provider_args: Vec<String>) -> Deployment {
+/// oauth2-proxy's metrics (`metrics` port, 44180).
+pub fn scrape(ns: &str) -> Scrape {
+    Scrape::pods(COMPONENT_LABEL, NAME, ns, meta::selector_labels(NAME), MetricsEndpoint::new("metrics", METRICS_PORT))
+}
+
+fn deployment(
+    p: &Oauth2ProxyParams,
+    ns: &str,
+    host: &str,
+    zone: &str,
+    provider_args: Vec<String>,
+    annotations: BTreeMap<String, String>,
+) -> Deployment {
     let selector = meta::selector(meta::selector_labels(NAME));
     let mut template_labels = labels();
     template_labels.extend(meta::selector_labels(NAME));
-    let annotations = BTreeMap::from([
-        ("prometheus.io/scrape".to_string(), "true".to_string()),
-        ("prometheus.io/port".to_string(), METRICS_PORT.to_string()),
-        ("prometheus.io/path".to_string(), "/metrics".to_string()),
-    ]);
     Deployment {
         metadata: meta::namespaced(NAME, ns, labels()),
         spec: Some(DeploymentSpec {

@@ -113,6 +113,7 @@ pub use self::params::{
     GALERA_SECRET_KEYS, SECRET_KEYS,
 };
 use crate::common::meta;
+use crate::common::metrics::{MetricsEndpoint, Scrape};
 use crate::common::pod::{container_security, pod_security, Resources, SECURITY_EXCEPTION_ANNOTATION};
 use crate::common::template::render_template;
 use crate::component::{Component, ObjectDoc};
@@ -205,6 +206,16 @@ impl Component for Powerdns {
             doc: "`powerdns-dns`: LoadBalancer, DNS 53 TCP and UDP for the site",
         },
         ObjectDoc { key: "deploy", kind: "Deployment", doc: "`powerdns`: the servers, after their database setup" },
+        ObjectDoc {
+            key: "podMonitor",
+            kind: "PodMonitor",
+            doc: "scrapes PowerDNS' `api` port (`platform.monitoring: operator` or `both`)",
+        },
+        ObjectDoc {
+            key: "galera.podMonitor",
+            kind: "PodMonitor",
+            doc: "scrapes the Galera nodes' exporter (`platform.monitoring: operator` or `both`)",
+        },
         ObjectDoc { key: "disruptionBudget", kind: "PodDisruptionBudget", doc: "one PowerDNS pod down at a time" },
         ObjectDoc { key: "galera.sa", kind: "ServiceAccount", doc: "`mariadb-galera`: no API token mounted" },
         ObjectDoc {
@@ -308,7 +319,7 @@ impl Component for Powerdns {
             Object::new(n, "scripts", &config_map(SCRIPTS, ns, labels(), scripts)),
             Object::new(n, "svc", &pdns_service(ns)),
             Object::new(n, "dnsSvc", &dns_service(cx)),
-            Object::new(n, "deploy", &pdns_deployment(p, ns, &pdns_checksum)),
+            Object::new(n, "deploy", &pdns_deployment(p, cx, &pdns_checksum)),
             Object::new(n, "disruptionBudget", &pdns_disruption_budget(ns)),
             Object::new(n, "galera.sa", &galera_service_account(ns)),
         ]);
@@ -327,6 +338,8 @@ impl Component for Powerdns {
             Object::new(n, "galera.sts", &galera_stateful_set(p, cx, &galera_checksum)),
             Object::new(n, "galera.disruptionBudget", &galera_disruption_budget(p, ns)),
         ]);
+        objects.extend(pdns_scrape(ns).monitor(n, "podMonitor", cx));
+        objects.extend(galera_scrape(ns).monitor(n, "galera.podMonitor", cx));
         Ok(objects)
     }
 }
@@ -703,13 +716,28 @@ fn setup_db_container(p: &PowerdnsParams) -> Container {
     }
 }
 
-fn pdns_annotations(checksum: &str) -> BTreeMap<String, String> {
-    BTreeMap::from([
+/// PowerDNS' metrics, on its API port.
+pub fn pdns_scrape(ns: &str) -> Scrape {
+    Scrape::pods(COMPONENT_LABEL, NAME, ns, meta::selector_labels(NAME), MetricsEndpoint::new("api", API_PORT))
+}
+
+/// The MySQL exporter sidecar of the Galera nodes. A PodMonitor: both Galera Services
+/// carry the same labels, and a ServiceMonitor would scrape every node twice.
+pub fn galera_scrape(ns: &str) -> Scrape {
+    Scrape::pods(
+        COMPONENT_LABEL,
+        GALERA,
+        ns,
+        meta::selector_labels(GALERA),
+        MetricsEndpoint::new("metrics", EXPORTER_PORT),
+    )
+}
+
+fn pdns_annotations(checksum: &str, cx: &Context) -> BTreeMap<String, String> {
+    let mut a = pdns_scrape(cx.namespace()).annotations(cx);
+    a.extend([
         ("checksum/config".to_string(), checksum.to_string()),
         ("kubectl.kubernetes.io/default-container".to_string(), "pdns".to_string()),
-        ("prometheus.io/scrape".to_string(), "true".to_string()),
-        ("prometheus.io/port".to_string(), API_PORT.to_string()),
-        ("prometheus.io/path".to_string(), "/metrics".to_string()),
         (
             SECURITY_EXCEPTION_ANNOTATION.to_string(),
             "container `pdns` adds NET_BIND_SERVICE back: the image sets it as a file capability on pdns_server, \
@@ -717,10 +745,12 @@ fn pdns_annotations(checksum: &str) -> BTreeMap<String, String> {
              port 5353"
                 .to_string(),
         ),
-    ])
+    ]);
+    a
 }
 
-fn pdns_deployment(p: &PowerdnsParams, ns: &str, checksum: &str) -> Deployment {
+fn pdns_deployment(p: &PowerdnsParams, cx: &Context, checksum: &str) -> Deployment {
+    let ns = cx.namespace();
     let selector = meta::selector(meta::selector_labels(NAME));
     let pod = PodSpec {
         automount_service_account_token: Some(false),
@@ -747,7 +777,7 @@ fn pdns_deployment(p: &PowerdnsParams, ns: &str, checksum: &str) -> Deployment {
             template: PodTemplateSpec {
                 metadata: Some(ObjectMeta {
                     labels: Some(labels()),
-                    annotations: Some(pdns_annotations(checksum)),
+                    annotations: Some(pdns_annotations(checksum, cx)),
                     ..Default::default()
                 }),
                 spec: Some(pod),
@@ -933,12 +963,14 @@ fn galera_stateful_set(p: &PowerdnsParams, cx: &Context, checksum: &str) -> Stat
             template: PodTemplateSpec {
                 metadata: Some(ObjectMeta {
                     labels: Some(galera_labels()),
-                    annotations: Some(BTreeMap::from([
-                        ("checksum/config".to_string(), checksum.to_string()),
-                        ("kubectl.kubernetes.io/default-container".to_string(), "mariadb-galera".to_string()),
-                        ("prometheus.io/scrape".to_string(), "true".to_string()),
-                        ("prometheus.io/port".to_string(), EXPORTER_PORT.to_string()),
-                    ])),
+                    annotations: Some({
+                        let mut a = galera_scrape(cx.namespace()).annotations(cx);
+                        a.extend([
+                            ("checksum/config".to_string(), checksum.to_string()),
+                            ("kubectl.kubernetes.io/default-container".to_string(), "mariadb-galera".to_string()),
+                        ]);
+                        a
+                    }),
                     ..Default::default()
                 }),
                 spec: Some(pod),

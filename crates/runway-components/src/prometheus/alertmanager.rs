@@ -652,7 +652,7 @@ pub fn stateful_set(
         volumes: Some(volumes),
         ..Default::default()
     };
-    let mut annotations = scrape_annotations(ALERTMANAGER_PORT, &format!("{ALERTMANAGER_PATH}/metrics"));
+    let mut annotations = scrape_annotations(ALERTMANAGER, cx);
     annotations.insert("kubectl.kubernetes.io/default-container".into(), ALERTMANAGER.into());
     StatefulSet {
         metadata: metadata(ALERTMANAGER, ns),

@@ -25,6 +25,7 @@ use super::{
 };
 use crate::common::meta;
 use crate::common::pod::{container_security, pod_security, SECURITY_EXCEPTION_ANNOTATION};
+use crate::context::Context;
 
 /// The node exporter DaemonSet's name (BKPR's).
 pub const NODE_EXPORTER: &str = "node-exporter";
@@ -50,7 +51,8 @@ const NODE_EXPORTER_EXCEPTION: &str = "node-exporter reports on the node, not th
      capabilities dropped and a read-only root filesystem";
 
 /// `nodeExporter.daemonset`.
-pub fn node_exporter(p: &PrometheusParams, ns: &str) -> DaemonSet {
+pub fn node_exporter(p: &PrometheusParams, cx: &Context) -> DaemonSet {
+    let ns = cx.namespace();
     let host_path = |name: &str, path: &str| Volume {
         name: name.into(),
         host_path: Some(HostPathVolumeSource { path: path.into(), type_: Some("Directory".into()) }),
@@ -89,7 +91,7 @@ pub fn node_exporter(p: &PrometheusParams, ns: &str) -> DaemonSet {
         readiness_probe: Some(http_probe("/", "scrape", 10, 3)),
         ..Default::default()
     };
-    let mut annotations = scrape_annotations(NODE_EXPORTER_PORT, "/metrics");
+    let mut annotations = scrape_annotations(NODE_EXPORTER, cx);
     annotations.insert(SECURITY_EXCEPTION_ANNOTATION.into(), NODE_EXPORTER_EXCEPTION.into());
     let pod = PodSpec {
         host_network: Some(true),
@@ -213,7 +215,8 @@ pub fn ksm_cluster_role_binding(ns: &str) -> ClusterRoleBinding {
 /// rewrote this Deployment's resources as the cluster grew, is gone: a controller editing
 /// its own Deployment fights every `kubectl apply` and GitOps sync. Size `ksm.resources`
 /// for the cluster instead (about 2Mi per node above the default).
-pub fn ksm_deployment(p: &PrometheusParams, ns: &str) -> Deployment {
+pub fn ksm_deployment(p: &PrometheusParams, cx: &Context) -> Deployment {
+    let ns = cx.namespace();
     let container = Container {
         // BKPR's container name.
         name: "ksm".into(),
@@ -238,7 +241,7 @@ pub fn ksm_deployment(p: &PrometheusParams, ns: &str) -> Deployment {
         containers: vec![container],
         ..Default::default()
     };
-    deployment(KSM, ns, scrape_annotations(KSM_PORT, "/metrics"), pod)
+    deployment(KSM, ns, scrape_annotations(KSM, cx), pod)
 }
 
 fn deployment(name: &str, ns: &str, annotations: BTreeMap<String, String>, pod: PodSpec) -> Deployment {
@@ -327,7 +330,8 @@ pub fn blackbox_service(ns: &str) -> Service {
 
 /// `blackboxExporter.deploy`. HTTP probes need no capability (ICMP would need NET_RAW).
 /// The config checksum rolls the pod when the modules change.
-pub fn blackbox_deployment(p: &PrometheusParams, ns: &str, config: &str) -> Deployment {
+pub fn blackbox_deployment(p: &PrometheusParams, cx: &Context, config: &str) -> Deployment {
+    let ns = cx.namespace();
     let container = Container {
         name: BLACKBOX.into(),
         image: Some(p.blackbox_exporter.image.clone()),
@@ -350,7 +354,7 @@ pub fn blackbox_deployment(p: &PrometheusParams, ns: &str, config: &str) -> Depl
         volumes: Some(vec![config_map_volume("config", BLACKBOX)]),
         ..Default::default()
     };
-    let mut annotations = scrape_annotations(BLACKBOX_PORT, "/metrics");
+    let mut annotations = scrape_annotations(BLACKBOX, cx);
     annotations.insert("checksum/config".into(), sha256_hex(config));
     deployment(BLACKBOX, ns, annotations, pod)
 }

@@ -98,6 +98,7 @@ pub use self::params::{
 };
 use crate::common::ingress::{ui_ingress, IngressSpecFor};
 use crate::common::meta;
+use crate::common::metrics::{prometheus_rule, MetricsEndpoint, Scrape};
 use crate::common::pod::container_port as port;
 use crate::common::pod::{container_security, pod_security};
 use crate::component::{Component, ObjectDoc};
@@ -204,10 +205,35 @@ impl Component for Prometheus {
             kind: "Deployment",
             doc: "probes Services and Ingresses annotated `prometheus.io/probe: \"true\"`",
         },
+        ObjectDoc {
+            key: "prometheus.rules",
+            kind: "PrometheusRule",
+            doc: "every rule group (basic, monitoring, `rule_groups`) for a Prometheus Operator (`platform.monitoring: operator` or `both`)",
+        },
+        ObjectDoc {
+            key: "prometheus.serviceMonitor",
+            kind: "ServiceMonitor",
+            doc: "scrapes Prometheus through `prometheus.svc` (operator or both)",
+        },
+        ObjectDoc {
+            key: "alertmanager.serviceMonitor",
+            kind: "ServiceMonitor",
+            doc: "scrapes Alertmanager through `alertmanager.svc` (operator or both)",
+        },
+        ObjectDoc { key: "nodeExporter.podMonitor", kind: "PodMonitor", doc: "scrapes node-exporter (operator or both)" },
+        ObjectDoc { key: "ksm.podMonitor", kind: "PodMonitor", doc: "scrapes kube-state-metrics (operator or both)" },
+        ObjectDoc {
+            key: "blackboxExporter.podMonitor",
+            kind: "PodMonitor",
+            doc: "scrapes the blackbox exporter's own metrics (operator or both)",
+        },
     ];
     type Params = PrometheusParams;
 
     fn publish(_: &PrometheusParams, cx: &Context, published: &mut Published) {
+        published
+            .dashboards
+            .extend([crate::grafana::dashboards::PROMETHEUS, crate::grafana::dashboards::KUBERNETES_RESOURCES]);
         let ns = cx.namespace().to_string();
         published.prometheus =
             Some(ServiceRef { name: PROMETHEUS.into(), namespace: ns.clone(), port: PROMETHEUS_PORT as u16 });
@@ -255,15 +281,21 @@ impl Component for Prometheus {
                 "alertmanager.deploy",
                 &alertmanager::stateful_set(p, cx, external_host.as_deref(), secret.as_ref()),
             ),
-            Object::new(n, "nodeExporter.daemonset", &exporters::node_exporter(p, ns)),
+            Object::new(n, "nodeExporter.daemonset", &exporters::node_exporter(p, cx)),
             Object::new(n, "ksm.serviceAccount", &exporters::ksm_service_account(ns)),
             Object::new(n, "ksm.clusterRole", &exporters::ksm_cluster_role()),
             Object::new(n, "ksm.clusterRoleBinding", &exporters::ksm_cluster_role_binding(ns)),
-            Object::new(n, "ksm.deploy", &exporters::ksm_deployment(p, ns)),
+            Object::new(n, "ksm.deploy", &exporters::ksm_deployment(p, cx)),
             Object::new(n, "blackboxExporter.config", &exporters::blackbox_config_map(ns, blackbox_config.clone())),
             Object::new(n, "blackboxExporter.svc", &exporters::blackbox_service(ns)),
-            Object::new(n, "blackboxExporter.deploy", &exporters::blackbox_deployment(p, ns, &blackbox_config)),
+            Object::new(n, "blackboxExporter.deploy", &exporters::blackbox_deployment(p, cx, &blackbox_config)),
         ]);
+        if cx.platform.monitoring.operator() {
+            objects.push(rules_object(p, cx)?);
+            for (key, scrape) in scrapes(ns) {
+                objects.extend(scrape.monitor(n, key, cx));
+            }
+        }
         Ok(objects)
     }
 }
@@ -332,13 +364,50 @@ fn http_probe(path: &str, port_name: &str, period: i32, failures: i32) -> Probe 
     }
 }
 
-/// `prometheus.io/scrape|port|path`: what the `kubernetes-pods` job reads.
-fn scrape_annotations(port: i32, path: &str) -> BTreeMap<String, String> {
-    BTreeMap::from([
-        ("prometheus.io/scrape".to_string(), "true".to_string()),
-        ("prometheus.io/port".to_string(), port.to_string()),
-        ("prometheus.io/path".to_string(), path.to_string()),
-    ])
+/// The stack's metrics endpoints, each with the object key of its monitor: Prometheus
+/// and Alertmanager behind their Services (port names `web` and `alertmanager`), the
+/// exporters on their pods.
+pub fn scrapes(ns: &str) -> Vec<(&'static str, Scrape)> {
+    let pods = |name: &str, e| Scrape::pods(COMPONENT, name, ns, meta::selector_labels(name), e);
+    let svc = |name: &str, e| Scrape::service(COMPONENT, name, ns, meta::selector_labels(name), e);
+    vec![
+        ("prometheus.serviceMonitor", svc(PROMETHEUS, MetricsEndpoint::new(PROMETHEUS_PORT_NAME, PROMETHEUS_PORT))),
+        (
+            "alertmanager.serviceMonitor",
+            svc(
+                ALERTMANAGER,
+                MetricsEndpoint::new(ALERTMANAGER_PORT_NAME, ALERTMANAGER_PORT).path(ALERTMANAGER_METRICS_PATH),
+            ),
+        ),
+        ("nodeExporter.podMonitor", pods(NODE_EXPORTER, MetricsEndpoint::new("scrape", exporters::NODE_EXPORTER_PORT))),
+        ("ksm.podMonitor", pods(KSM, MetricsEndpoint::new("metrics", exporters::KSM_PORT))),
+        ("blackboxExporter.podMonitor", pods(BLACKBOX, MetricsEndpoint::new("http", BLACKBOX_PORT))),
+    ]
+}
+
+/// Alertmanager's metrics path, under its route prefix.
+const ALERTMANAGER_METRICS_PATH: &str = "/alertmanager/metrics";
+
+/// The `prometheus.io/*` annotations of workload `name` (none in operator mode).
+fn scrape_annotations(name: &str, cx: &Context) -> BTreeMap<String, String> {
+    scrapes(cx.namespace())
+        .into_iter()
+        .find(|(_, s)| s.name == name)
+        .map(|(_, s)| s.annotations(cx))
+        .unwrap_or_default()
+}
+
+/// `prometheus.rules`: every rule group as one PrometheusRule, for a Prometheus Operator.
+fn rules_object(p: &PrometheusParams, cx: &Context) -> Result<Object, Error> {
+    let mut groups = Vec::new();
+    for (file, group, rules) in p.rule_files() {
+        let one = serde_json::to_value(config::rule_file(&group, rules))
+            .map_err(|e| Error::invalid(format!("{file} cannot be written: {e}")))?;
+        if let Some(g) = one.get("groups").and_then(|g| g.as_array()) {
+            groups.extend(g.iter().cloned());
+        }
+    }
+    Ok(prometheus_rule(COMPONENT, "prometheus.rules", PROMETHEUS, cx.namespace(), serde_json::Value::Array(groups), cx))
 }
 
 /// A claim template with BKPR's metadata to the letter (`name` and `labels: {name}`):
@@ -530,7 +599,7 @@ fn stateful_set(p: &PrometheusParams, cx: &Context, external_host: Option<&str>)
         volumes: Some(vec![config_map_volume("config", PROMETHEUS)]),
         ..Default::default()
     };
-    let mut annotations = scrape_annotations(PROMETHEUS_PORT, "/metrics");
+    let mut annotations = scrape_annotations(PROMETHEUS, cx);
     annotations.insert("kubectl.kubernetes.io/default-container".into(), PROMETHEUS.into());
     StatefulSet {
         metadata: metadata(PROMETHEUS, ns),
@@ -1599,5 +1668,84 @@ mod tests {
         // Prometheus' own volume is untouched.
         let prom = objects.iter().find(|o| o.kind() == "StatefulSet" && o.name() == "prometheus").expect("prometheus");
         assert_eq!(prom.value["spec"]["volumeClaimTemplates"][0]["spec"]["resources"]["requests"]["storage"], "7905Mi");
+    }
+
+    const PROMETHEUS_RULE_CRD: &str =
+        include_str!(concat!(env!("OUT_DIR"), "/crds/monitoring.coreos.com_prometheusrules.json"));
+
+    fn operator_cx(mode: crate::context::MonitoringMode) -> Context {
+        let mut cx = cx();
+        cx.platform.monitoring = mode;
+        cx
+    }
+
+    #[test]
+    fn operator_mode_renders_rule_groups_as_a_prometheus_rule_that_its_crd_accepts() {
+        let cx = operator_cx(crate::context::MonitoringMode::Operator);
+        let p = with(|p| {
+            p.rule_groups.insert(
+                "elasticsearch.rules".into(),
+                BTreeMap::from([(
+                    "EsDown".into(),
+                    AlertRule {
+                        expr: "up == 0".into(),
+                        for_: Some("5m".into()),
+                        keep_firing_for: None,
+                        labels: BTreeMap::new(),
+                        annotations: BTreeMap::new(),
+                    },
+                )]),
+            );
+        });
+        let objects = Prometheus::build(&p, &cx).expect("builds");
+        let rules = find(&objects, "prometheus.rules");
+        assert_eq!(rules.api_version(), "monitoring.coreos.com/v1");
+        assert_eq!(rules.value["metadata"]["labels"]["release"], "kube-prometheus-stack");
+        let names: Vec<&str> = rules.value["spec"]["groups"]
+            .as_array()
+            .expect("groups")
+            .iter()
+            .filter_map(|g| g["name"].as_str())
+            .collect();
+        assert_eq!(names, ["basic.rules", "elasticsearch.rules", "monitoring.rules"]);
+        let validator = crate::common::testing::crd_validator(PROMETHEUS_RULE_CRD, "v1");
+        let errors = crate::common::testing::schema_errors(&validator, &rules.value);
+        assert!(errors.is_empty(), "{errors:#?}");
+        // The validator is strict: a field the CRD lacks is an error.
+        let mut bad = rules.value.clone();
+        bad["spec"]["groups"][0]["rules"][0]["severity"] = json!("page");
+        assert!(!crate::common::testing::schema_errors(&validator, &bad).is_empty());
+    }
+
+    #[test]
+    fn operator_mode_monitors_every_endpoint_and_drops_the_annotations() {
+        let cx = operator_cx(crate::context::MonitoringMode::Operator);
+        let objects = Prometheus::build(&PrometheusParams::default(), &cx).expect("builds");
+        for (key, kind) in [
+            ("prometheus.serviceMonitor", "ServiceMonitor"),
+            ("alertmanager.serviceMonitor", "ServiceMonitor"),
+            ("nodeExporter.podMonitor", "PodMonitor"),
+            ("ksm.podMonitor", "PodMonitor"),
+            ("blackboxExporter.podMonitor", "PodMonitor"),
+        ] {
+            assert_eq!(find(&objects, key).kind(), kind, "{key}");
+        }
+        let am = find(&objects, "alertmanager.serviceMonitor");
+        assert_eq!(am.value["spec"]["endpoints"][0]["path"], "/alertmanager/metrics");
+        for o in objects.iter().filter(|o| o.value.pointer("/spec/template").is_some()) {
+            let ann = &o.value["spec"]["template"]["metadata"]["annotations"];
+            assert!(ann.get("prometheus.io/scrape").is_none(), "{} keeps its scrape annotation", o.key);
+        }
+    }
+
+    #[test]
+    fn annotations_mode_renders_no_operator_objects_and_both_mode_renders_both() {
+        let objects = Prometheus::build(&PrometheusParams::default(), &cx()).expect("builds");
+        assert!(objects.iter().all(|o| o.api_version() != "monitoring.coreos.com/v1"));
+        let cx = operator_cx(crate::context::MonitoringMode::Both);
+        let objects = Prometheus::build(&PrometheusParams::default(), &cx).expect("builds");
+        assert_eq!(objects.iter().filter(|o| o.api_version() == "monitoring.coreos.com/v1").count(), 6);
+        let sts = find(&objects, "prometheus.deploy");
+        assert_eq!(sts.value["spec"]["template"]["metadata"]["annotations"]["prometheus.io/port"], "9090");
     }
 }

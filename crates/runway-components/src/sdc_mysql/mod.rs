@@ -196,18 +196,20 @@ impl Component for SdcMysql {
     type Params = SdcMysqlParams;
 
     fn externals(_: &SdcMysqlParams, cx: &Context) -> Vec<ExternalRef> {
+        let ns = namespace(cx);
         match given_secret(cx.secrets_of(SECRETS_COMPONENT)) {
             Ok(Some(_)) => Vec::new(),
             // Incomplete values are an error of `build`; until then the Secret is expected.
-            _ => vec![("Secret".to_string(), sdc::NAMESPACE.to_string(), sdc::secrets::MYSQL.to_string())],
+            _ => vec![("Secret".to_string(), ns.to_string(), sdc::secrets::MYSQL.to_string())],
         }
     }
 
     fn build(p: &SdcMysqlParams, cx: &Context) -> Result<Vec<Object>, Error> {
         p.validate()?;
         let secret_values = given_secret(cx.secrets_of(SECRETS_COMPONENT))?;
-        let master_data = master_config_data(p)?;
-        let replica_data = replica_config_data(p)?;
+        let ns = namespace(cx);
+        let master_data = master_config_data(p, ns)?;
+        let replica_data = replica_config_data(p, ns)?;
         let secret_checksum = secret_values.as_ref().map(checksum);
         let master_sums = Checksums { config: checksum(&master_data), secret: secret_checksum.clone() };
         let replica_sums = Checksums { config: checksum(&replica_data), secret: secret_checksum };
@@ -215,16 +217,16 @@ impl Component for SdcMysql {
         let n = Self::NAME;
         let mut objects = Vec::new();
         if let Some(values) = &secret_values {
-            objects.push(Object::new(n, "secret", &secret(values)));
+            objects.push(Object::new(n, "secret", &secret(values, ns)));
         }
         objects.extend([
-            Object::new(n, "config", &config_map(MASTER_CONFIG, MASTER_ROLE, master_data)),
-            Object::new(n, "slaveConfig", &config_map(REPLICA_CONFIG, REPLICA_ROLE, replica_data)),
-            Object::new(n, "svc", &headless_service(MASTER, MASTER_ROLE)),
-            Object::new(n, "slaveSvc", &headless_service(REPLICA, REPLICA_ROLE)),
+            Object::new(n, "config", &config_map(MASTER_CONFIG, MASTER_ROLE, ns, master_data)),
+            Object::new(n, "slaveConfig", &config_map(REPLICA_CONFIG, REPLICA_ROLE, ns, replica_data)),
+            Object::new(n, "svc", &headless_service(MASTER, MASTER_ROLE, ns)),
+            Object::new(n, "slaveSvc", &headless_service(REPLICA, REPLICA_ROLE, ns)),
             Object::new(n, "sts", &master_stateful_set(p, cx, &master_sums)),
             Object::new(n, "slaveSts", &replica_stateful_set(p, cx, &replica_sums)),
-            Object::new(n, "slaveDisruptionBudget", &replica_disruption_budget()),
+            Object::new(n, "slaveDisruptionBudget", &replica_disruption_budget(ns)),
         ]);
         Ok(objects)
     }
@@ -243,9 +245,16 @@ pub(crate) fn is_dns_label(s: &str, max: usize) -> bool {
         })
 }
 
-/// The master's DNS name, which replicas replicate from.
-pub fn master_host() -> String {
-    format!("{MASTER}-0.{MASTER}.{}.svc", sdc::NAMESPACE)
+/// The namespace: `sysdigcloud` (the Sysdig backend's), unless `config.namespaces`
+/// names one for `sdc_mysql` (MySQL on its own, as in examples/observability; the
+/// backend's `mysql.endpoint` then must name that namespace).
+pub fn namespace(cx: &Context) -> &str {
+    cx.config.namespaces.get(SdcMysql::NAME).map_or(sdc::NAMESPACE, String::as_str)
+}
+
+/// The master's DNS name in namespace `ns`, which replicas replicate from.
+pub fn master_host(ns: &str) -> String {
+    format!("{MASTER}-0.{MASTER}.{ns}.svc")
 }
 
 /// sha256 of a ConfigMap's or Secret's data, keys and values, in key order.
@@ -308,12 +317,12 @@ fn render_cnf(p: &SdcMysqlParams, replica: bool) -> Result<String, Error> {
 }
 
 /// What the scripts' templates see.
-fn script_context(p: &SdcMysqlParams, replica: bool) -> serde_json::Value {
+fn script_context(p: &SdcMysqlParams, replica: bool, ns: &str) -> serde_json::Value {
     let (name, service) = if replica { (REPLICA, REPLICA) } else { (MASTER, MASTER) };
     serde_json::json!({
         "name": name,
         "service": service,
-        "namespace": sdc::NAMESPACE,
+        "namespace": ns,
         "secret": sdc::secrets::MYSQL,
         "datadir": DATADIR,
         "config_dir": CONFIG_DIR,
@@ -321,7 +330,7 @@ fn script_context(p: &SdcMysqlParams, replica: bool) -> serde_json::Value {
         "port": PORT,
         "replica": replica,
         "replication_user": p.replication_user,
-        "master_host": master_host(),
+        "master_host": master_host(ns),
         "server_id": MASTER_SERVER_ID,
         "server_id_base": REPLICA_SERVER_ID_BASE,
     })
@@ -330,9 +339,10 @@ fn script_context(p: &SdcMysqlParams, replica: bool) -> serde_json::Value {
 fn render_scripts(
     p: &SdcMysqlParams,
     replica: bool,
+    ns: &str,
     scripts: &[(&str, &str)],
 ) -> Result<BTreeMap<String, String>, Error> {
-    let cx = script_context(p, replica);
+    let cx = script_context(p, replica, ns);
     let mut out = BTreeMap::new();
     for (file, template) in scripts {
         out.insert((*file).to_string(), render_template(&format!("{file}.j2"), template, &cx)?);
@@ -341,10 +351,11 @@ fn render_scripts(
 }
 
 /// `sysdigcloud-mysql-config`: master.cnf, lib.sh, init-master.sh, replication-user.sh, ready.sh.
-fn master_config_data(p: &SdcMysqlParams) -> Result<BTreeMap<String, String>, Error> {
+fn master_config_data(p: &SdcMysqlParams, ns: &str) -> Result<BTreeMap<String, String>, Error> {
     let mut data = render_scripts(
         p,
         false,
+        ns,
         &[
             ("lib.sh", LIB_TEMPLATE),
             ("init-master.sh", INIT_MASTER_TEMPLATE),
@@ -357,10 +368,11 @@ fn master_config_data(p: &SdcMysqlParams) -> Result<BTreeMap<String, String>, Er
 }
 
 /// `sysdigcloud-mysql-config-slave`: slave.cnf, lib.sh, init-replica.sh, clone.sh, ready.sh.
-fn replica_config_data(p: &SdcMysqlParams) -> Result<BTreeMap<String, String>, Error> {
+fn replica_config_data(p: &SdcMysqlParams, ns: &str) -> Result<BTreeMap<String, String>, Error> {
     let mut data = render_scripts(
         p,
         true,
+        ns,
         &[
             ("lib.sh", LIB_TEMPLATE),
             ("init-replica.sh", INIT_REPLICA_TEMPLATE),
@@ -372,28 +384,28 @@ fn replica_config_data(p: &SdcMysqlParams) -> Result<BTreeMap<String, String>, E
     Ok(data)
 }
 
-fn metadata(name: &str, role: &str) -> ObjectMeta {
-    meta::namespaced(name, sdc::NAMESPACE, sdc::labels(role))
+fn metadata(name: &str, role: &str, ns: &str) -> ObjectMeta {
+    meta::namespaced(name, ns, sdc::labels(role))
 }
 
-fn secret(values: &BTreeMap<String, String>) -> Secret {
+fn secret(values: &BTreeMap<String, String>, ns: &str) -> Secret {
     Secret {
-        metadata: metadata(sdc::secrets::MYSQL, MASTER_ROLE),
+        metadata: metadata(sdc::secrets::MYSQL, MASTER_ROLE, ns),
         type_: Some("Opaque".into()),
         data: Some(values.iter().map(|(k, v)| (k.clone(), ByteString(v.as_bytes().to_vec()))).collect()),
         ..Default::default()
     }
 }
 
-fn config_map(name: &str, role: &str, data: BTreeMap<String, String>) -> ConfigMap {
-    ConfigMap { metadata: metadata(name, role), data: Some(data), ..Default::default() }
+fn config_map(name: &str, role: &str, ns: &str, data: BTreeMap<String, String>) -> ConfigMap {
+    ConfigMap { metadata: metadata(name, role, ns), data: Some(data), ..Default::default() }
 }
 
 /// A headless Service (the original's, and the StatefulSet's `serviceName`), port `sql`.
 /// Only ready pods are listed: a replica that has not cloned yet takes no reads.
-fn headless_service(name: &str, role: &str) -> Service {
+fn headless_service(name: &str, role: &str, ns: &str) -> Service {
     Service {
-        metadata: metadata(name, role),
+        metadata: metadata(name, role, ns),
         spec: Some(ServiceSpec {
             cluster_ip: Some("None".into()),
             selector: Some(sdc::selector_labels(role)),
@@ -410,9 +422,9 @@ fn headless_service(name: &str, role: &str) -> Service {
     }
 }
 
-fn replica_disruption_budget() -> PodDisruptionBudget {
+fn replica_disruption_budget(ns: &str) -> PodDisruptionBudget {
     PodDisruptionBudget {
-        metadata: metadata(REPLICA, REPLICA_ROLE),
+        metadata: metadata(REPLICA, REPLICA_ROLE, ns),
         spec: Some(PodDisruptionBudgetSpec {
             max_unavailable: Some(IntOrString::Int(1)),
             selector: Some(sdc::selector(REPLICA_ROLE)),
@@ -562,6 +574,7 @@ fn pod_annotations(sums: &Checksums) -> BTreeMap<String, String> {
 
 struct StsSpec<'a> {
     name: &'a str,
+    namespace: &'a str,
     role: &'a str,
     replicas: i32,
     init_containers: Vec<Container>,
@@ -586,7 +599,7 @@ fn stateful_set(p: &SdcMysqlParams, s: StsSpec) -> StatefulSet {
         ..Default::default()
     };
     StatefulSet {
-        metadata: metadata(s.name, s.role),
+        metadata: metadata(s.name, s.role, s.namespace),
         spec: Some(StatefulSetSpec {
             replicas: Some(s.replicas),
             service_name: Some(s.name.into()),
@@ -644,6 +657,7 @@ fn master_stateful_set(p: &SdcMysqlParams, cx: &Context, sums: &Checksums) -> St
     stateful_set(
         p,
         StsSpec {
+            namespace: namespace(cx),
             name: MASTER,
             role: MASTER_ROLE,
             replicas: 1,
@@ -678,6 +692,7 @@ fn replica_stateful_set(p: &SdcMysqlParams, cx: &Context, sums: &Checksums) -> S
     stateful_set(
         p,
         StsSpec {
+            namespace: namespace(cx),
             name: REPLICA,
             role: REPLICA_ROLE,
             // Invariant: validated to fit.
@@ -1382,5 +1397,19 @@ exit 0"#,
                 }
             }
         }
+    }
+
+    #[test]
+    fn a_namespaces_entry_moves_mysql_its_scripts_and_its_secret() {
+        let mut cx = Context::default();
+        cx.config.namespaces.insert("sdc_mysql".into(), "storage".into());
+        let objects = SdcMysql::build(&SdcMysqlParams::default(), &cx).expect("builds");
+        assert!(objects.iter().all(|o| o.namespace() == "storage"), "every object moves");
+        let clone = objects.iter().find(|o| o.key == "slaveConfig").expect("slaveConfig").value["data"]["clone.sh"]
+            .as_str()
+            .unwrap_or("")
+            .to_string();
+        assert!(clone.contains("MASTER=sdc-mysql-0.sdc-mysql.storage.svc\n"), "{clone}");
+        assert_eq!(SdcMysql::externals(&SdcMysqlParams::default(), &cx)[0].1, "storage");
     }
 }
