@@ -94,6 +94,9 @@ pub struct ClusterConfig {
     /// A registry every image is pulled through (`mirror.example.com` or
     /// `mirror.example.com/cache`), for air-gapped clusters. Default: `null`.
     pub registry_mirror: Option<String>,
+    /// Render NetworkPolicies: per namespace a `default-deny`, per workload exactly the
+    /// flows the stack declares (see `runway_components::network`). Default: `true`.
+    pub network_policies: bool,
 }
 
 /// Cloud account facts; each is needed only on its cloud.
@@ -120,6 +123,7 @@ impl Default for ClusterConfig {
             namespace: "kubeprod".into(),
             cloud: CloudIds::default(),
             registry_mirror: None,
+            network_policies: true,
         }
     }
 }

@@ -24,6 +24,7 @@ pub mod images;
 pub mod keycloak;
 pub mod kibana;
 pub mod namespaces;
+pub mod network;
 pub mod nginx_ingress;
 pub mod oauth2_proxy;
 pub mod output;
@@ -44,6 +45,7 @@ pub mod sdc_redis;
 pub mod sdc_storage;
 pub mod stack;
 pub mod sysdig_metrics_adapter;
+pub mod waivers;
 
 pub use component::{Component, ErasedComponent, ObjectDoc};
 pub use context::{Cloud, ClusterConfig, Context, Platform};

@@ -288,11 +288,41 @@ impl Component for CertManager {
             kind: "ClusterIssuer",
             doc: "letsencrypt-staging: Let's Encrypt staging, HTTP-01",
         },
+        ObjectDoc {
+            key: "networkPolicy",
+            kind: "NetworkPolicy",
+            doc: "`cert-manager`: the API server, ACME and DNS checks on the internet",
+        },
+        ObjectDoc {
+            key: "webhookNetworkPolicy",
+            kind: "NetworkPolicy",
+            doc: "`cert-manager-webhook`: from the API server",
+        },
+        ObjectDoc {
+            key: "cainjectorNetworkPolicy",
+            kind: "NetworkPolicy",
+            doc: "`cert-manager-cainjector`: to the API server",
+        },
     ];
     type Params = CertManagerParams;
 
     fn publish(p: &CertManagerParams, _cx: &Context, published: &mut Published) {
         published.tls_issuer = Some(p.letsencrypt_environment.issuer().to_string());
+    }
+
+    fn network(_: &CertManagerParams, _: &Context) -> Vec<crate::network::Flows> {
+        use crate::network::{tcp, udp, Flows};
+        vec![
+            Flows::new("deploy", "networkPolicy").to_api_server().to_internet(
+                &[tcp(80), tcp(443), tcp(53), udp(53)],
+                "ACME: Let's Encrypt's API (443), the HTTP-01 self check (80) and DNS-01 propagation checks against authoritative servers (53)",
+            ),
+            Flows::new("webhookDeploy", "webhookNetworkPolicy").to_api_server().from_anywhere(
+                &[tcp(10250)],
+                "the API server calls the admission webhook; its address is not known at render time",
+            ),
+            Flows::new("cainjectorDeploy", "cainjectorNetworkPolicy").to_api_server(),
+        ]
     }
 
     fn build(p: &CertManagerParams, cx: &Context) -> Result<Vec<Object>, Error> {
@@ -1061,7 +1091,9 @@ mod tests {
             assert!(got.contains(&want), "missing {want:?}");
         }
         // Every object has a documented key, and no key is used twice.
-        let documented: Vec<&str> = CertManager::OBJECTS.iter().map(|d| d.key).collect();
+        // NetworkPolicies are written by the render from the declared flows, not by build.
+        let documented: Vec<&str> =
+            CertManager::OBJECTS.iter().filter(|d| d.kind != "NetworkPolicy").map(|d| d.key).collect();
         let mut keys: Vec<&str> = objects.iter().map(|o| o.key.as_str()).collect();
         for k in &keys {
             assert!(documented.contains(k), "`{k}` is not in OBJECTS");

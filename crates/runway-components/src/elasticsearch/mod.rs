@@ -154,6 +154,16 @@ impl Component for Elasticsearch {
             doc: "daily ILM policy and index template for `logstash-*` retention",
         },
         ObjectDoc { key: "disruptionBudget", kind: "PodDisruptionBudget", doc: "keeps `min_master_nodes` nodes up" },
+        ObjectDoc {
+            key: "networkPolicy",
+            kind: "NetworkPolicy",
+            doc: "`elasticsearch-logging`: transport between nodes, HTTP from its clients",
+        },
+        ObjectDoc {
+            key: "retention.networkPolicy",
+            kind: "NetworkPolicy",
+            doc: "`elasticsearch-logging-retention`: to Elasticsearch's HTTP port",
+        },
     ];
     type Params = ElasticsearchParams;
 
@@ -163,6 +173,15 @@ impl Component for Elasticsearch {
             namespace: cx.namespace().to_string(),
             port: HTTP_PORT as u16,
         });
+    }
+
+    fn network(_: &ElasticsearchParams, _: &Context) -> Vec<crate::network::Flows> {
+        use crate::network::Flows;
+        vec![
+            // Discovery lists pods through the API (the Role); nodes form a cluster on 9300.
+            Flows::new("sts", "networkPolicy").to_local(NAME, TRANSPORT_PORT).to_api_server(),
+            Flows::new("retentionCronJob", "retention.networkPolicy").to_local(CLIENT_SERVICE, HTTP_PORT),
+        ]
     }
 
     fn build(p: &ElasticsearchParams, cx: &Context) -> Result<Vec<Object>, Error> {

@@ -166,8 +166,23 @@ impl Component for FluentdEs {
             doc: "`fluentd-es-configd`: system, monitoring, inputs and output; add `*.filter.conf` files here",
         },
         ObjectDoc { key: "daemonset", kind: "DaemonSet", doc: "fluentd on every node, tolerating every taint" },
+        ObjectDoc {
+            key: "networkPolicy",
+            kind: "NetworkPolicy",
+            doc: "`fluentd-es`: to Elasticsearch and the API server",
+        },
     ];
     type Params = FluentdEsParams;
+
+    fn network(_: &FluentdEsParams, cx: &Context) -> Vec<crate::network::Flows> {
+        use crate::network::Flows;
+        // The kubernetes_metadata filter reads pods and namespaces from the API.
+        let mut f = Flows::new("daemonset", "networkPolicy").to_api_server();
+        if let Some(es) = &cx.published.elasticsearch {
+            f = f.to_service(es);
+        }
+        vec![f]
+    }
 
     fn build(p: &FluentdEsParams, cx: &Context) -> Result<Vec<Object>, Error> {
         p.validate()?;

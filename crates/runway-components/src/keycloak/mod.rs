@@ -166,6 +166,16 @@ impl Component for Keycloak {
             kind: "StatefulSet",
             doc: "`keycloak-postgresql`: one PostgreSQL pod and its volume",
         },
+        ObjectDoc {
+            key: "networkPolicy",
+            kind: "NetworkPolicy",
+            doc: "`keycloak`: to its database and its peers; from the ingress controller",
+        },
+        ObjectDoc {
+            key: "postgresql.networkPolicy",
+            kind: "NetworkPolicy",
+            doc: "`keycloak-postgresql`: from Keycloak",
+        },
     ];
     const DEFAULT_ENABLED: bool = false;
     type Params = KeycloakParams;
@@ -181,6 +191,17 @@ impl Component for Keycloak {
         } else {
             vec![("Secret".to_string(), cx.namespace().to_string(), NAME.to_string())]
         }
+    }
+
+    fn network(_: &KeycloakParams, _: &Context) -> Vec<crate::network::Flows> {
+        use crate::network::{tcp, Flows};
+        vec![
+            // Infinispan's JGroups cluster (7800, failure detection 57800) between replicas.
+            Flows::new("deploy", "networkPolicy")
+                .to_local(POSTGRESQL_NAME, POSTGRESQL_PORT)
+                .to_peers(&[tcp(7800), tcp(57800)]),
+            Flows::new("postgresql.sts", "postgresql.networkPolicy"),
+        ]
     }
 
     fn build(p: &KeycloakParams, cx: &Context) -> Result<Vec<Object>, Error> {
@@ -1102,7 +1123,7 @@ mod tests {
         .expect("a valid secrets file");
         let rendered = s.render(&[&CertManager, &Oauth2Proxy, &Keycloak]).unwrap_or_else(|e| panic!("{}", e.render()));
         let mine: Vec<(&str, &str)> =
-            rendered.objects.iter().filter(|o| o.component == "keycloak").map(|o| (o.kind(), o.name())).collect();
+            rendered.objects.iter().filter(|o| o.component == "keycloak" && o.kind() != "NetworkPolicy").map(|o| (o.kind(), o.name())).collect();
         assert_eq!(mine.len(), 9, "{mine:?}");
         let args = rendered
             .objects

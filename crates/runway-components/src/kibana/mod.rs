@@ -85,8 +85,22 @@ impl Component for Kibana {
             kind: "Ingress",
             doc: "`kibana-logging` at kibana.<dns_zone>: TLS from cert-manager, login through oauth2-proxy",
         },
+        ObjectDoc {
+            key: "networkPolicy",
+            kind: "NetworkPolicy",
+            doc: "`kibana`: to Elasticsearch; from the ingress controller",
+        },
     ];
     type Params = KibanaParams;
+
+    fn network(_: &KibanaParams, cx: &Context) -> Vec<crate::network::Flows> {
+        use crate::network::Flows;
+        let mut f = Flows::new("deploy", "networkPolicy");
+        if let Some(es) = &cx.published.elasticsearch {
+            f = f.to_service(es);
+        }
+        vec![f]
+    }
 
     fn build(p: &KibanaParams, cx: &Context) -> Result<Vec<Object>, Error> {
         p.validate()?;
@@ -556,7 +570,7 @@ mod tests {
         s.set("config.dns_zone=example.com", false).expect("a valid --set");
         let rendered = s.render(&[&Elasticsearch, &AuthAndTls, &Kibana]).unwrap_or_else(|e| panic!("{}", e.render()));
         let mine: Vec<(&str, &str)> =
-            rendered.objects.iter().filter(|o| o.component == "kibana").map(|o| (o.kind(), o.name())).collect();
+            rendered.objects.iter().filter(|o| o.component == "kibana" && o.kind() != "NetworkPolicy").map(|o| (o.kind(), o.name())).collect();
         assert_eq!(mine.len(), 5, "{mine:?}");
         let text = rendered
             .objects

@@ -174,8 +174,35 @@ impl Component for NginxIngress {
             kind: "IngressClass",
             doc: "`platform.ingress_class`, claimed by the controller",
         },
+        ObjectDoc {
+            key: "networkPolicy",
+            kind: "NetworkPolicy",
+            doc: "`nginx-ingress-controller`: from anywhere on 80/443, to every Ingress backend",
+        },
+        ObjectDoc {
+            key: "default.networkPolicy",
+            kind: "NetworkPolicy",
+            doc: "`default-http-backend`: from the controllers",
+        },
     ];
     type Params = NginxIngressParams;
+
+    fn network(_: &NginxIngressParams, cx: &Context) -> Vec<crate::network::Flows> {
+        use crate::network::{tcp, Flows};
+        let ns = cx.namespace();
+        vec![
+            Flows::new("controller", "networkPolicy")
+                .to_api_server()
+                .to_ingress_backends()
+                .to(ns, DEFAULT_BACKEND_NAME, 80)
+                .from_anywhere(&[tcp(80), tcp(443)], "the LoadBalancer's clients: every browser and API client")
+                .to_internet(
+                    &[tcp(443)],
+                    "auth-url subrequests go to oauth2-proxy's public host (https://auth.ZONE), through the load balancer",
+                ),
+            Flows::new("default.deploy", "default.networkPolicy"),
+        ]
+    }
 
     fn build(p: &NginxIngressParams, cx: &Context) -> Result<Vec<Object>, Error> {
         p.validate()?;

@@ -204,6 +204,10 @@ impl Component for Prometheus {
             kind: "Deployment",
             doc: "probes Services and Ingresses annotated `prometheus.io/probe: \"true\"`",
         },
+        ObjectDoc { key: "prometheus.networkPolicy", kind: "NetworkPolicy", doc: "`prometheus`: to every scrape target, Alertmanager, the nodes and the API server" },
+        ObjectDoc { key: "alertmanager.networkPolicy", kind: "NetworkPolicy", doc: "`alertmanager`: from Prometheus; to receivers on the internet" },
+        ObjectDoc { key: "ksm.networkPolicy", kind: "NetworkPolicy", doc: "`kube-state-metrics`: to the API server" },
+        ObjectDoc { key: "blackboxExporter.networkPolicy", kind: "NetworkPolicy", doc: "`blackbox-exporter`: probes Services and public Ingress hosts" },
     ];
     type Params = PrometheusParams;
 
@@ -220,6 +224,28 @@ impl Component for Prometheus {
             Some(s) if s.values.is_none() => vec![("Secret".into(), cx.namespace().into(), s.name)],
             _ => Vec::new(),
         }
+    }
+
+    fn network(_: &PrometheusParams, cx: &Context) -> Vec<crate::network::Flows> {
+        use crate::network::{tcp, Flows};
+        let ns = cx.namespace();
+        vec![
+            Flows::new("prometheus.deploy", "prometheus.networkPolicy")
+                .to_api_server()
+                .to_scrape_targets()
+                .to(ns, ALERTMANAGER, ALERTMANAGER_PORT)
+                .to_nodes(
+                    &[tcp(10250), tcp(9100)],
+                    "the kubelets (metrics, cAdvisor) and node-exporter on the host network",
+                ),
+            Flows::new("alertmanager.deploy", "alertmanager.networkPolicy").to_internet(
+                &[tcp(443), tcp(25), tcp(465), tcp(587)],
+                "notifications: chat and paging webhooks (443) and email (25, 465, 587)",
+            ),
+            Flows::new("ksm.deploy", "ksm.networkPolicy").to_api_server(),
+            Flows::new("blackboxExporter.deploy", "blackboxExporter.networkPolicy")
+                .to_internet(&[tcp(80), tcp(443)], "probes the public hosts of the Ingresses, as users reach them"),
+        ]
     }
 
     fn build(p: &PrometheusParams, cx: &Context) -> Result<Vec<Object>, Error> {

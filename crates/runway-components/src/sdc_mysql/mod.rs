@@ -192,6 +192,16 @@ impl Component for SdcMysql {
             kind: "PodDisruptionBudget",
             doc: "`sdc-mysql-slave`: one replica down at a time",
         },
+        ObjectDoc {
+            key: "networkPolicy",
+            kind: "NetworkPolicy",
+            doc: "`sdc-mysql`: SQL from the backend and the replicas",
+        },
+        ObjectDoc {
+            key: "slaveNetworkPolicy",
+            kind: "NetworkPolicy",
+            doc: "`sdc-mysql-slave`: replication and clone from the master and peers",
+        },
     ];
     type Params = SdcMysqlParams;
 
@@ -201,6 +211,15 @@ impl Component for SdcMysql {
             // Incomplete values are an error of `build`; until then the Secret is expected.
             _ => vec![("Secret".to_string(), sdc::NAMESPACE.to_string(), sdc::secrets::MYSQL.to_string())],
         }
+    }
+
+    fn network(_: &SdcMysqlParams, _: &Context) -> Vec<crate::network::Flows> {
+        use crate::network::Flows;
+        vec![
+            Flows::new("sts", "networkPolicy"),
+            // Replication and the clone plugin both speak the MySQL protocol on 3306.
+            Flows::new("slaveSts", "slaveNetworkPolicy").to_local(MASTER, PORT).to_local(REPLICA, PORT),
+        ]
     }
 
     fn build(p: &SdcMysqlParams, cx: &Context) -> Result<Vec<Object>, Error> {
@@ -1175,7 +1194,7 @@ mod tests {
                     .expect("secrets");
                 }
                 let rendered = s.render(&[&SdcMysql]).unwrap_or_else(|e| panic!("{platform}: {}", e.render()));
-                let mine: Vec<&Object> = rendered.objects.iter().filter(|o| o.component == "sdc_mysql").collect();
+                let mine: Vec<&Object> = rendered.objects.iter().filter(|o| o.component == "sdc_mysql" && o.kind() != "NetworkPolicy").collect();
                 assert_eq!(mine.len(), if secrets { 8 } else { 7 }, "{platform}");
                 let sts = mine.iter().find(|o| o.key == "slaveSts").expect("replicas");
                 assert_eq!(sts.value["spec"]["replicas"], 3);

@@ -120,6 +120,11 @@ impl Component for SysdigMetricsAdapter {
         ObjectDoc { key: "tlsSecret", kind: "Secret", doc: "the serving certificate (with `tls-crt`, `tls-key`)" },
         ObjectDoc { key: "apiCa", kind: "ConfigMap", doc: "`sysdig-api-ca` (with `sysdig_api_ca`)" },
         ObjectDoc { key: "deploy", kind: "Deployment", doc: "`custom-metrics-apiserver`" },
+        ObjectDoc {
+            key: "networkPolicy",
+            kind: "NetworkPolicy",
+            doc: "`custom-metrics-apiserver`: from the API server (aggregated API), to the Sysdig API",
+        },
     ];
     type Params = SysdigMetricsAdapterParams;
 
@@ -137,6 +142,14 @@ impl Component for SysdigMetricsAdapter {
             out.push(("Secret".to_string(), NAMESPACE.to_string(), p.tls_secret.clone()));
         }
         out
+    }
+
+    fn network(p: &SysdigMetricsAdapterParams, _: &Context) -> Vec<crate::network::Flows> {
+        use crate::network::{tcp, Flows};
+        vec![Flows::new("deploy", "networkPolicy")
+            .to_api_server()
+            .to_address(&p.sysdig_api_endpoint, 443, "the Sysdig API outside this cluster")
+            .from_anywhere(&[tcp(PORT)], "the API server serves the aggregated custom metrics API from here; its address is not known at render time")]
     }
 
     fn build(p: &SysdigMetricsAdapterParams, cx: &Context) -> Result<Vec<Object>, Error> {
