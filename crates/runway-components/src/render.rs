@@ -192,7 +192,8 @@ impl Stack {
                 continue;
             }
             externals.extend(c.externals_typed(p, &cx));
-            let built = c.build_typed(p, &pnode, &cx)?;
+            let mut built = c.build_typed(p, &pnode, &cx)?;
+            crate::images::set_pull_policies(&mut built);
             let built_src = sources.add(format!("component `{}`", c.name()), SourceKind::Built, "");
             for (key, _) in &patches {
                 if !built.iter().any(|o| o.key == *key) && !cx.omits(c.name(), key) && !policy_key(c.name(), key) {

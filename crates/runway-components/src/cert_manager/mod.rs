@@ -87,8 +87,10 @@ const HEALTHZ_PORT: i32 = 9403;
 const WEBHOOK_PORT: i32 = 10250;
 /// The webhook's health port (`/livez`, `/healthz`).
 const WEBHOOK_HEALTH_PORT: i32 = 6080;
-/// uid and gid the pods run as.
-const UID: i64 = 1000;
+/// uid and gid the pods run as: distroless's `nonroot` (65532). The images are static Go
+/// binaries that own no files, so any uid works; one above 10000 cannot collide with a
+/// host user (checkov CKV_K8S_40).
+const UID: i64 = 65532;
 /// The annotation that asks the CA injector to fill in `caBundle` from a Secret.
 const INJECT_CA_FROM_SECRET: &str = "cert-manager.io/inject-ca-from-secret";
 /// The value of `app.kubernetes.io/component` on every object.
@@ -322,6 +324,22 @@ impl Component for CertManager {
                 "the API server calls the admission webhook; its address is not known at render time",
             ),
             Flows::new("cainjectorDeploy", "cainjectorNetworkPolicy").to_api_server(),
+        ]
+    }
+
+    fn waivers(_: &CertManagerParams, _: &Context) -> Vec<crate::waivers::Waiver> {
+        use crate::waivers::{Check, Waiver};
+        vec![
+            Waiver::new(
+                "cainjectorDeploy",
+                Check::ReadinessProbe,
+                "a controller that serves no traffic: there is nothing for readiness to gate (upstream has none)",
+            ),
+            Waiver::new(
+                "cainjectorClusterRole",
+                Check::AdmissionWebhookControl,
+                "the CA injector writes caBundle into webhook and API service configurations: that is its whole job",
+            ),
         ]
     }
 
@@ -873,6 +891,9 @@ fn controller_deployment(p: &CertManagerParams, ns: &str) -> Deployment {
         failure_threshold: Some(8),
         ..http_probe("/livez", "http-healthz")
     });
+    // Upstream has no readiness probe; the same health endpoint gates a rollout on a
+    // controller that came up.
+    c.readiness_probe = Some(Probe { period_seconds: Some(10), ..http_probe("/livez", "http-healthz") });
     deployment(NAME, ns, p.replicas, c)
 }
 
@@ -914,13 +935,22 @@ fn webhook_deployment(p: &CertManagerParams, ns: &str) -> Deployment {
 
 fn cainjector_deployment(p: &CertManagerParams, ns: &str) -> Deployment {
     let args = vec![format!("--v={}", p.log_level), "--leader-election-namespace=$(POD_NAMESPACE)".into()];
-    let c = container(
+    let mut c = container(
         "cert-manager-cainjector",
         &p.cainjector_image,
         args,
         vec![port("http-metrics", METRICS_PORT)],
         &p.cainjector_resources,
     );
+    // Upstream has none: restarted when its metrics listener stops answering.
+    c.liveness_probe = Some(Probe {
+        tcp_socket: Some(k8s_openapi::api::core::v1::TCPSocketAction {
+            port: k8s_openapi::apimachinery::pkg::util::intstr::IntOrString::String("http-metrics".into()),
+            ..Default::default()
+        }),
+        period_seconds: Some(30),
+        ..Default::default()
+    });
     deployment(CAINJECTOR_NAME, ns, 1, c)
 }
 

@@ -184,6 +184,27 @@ impl Component for Elasticsearch {
         ]
     }
 
+    fn waivers(_: &ElasticsearchParams, _: &Context) -> Vec<crate::waivers::Waiver> {
+        use crate::waivers::{Check, Waiver};
+        vec![
+            Waiver::new(
+                "sts",
+                Check::HighUid,
+                "the image's files and BKPR's data volumes belong to uid 1000 (elasticsearch)",
+            ),
+            Waiver::new(
+                "sts",
+                Check::ReadinessProbe,
+                "the exporter sidecar has no readiness probe on purpose: it must never take a node out of its Services",
+            ),
+            Waiver::new(
+                "retentionCronJob",
+                Check::HighUid,
+                "curlimages/curl runs as its curl_user (uid 100), whose home the image owns",
+            ),
+        ]
+    }
+
     fn build(p: &ElasticsearchParams, cx: &Context) -> Result<Vec<Object>, Error> {
         p.validate()?;
         let ns = cx.namespace();

@@ -136,6 +136,13 @@ impl Component for ExternalDns {
         }]
     }
 
+    fn waivers(_: &ExternalDnsParams, _: &Context) -> Vec<crate::waivers::Waiver> {
+        use crate::waivers::{Check, Waiver};
+        vec![
+            Waiver::new("deploy", Check::SecretsAsEnv, "cloud SDK credentials (AWS keys, PowerDNS API key, TSIG secret) are read from the environment by external-dns"),
+        ]
+    }
+
     fn build(p: &ExternalDnsParams, cx: &Context) -> Result<Vec<Object>, Error> {
         p.validate()?;
         let ns = cx.namespace();

@@ -215,6 +215,22 @@ impl Component for Grafana {
         vec![f]
     }
 
+    fn waivers(_: &GrafanaParams, _: &Context) -> Vec<crate::waivers::Waiver> {
+        use crate::waivers::{Check, Waiver};
+        vec![
+            Waiver::new(
+                "grafana",
+                Check::HighUid,
+                "the official image's files and BKPR's data volume belong to uid 472 (grafana)",
+            ),
+            Waiver::new(
+                "grafana",
+                Check::SecretsAsEnv,
+                "the admin credentials reach Grafana as GF_SECURITY_* environment variables from the Secret",
+            ),
+        ]
+    }
+
     fn build(p: &GrafanaParams, cx: &Context) -> Result<Vec<Object>, Error> {
         p.validate()?;
         let ns = cx.namespace();

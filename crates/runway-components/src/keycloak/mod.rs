@@ -204,6 +204,33 @@ impl Component for Keycloak {
         ]
     }
 
+    fn waivers(_: &KeycloakParams, _: &Context) -> Vec<crate::waivers::Waiver> {
+        use crate::waivers::{Check, Waiver};
+        vec![
+            Waiver::new("deploy", Check::HighUid, "the image's files under /opt/keycloak belong to uid 1000"),
+            Waiver::new(
+                "deploy",
+                Check::ReadOnlyRootFilesystem,
+                "kc.sh start augments the server (Quarkus build) under /opt/keycloak/lib and writes /opt/keycloak/data",
+            ),
+            Waiver::new(
+                "deploy",
+                Check::SecretsAsEnv,
+                "Keycloak reads the database and bootstrap admin passwords from KC_* environment variables only",
+            ),
+            Waiver::new(
+                "postgresql.sts",
+                Check::HighUid,
+                "the postgres image's data directory and socket directory belong to uid 999",
+            ),
+            Waiver::new(
+                "postgresql.sts",
+                Check::SecretsAsEnv,
+                "the password reaches only the postgres entrypoint that initialises the database",
+            ),
+        ]
+    }
+
     fn build(p: &KeycloakParams, cx: &Context) -> Result<Vec<Object>, Error> {
         p.validate()?;
         let ns = cx.namespace();
@@ -1122,8 +1149,12 @@ mod tests {
         )
         .expect("a valid secrets file");
         let rendered = s.render(&[&CertManager, &Oauth2Proxy, &Keycloak]).unwrap_or_else(|e| panic!("{}", e.render()));
-        let mine: Vec<(&str, &str)> =
-            rendered.objects.iter().filter(|o| o.component == "keycloak" && o.kind() != "NetworkPolicy").map(|o| (o.kind(), o.name())).collect();
+        let mine: Vec<(&str, &str)> = rendered
+            .objects
+            .iter()
+            .filter(|o| o.component == "keycloak" && o.kind() != "NetworkPolicy")
+            .map(|o| (o.kind(), o.name()))
+            .collect();
         assert_eq!(mine.len(), 9, "{mine:?}");
         let args = rendered
             .objects

@@ -204,6 +204,27 @@ impl Component for NginxIngress {
         ]
     }
 
+    fn waivers(_: &NginxIngressParams, _: &Context) -> Vec<crate::waivers::Waiver> {
+        use crate::waivers::{Check, Waiver};
+        vec![
+            Waiver::new(
+                "controller",
+                Check::HighUid,
+                "the image's nginx files and directories belong to www-data (uid 101)",
+            ),
+            Waiver::new(
+                "controller",
+                Check::ReadOnlyRootFilesystem,
+                "the controller writes nginx.conf, Lua state and temp files under /etc/nginx and /tmp at run time",
+            ),
+            Waiver::new(
+                "controller",
+                Check::AddedCapability,
+                "NET_BIND_SERVICE only: nginx binds ports 80 and 443 as a non-root user",
+            ),
+        ]
+    }
+
     fn build(p: &NginxIngressParams, cx: &Context) -> Result<Vec<Object>, Error> {
         p.validate()?;
         let ns = cx.namespace();

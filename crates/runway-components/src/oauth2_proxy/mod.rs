@@ -139,6 +139,15 @@ impl Component for Oauth2Proxy {
         )]
     }
 
+    fn waivers(_: &Oauth2ProxyParams, _: &Context) -> Vec<crate::waivers::Waiver> {
+        use crate::waivers::{Check, Waiver};
+        vec![Waiver::new(
+            "deploy",
+            Check::SecretsAsEnv,
+            "oauth2-proxy reads its client and cookie secrets from OAUTH2_PROXY_* environment variables",
+        )]
+    }
+
     fn build(p: &Oauth2ProxyParams, cx: &Context) -> Result<Vec<Object>, Error> {
         p.validate()?;
         let ns = cx.namespace();

@@ -276,6 +276,38 @@ impl Component for Powerdns {
         ]
     }
 
+    fn waivers(_: &PowerdnsParams, _: &Context) -> Vec<crate::waivers::Waiver> {
+        use crate::waivers::{Check, Waiver};
+        vec![
+            Waiver::new(
+                "deploy",
+                Check::HighUid,
+                "the image's files and socket directory belong to the pdns user (uid 953)",
+            ),
+            Waiver::new(
+                "deploy",
+                Check::AddedCapability,
+                "NET_BIND_SERVICE only: PowerDNS binds DNS ports as a non-root user",
+            ),
+            Waiver::new(
+                "deploy",
+                Check::SecretsAsEnv,
+                "the API key and database password reach the pdns process through its environment (PDNS_* settings)",
+            ),
+            Waiver::new("galera.sts", Check::HighUid, "the mariadb image's data directory belongs to uid 999"),
+            Waiver::new(
+                "galera.sts",
+                Check::SecretsAsEnv,
+                "the mariadb entrypoint and the exporter read their passwords from the environment",
+            ),
+            Waiver::new(
+                "galera.sts",
+                Check::ReadinessProbe,
+                "the exporter sidecar has no readiness probe on purpose: it must never take a node out of its Services",
+            ),
+        ]
+    }
+
     fn build(p: &PowerdnsParams, cx: &Context) -> Result<Vec<Object>, Error> {
         p.validate()?;
         let ns = cx.namespace();

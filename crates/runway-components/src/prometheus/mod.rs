@@ -73,8 +73,8 @@ use std::collections::BTreeMap;
 use k8s_openapi::api::apps::v1::{StatefulSet, StatefulSetSpec, StatefulSetUpdateStrategy};
 use k8s_openapi::api::core::v1::{
     ConfigMap, ConfigMapVolumeSource, Container, HTTPGetAction, PersistentVolumeClaim, PersistentVolumeClaimSpec,
-    PodSpec, PodTemplateSpec, Probe, Service, ServiceAccount, ServicePort, ServiceSpec, Volume, VolumeMount,
-    VolumeResourceRequirements,
+    PodSpec, PodTemplateSpec, Probe, Service, ServiceAccount, ServicePort, ServiceSpec, TCPSocketAction, Volume,
+    VolumeMount, VolumeResourceRequirements,
 };
 use k8s_openapi::api::networking::v1::{
     HTTPIngressPath, Ingress, IngressBackend, IngressServiceBackend, ServiceBackendPort,
@@ -248,6 +248,42 @@ impl Component for Prometheus {
         ]
     }
 
+    fn waivers(_: &PrometheusParams, _: &Context) -> Vec<crate::waivers::Waiver> {
+        use crate::waivers::{Check, Waiver};
+        vec![
+            Waiver::new(
+                "prometheus.deploy",
+                Check::HighUid,
+                "uid 1001 keeps BKPR's data volumes readable without a chown",
+            ),
+            Waiver::new(
+                "prometheus.deploy",
+                Check::ReadinessProbe,
+                "the configmap-reload sidecar must not take Prometheus out of its Service",
+            ),
+            Waiver::new(
+                "alertmanager.deploy",
+                Check::HighUid,
+                "uid 1001 keeps BKPR's data volumes readable without a chown",
+            ),
+            Waiver::new(
+                "alertmanager.deploy",
+                Check::ReadinessProbe,
+                "the configmap-reload sidecar must not take Alertmanager out of its Service",
+            ),
+            Waiver::new(
+                "nodeExporter.daemonset",
+                Check::HostPid,
+                "node-exporter reports the host's processes (see runway.dev/security-exception)",
+            ),
+            Waiver::new(
+                "nodeExporter.daemonset",
+                Check::HostNetwork,
+                "node-exporter reports the host's network interfaces (see runway.dev/security-exception)",
+            ),
+        ]
+    }
+
     fn build(p: &PrometheusParams, cx: &Context) -> Result<Vec<Object>, Error> {
         p.validate()?;
         let ns = cx.namespace();
@@ -405,6 +441,13 @@ fn config_reload_container(p: &PrometheusParams, reload_url: &str, dir: &str) ->
         resources: Some(p.config_reloader_resources.to_k8s()),
         security_context: Some(container_security(true)),
         volume_mounts: Some(vec![mount("config", dir, true)]),
+        // Restarted when it stops listening; no readiness probe, which would take the
+        // server out of its Service when only the reloader is down.
+        liveness_probe: Some(Probe {
+            tcp_socket: Some(TCPSocketAction { port: IntOrString::Int(8080), ..Default::default() }),
+            period_seconds: Some(30),
+            ..Default::default()
+        }),
         ..Default::default()
     }
 }

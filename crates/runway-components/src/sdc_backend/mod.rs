@@ -231,6 +231,24 @@ impl Component for SdcBackend {
         ]
     }
 
+    fn waivers(_: &SdcBackendParams, _: &Context) -> Vec<crate::waivers::Waiver> {
+        use crate::waivers::{Check, Waiver};
+        vec![
+            Waiver::new("api.deploy", Check::HighUid, "the sysdigcloud-backend image runs as root (see runway.dev/security-exception)"),
+            Waiver::new("api.deploy", Check::RootContainer, "the sysdigcloud-backend image runs as root: a supervisor starts nginx and the JVM (see runway.dev/security-exception)"),
+            Waiver::new("api.deploy", Check::ReadOnlyRootFilesystem, "the image writes its generated configuration and logs inside its own tree"),
+            Waiver::new("api.deploy", Check::AddedCapability, "the capabilities its supervisor needs to drop to service users (see runway.dev/security-exception)"),
+            Waiver::new("collector.deploy", Check::HighUid, "the sysdigcloud-backend image runs as root (see runway.dev/security-exception)"),
+            Waiver::new("collector.deploy", Check::RootContainer, "the sysdigcloud-backend image runs as root: a supervisor starts nginx and the JVM (see runway.dev/security-exception)"),
+            Waiver::new("collector.deploy", Check::ReadOnlyRootFilesystem, "the image writes its generated configuration and logs inside its own tree"),
+            Waiver::new("collector.deploy", Check::AddedCapability, "the capabilities its supervisor needs to drop to service users (see runway.dev/security-exception)"),
+            Waiver::new("worker.deploy", Check::HighUid, "the sysdigcloud-backend image runs as root (see runway.dev/security-exception)"),
+            Waiver::new("worker.deploy", Check::RootContainer, "the sysdigcloud-backend image runs as root: a supervisor starts nginx and the JVM (see runway.dev/security-exception)"),
+            Waiver::new("worker.deploy", Check::ReadOnlyRootFilesystem, "the image writes its generated configuration and logs inside its own tree"),
+            Waiver::new("worker.deploy", Check::AddedCapability, "the capabilities its supervisor needs to drop to service users (see runway.dev/security-exception)"),
+        ]
+    }
+
     fn build(p: &SdcBackendParams, cx: &Context) -> Result<Vec<Object>, Error> {
         p.validate()?;
         let mut objects = Vec::new();

@@ -179,6 +179,15 @@ impl Component for SdcCassandra {
             .to_api_server()]
     }
 
+    fn waivers(_: &SdcCassandraParams, _: &Context) -> Vec<crate::waivers::Waiver> {
+        use crate::waivers::{Check, Waiver};
+        vec![Waiver::new(
+            "sts",
+            Check::HighUid,
+            "the cassandra image's files and the sdc-kubernetes data volumes belong to uid 999",
+        )]
+    }
+
     fn build(p: &SdcCassandraParams, cx: &Context) -> Result<Vec<Object>, Error> {
         p.validate()?;
         let snitch = p.snitch_for(cx);

@@ -142,6 +142,15 @@ impl Component for SdcElasticsearch {
         vec![Flows::new("sts", "networkPolicy").to_local(DISCOVERY_SERVICE, TRANSPORT_PORT)]
     }
 
+    fn waivers(_: &SdcElasticsearchParams, _: &Context) -> Vec<crate::waivers::Waiver> {
+        use crate::waivers::{Check, Waiver};
+        vec![Waiver::new(
+            "sts",
+            Check::HighUid,
+            "the image's files and the sdc-kubernetes data volumes belong to uid 1000",
+        )]
+    }
+
     fn build(p: &SdcElasticsearchParams, cx: &Context) -> Result<Vec<Object>, Error> {
         p.validate()?;
         let config = render_config(p, true)?;

@@ -222,6 +222,16 @@ impl Component for SdcMysql {
         ]
     }
 
+    fn waivers(_: &SdcMysqlParams, _: &Context) -> Vec<crate::waivers::Waiver> {
+        use crate::waivers::{Check, Waiver};
+        vec![
+            Waiver::new("sts", Check::HighUid, "the mysql image's data and socket directories belong to uid 999"),
+            Waiver::new("sts", Check::SecretsAsEnv, "the mysql entrypoint reads the root and user passwords from the environment when it initialises the data"),
+            Waiver::new("slaveSts", Check::HighUid, "the mysql image's data and socket directories belong to uid 999"),
+            Waiver::new("slaveSts", Check::SecretsAsEnv, "the mysql entrypoint reads the root and user passwords from the environment when it initialises the data"),
+        ]
+    }
+
     fn build(p: &SdcMysqlParams, cx: &Context) -> Result<Vec<Object>, Error> {
         p.validate()?;
         let secret_values = given_secret(cx.secrets_of(SECRETS_COMPONENT))?;
@@ -1194,7 +1204,11 @@ mod tests {
                     .expect("secrets");
                 }
                 let rendered = s.render(&[&SdcMysql]).unwrap_or_else(|e| panic!("{platform}: {}", e.render()));
-                let mine: Vec<&Object> = rendered.objects.iter().filter(|o| o.component == "sdc_mysql" && o.kind() != "NetworkPolicy").collect();
+                let mine: Vec<&Object> = rendered
+                    .objects
+                    .iter()
+                    .filter(|o| o.component == "sdc_mysql" && o.kind() != "NetworkPolicy")
+                    .collect();
                 assert_eq!(mine.len(), if secrets { 8 } else { 7 }, "{platform}");
                 let sts = mine.iter().find(|o| o.key == "slaveSts").expect("replicas");
                 assert_eq!(sts.value["spec"]["replicas"], 3);

@@ -226,6 +226,18 @@ impl Component for SdcRedis {
         ]
     }
 
+    fn waivers(_: &SdcRedisParams, _: &Context) -> Vec<crate::waivers::Waiver> {
+        use crate::waivers::{Check, Waiver};
+        vec![
+            Waiver::new("sts", Check::HighUid, "the redis image's data directory belongs to uid 999"),
+            Waiver::new("sts", Check::SecretsAsEnv, "redis-server and redis-cli take the password from the environment (REDISCLI_AUTH), never the command line"),
+            Waiver::new("slaveSts", Check::HighUid, "the redis image's data directory belongs to uid 999"),
+            Waiver::new("slaveSts", Check::SecretsAsEnv, "redis-server and redis-cli take the password from the environment (REDISCLI_AUTH), never the command line"),
+            Waiver::new("sentinel.sts", Check::HighUid, "the redis image's data directory belongs to uid 999"),
+            Waiver::new("sentinel.sts", Check::SecretsAsEnv, "redis-server and redis-cli take the password from the environment (REDISCLI_AUTH), never the command line"),
+        ]
+    }
+
     fn build(p: &SdcRedisParams, cx: &Context) -> Result<Vec<Object>, Error> {
         p.validate()?;
         let password = given_password(cx.secrets_of(SECRETS_COMPONENT))?;
@@ -1110,7 +1122,11 @@ mod tests {
                     .expect("layer");
                 }
                 let rendered = s.render(&[&SdcRedis]).unwrap_or_else(|e| panic!("{platform}/{mode}: {}", e.render()));
-                let mine: Vec<&Object> = rendered.objects.iter().filter(|o| o.component == "sdc_redis" && o.kind() != "NetworkPolicy").collect();
+                let mine: Vec<&Object> = rendered
+                    .objects
+                    .iter()
+                    .filter(|o| o.component == "sdc_redis" && o.kind() != "NetworkPolicy")
+                    .collect();
                 assert_eq!(mine.len(), if mode == "sentinel" { 12 } else { 8 }, "{platform}/{mode}");
                 if mode == "sentinel" {
                     let sts = mine.iter().find(|o| o.key == "sentinel.sts").expect("sentinels");
