@@ -60,8 +60,7 @@ fn every_container_is_locked_down_or_its_pod_says_why() {
                 // Pinned by a tag (a digest may follow), never `latest`.
                 let image = c["image"].as_str().expect("image");
                 let name_tag = image.split('@').next().unwrap_or(image);
-                let tag =
-                    name_tag.rsplit_once(':').map(|(n, t)| (n, t)).filter(|(n, _)| !n.ends_with('/') && !n.is_empty());
+                let tag = name_tag.rsplit_once(':').filter(|(n, _)| !n.ends_with('/') && !n.is_empty());
                 assert!(
                     tag.is_some_and(|(_, t)| t != "latest" && !t.contains('/')),
                     "{what}/{cname}: image `{image}` is not pinned by a release tag"
