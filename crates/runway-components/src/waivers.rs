@@ -165,6 +165,30 @@ pub fn apply(objects: &mut [Object], component: &str, waivers: &[Waiver]) {
 mod tests {
     use super::*;
     use k8s_openapi::api::core::v1::ConfigMap;
+    use runway_core::{Node, SourceId, Span};
+
+    #[test]
+    fn every_waiver_and_flow_names_an_object_its_component_documents() {
+        // The agent runs on the host network: it declares its flows (for the collector's
+        // side) but no policy of its own is ever rendered.
+        let host_network = ["sdc_agent"];
+        let cx = crate::Context::default();
+        for c in crate::ALL {
+            let node = Node::from_json(&c.default_params(), Span::whole(SourceId(0)));
+            let p = c.read(&node).unwrap_or_else(|e| panic!("{}: {e}", c.name()));
+            let keys: Vec<&str> = c.objects().iter().map(|o| o.key).collect();
+            for w in c.waivers_typed(&p, &cx) {
+                assert!(keys.contains(&w.key.as_str()), "{}: waiver for unknown object `{}`", c.name(), w.key);
+                assert!(!w.reason.is_empty() && !w.reason.contains('='), "{}: reason of `{}`", c.name(), w.key);
+            }
+            for f in c.network_typed(&p, &cx) {
+                assert!(keys.contains(&f.workload), "{}: flows of unknown workload `{}`", c.name(), f.workload);
+                if !host_network.contains(&c.name()) {
+                    assert!(keys.contains(&f.key), "{}: policy key `{}` is not in OBJECTS", c.name(), f.key);
+                }
+            }
+        }
+    }
 
     #[test]
     fn waiver_becomes_a_numbered_checkov_annotation() {

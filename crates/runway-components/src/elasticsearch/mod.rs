@@ -160,7 +160,7 @@ impl Component for Elasticsearch {
             doc: "`elasticsearch-logging`: transport between nodes, HTTP from its clients",
         },
         ObjectDoc {
-            key: "retention.networkPolicy",
+            key: "retentionNetworkPolicy",
             kind: "NetworkPolicy",
             doc: "`elasticsearch-logging-retention`: to Elasticsearch's HTTP port",
         },
@@ -180,7 +180,7 @@ impl Component for Elasticsearch {
         vec![
             // Discovery lists pods through the API (the Role); nodes form a cluster on 9300.
             Flows::new("sts", "networkPolicy").to_local(NAME, TRANSPORT_PORT).to_api_server(),
-            Flows::new("retentionCronJob", "retention.networkPolicy").to_local(CLIENT_SERVICE, HTTP_PORT),
+            Flows::new("retentionCronJob", "retentionNetworkPolicy").to_local(CLIENT_SERVICE, HTTP_PORT),
         ]
     }
 

@@ -180,7 +180,7 @@ impl Component for NginxIngress {
             doc: "`nginx-ingress-controller`: from anywhere on 80/443, to every Ingress backend",
         },
         ObjectDoc {
-            key: "default.networkPolicy",
+            key: "defaultBackendNetworkPolicy",
             kind: "NetworkPolicy",
             doc: "`default-http-backend`: from the controllers",
         },
@@ -200,7 +200,7 @@ impl Component for NginxIngress {
                     &[tcp(443)],
                     "auth-url subrequests go to oauth2-proxy's public host (https://auth.ZONE), through the load balancer",
                 ),
-            Flows::new("default.deploy", "default.networkPolicy"),
+            Flows::new("default.deploy", "defaultBackendNetworkPolicy"),
         ]
     }
 
