@@ -10,6 +10,8 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use crate::context::{Context, Platform, Published};
+use crate::network::Flows;
+use crate::waivers::Waiver;
 
 /// One object a component may render, as `runway components NAME` lists it.
 #[derive(Clone, Copy, Debug)]
@@ -61,6 +63,17 @@ pub trait Component: Sync + 'static {
     }
     /// Builds the objects from parameters and platform facts.
     fn build(params: &Self::Params, cx: &Context) -> Result<Vec<Object>, Error>;
+    /// The network flows of each of its workloads, from which the render derives the
+    /// NetworkPolicies ([`crate::network`]); every workload with its own pod network
+    /// declares one entry. Default: none (the component renders no pods).
+    fn network(_params: &Self::Params, _cx: &Context) -> Vec<Flows> {
+        Vec::new()
+    }
+    /// checkov findings its objects accept, each with the reason ([`crate::waivers`]).
+    /// Default: none.
+    fn waivers(_params: &Self::Params, _cx: &Context) -> Vec<Waiver> {
+        Vec::new()
+    }
 }
 
 /// [`Component`] with the types erased, so a registry can hold any component as `dyn`.
@@ -93,6 +106,10 @@ pub trait ErasedComponent: Sync {
     /// Builds ([`Component::build`]); `node` is the parameter tree, to point errors at
     /// the layer that set the offending parameter.
     fn build_typed(&self, params: &TypedParams, node: &Node, cx: &Context) -> Result<Vec<Object>, Error>;
+    /// [`Component::network`].
+    fn network_typed(&self, params: &TypedParams, cx: &Context) -> Vec<Flows>;
+    /// [`Component::waivers`].
+    fn waivers_typed(&self, params: &TypedParams, cx: &Context) -> Vec<Waiver>;
 }
 
 /// A component's typed parameters behind the erased interface; only the component that
@@ -137,6 +154,13 @@ impl<C: Component> ErasedComponent for C {
     }
     fn known_crds_typed(&self, params: &TypedParams, cx: &Context) -> Vec<serde_json::Value> {
         C::known_crds(typed::<C>(params), cx)
+    }
+
+    fn network_typed(&self, params: &TypedParams, cx: &Context) -> Vec<Flows> {
+        C::network(typed::<C>(params), cx)
+    }
+    fn waivers_typed(&self, params: &TypedParams, cx: &Context) -> Vec<Waiver> {
+        C::waivers(typed::<C>(params), cx)
     }
     fn build_typed(&self, params: &TypedParams, node: &Node, cx: &Context) -> Result<Vec<Object>, Error> {
         let params_node = node;

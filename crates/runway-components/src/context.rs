@@ -170,6 +170,9 @@ pub struct ClusterConfig {
     /// sdc_mysql: storage}`): the component's objects go there, and what it publishes
     /// (its Service) names that namespace. Default: `{}`.
     pub namespaces: BTreeMap<String, String>,
+    /// Render NetworkPolicies: per namespace a `default-deny`, per workload exactly the
+    /// flows the stack declares (see `runway_components::network`). Default: `true`.
+    pub network_policies: bool,
 }
 
 /// Cloud account facts; each is needed only on its cloud.
@@ -197,6 +200,7 @@ impl Default for ClusterConfig {
             cloud: CloudIds::default(),
             registry_mirror: None,
             namespaces: BTreeMap::new(),
+            network_policies: true,
         }
     }
 }

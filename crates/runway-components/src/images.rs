@@ -26,6 +26,39 @@ pub fn through_mirror(image: &str, mirror: &str) -> String {
     format!("{mirror}/{path}")
 }
 
+/// True when `image` is pinned by digest (`REPO[:TAG]@sha256:<64 hex digits>`).
+pub fn has_digest(image: &str) -> bool {
+    image.split_once("@sha256:").is_some_and(|(_, d)| d.len() == 64 && d.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+/// The pull policy for `image`: `IfNotPresent` when a digest pins it (the node's copy is
+/// the same bytes), `Always` when only a tag does (a tag can be moved, and `Always` makes
+/// every node run what the tag names now and checks the pull secret each time).
+pub fn pull_policy(image: &str) -> &'static str {
+    if has_digest(image) {
+        "IfNotPresent"
+    } else {
+        "Always"
+    }
+}
+
+/// Sets every container's `imagePullPolicy` from its image ([`pull_policy`]); runs on
+/// what components build, before layers patch it.
+pub fn set_pull_policies(objects: &mut [Object]) {
+    for o in objects {
+        for pointer in ["/spec/template/spec", "/spec/jobTemplate/spec/template/spec"] {
+            let Some(spec) = o.value.pointer_mut(pointer) else { continue };
+            for list in ["containers", "initContainers"] {
+                for c in spec.get_mut(list).and_then(|c| c.as_array_mut()).into_iter().flatten() {
+                    if let Some(policy) = c.get("image").and_then(|i| i.as_str()).map(pull_policy) {
+                        c["imagePullPolicy"] = serde_json::Value::String(policy.into());
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// Rewrites every container and init container image of `objects` through `mirror`.
 pub fn apply_mirror(objects: &mut [Object], mirror: &str) {
     for o in objects {
@@ -63,6 +96,14 @@ mod tests {
             through_mirror("docker.elastic.co/elasticsearch/elasticsearch:8.19.19", "m.example:5000/cache/"),
             "m.example:5000/cache/elasticsearch/elasticsearch:8.19.19"
         );
+    }
+
+    #[test]
+    fn a_digest_pins_the_image_and_relaxes_the_pull_policy() {
+        let d = "a".repeat(64);
+        assert_eq!(pull_policy(&format!("quay.io/a/b:1.0@sha256:{d}")), "IfNotPresent");
+        assert_eq!(pull_policy("quay.io/a/b:1.0"), "Always");
+        assert!(!has_digest("quay.io/a/b:1.0@sha256:abc"));
     }
 
     #[test]

@@ -27,6 +27,7 @@ pub mod kibana;
 pub mod kured;
 pub mod longhorn;
 pub mod namespaces;
+pub mod network;
 pub mod nginx_ingress;
 pub mod node_problem_detector;
 pub mod oauth2_proxy;
@@ -49,6 +50,7 @@ pub mod sdc_storage;
 pub mod stack;
 pub mod sysdig_metrics_adapter;
 pub mod traefik;
+pub mod waivers;
 
 pub use component::{Component, ErasedComponent, ObjectDoc};
 pub use context::{Cloud, ClusterConfig, Context, IngressController, Platform};

@@ -45,6 +45,9 @@ pub struct Rendered {
     /// Objects the render references but does not contain, which the cluster must already
     /// hold: `(kind, namespace, name)` (a Secret whose values were not given, ...).
     pub externals: std::collections::BTreeSet<runway_core::refs::ExternalRef>,
+    /// The network flows each rendered component declared ([`crate::Component::network`]),
+    /// by component name: what the NetworkPolicies allow.
+    pub flows: Vec<(String, crate::network::Flows)>,
 }
 
 /// A patch aimed at one object.
@@ -189,9 +192,19 @@ impl Stack {
         let mut objects = Vec::new();
         let mut externals = std::collections::BTreeSet::new();
         let mut known_crds = Vec::new();
-        // The patched objects' trees, to point a validation error at the override that set
-        // the offending field (every object's, with `keep_trails`).
+        // The patched objects' trees: `explain` reads them (with `keep_trails`), and a
+        // validation error is pointed at the override that set the offending field.
         let mut patched: BTreeMap<(String, String), Node> = BTreeMap::new();
+        // The flows of every workload, for the NetworkPolicies written after all builds.
+        let flows: Vec<(&str, Vec<crate::network::Flows>)> = resolved
+            .iter()
+            .zip(&typed)
+            .map(|((c, _, _), p)| (c.name(), c.network_typed(p, &cx.for_component(c.name()))))
+            .collect();
+        let policy_key = |component: &str, key: &str| {
+            cx.config.network_policies && flows.iter().any(|(n, fs)| *n == component && fs.iter().any(|f| f.key == key))
+        };
+        let mut kept_patches = Vec::new();
         for ((c, pnode, patches), p) in resolved.into_iter().zip(&typed) {
             if opts.only.as_deref().is_some_and(|only| canonical(only).unwrap_or(only) != c.name()) {
                 params.insert(c.name().to_string(), pnode);
@@ -200,10 +213,11 @@ impl Stack {
             let ccx = cx.for_component(c.name());
             externals.extend(c.externals_typed(p, &ccx));
             known_crds.extend(c.known_crds_typed(p, &ccx));
-            let built = c.build_typed(p, &pnode, &ccx)?;
+            let mut built = c.build_typed(p, &pnode, &ccx)?;
+            crate::images::set_pull_policies(&mut built);
             let built_src = sources.add(format!("component `{}`", c.name()), SourceKind::Built, "");
             for (key, _) in &patches {
-                if !built.iter().any(|o| o.key == *key) && !cx.omits(c.name(), key) {
+                if !built.iter().any(|o| o.key == *key) && !cx.omits(c.name(), key) && !policy_key(c.name(), key) {
                     let span = patches.iter().find(|(k, _)| k == key).map(|(_, p)| patch_span(p));
                     let mut e = Error::invalid(format!("object `{key}` is not rendered with these parameters"))
                         .with_path(KeyPath::root().key(c.name()).key(key));
@@ -213,60 +227,45 @@ impl Stack {
                     return Err(e.note(format!("`runway components {}` says when each object is rendered", c.name())));
                 }
             }
-            for mut obj in built {
+            for obj in built {
                 let mine: Vec<&ObjectPatch> = patches.iter().filter(|(k, _)| *k == obj.key).map(|(_, p)| p).collect();
-                let prefix = KeyPath::root().key(c.name()).key(&obj.key);
-                if mine.is_empty() && !opts.keep_trails {
-                    // Built from a k8s-openapi type and not patched: it is already what the
-                    // type serializes to (tests round-trip every such object too); only the
-                    // API server's naming rules are left to check.
-                    obj.check_names().map_err(|e| {
-                        let rel = e.path().cloned().unwrap_or_default();
-                        e.replace_path(join(&prefix, &rel))
-                    })?;
-                    objects.push(obj);
-                    continue;
-                }
-                let mut tree = Node::from_json(&obj.value, Span::whole(built_src));
-                let mut removed = false;
-                for p in mine {
-                    match p {
-                        ObjectPatch::Tree(n, additive) => {
-                            if matches!(n.value, Value::Null) && !additive {
-                                removed = true;
-                                continue;
-                            }
-                            removed = false;
-                            if !matches!(n.value, Value::Map(_)) {
-                                return Err(Error::new(ErrorKind::NotMapping { found: n.type_name() })
-                                    .at(n.span())
-                                    .with_path(prefix.clone())
-                                    .help("patch an object with a mapping of its fields, or `null` to leave it out"));
-                            }
-                            merge(&mut tree, n, "").map_err(|e| e.with_path(prefix.clone()))?;
-                        }
-                        ObjectPatch::Set(path, value, _) if path.is_empty() && matches!(value.value, Value::Null) => {
-                            removed = true;
-                        }
-                        ObjectPatch::Set(path, value, span) => {
-                            removed = false;
-                            apply_set(&mut tree, path, value, *span).map_err(|e| e.with_path(prefix.clone()))?;
-                        }
+                if let Some((obj, tree)) = patch_object(obj, &mine, c.name(), built_src, opts.keep_trails)? {
+                    if let Some(tree) = tree {
+                        patched.insert((c.name().to_string(), obj.key.clone()), tree);
                     }
+                    objects.push(obj);
                 }
-                if removed {
-                    continue;
-                }
-                obj.value = tree.to_json();
-                obj.check_round_trip().map_err(|e| {
-                    let rel = e.path().cloned().unwrap_or_default();
-                    let span = tree.span_of(&rel);
-                    e.replace_path(join(&prefix, &rel)).at(span)
-                })?;
-                patched.insert((c.name().to_string(), obj.key.clone()), tree);
-                objects.push(obj);
             }
+            // checkov waivers: the component's own, and those the render derives.
+            let api: Vec<&str> = flows
+                .iter()
+                .filter(|(n, _)| *n == c.name())
+                .flat_map(|(_, fs)| fs.iter().filter(|f| f.talks_to_api()).map(|f| f.workload))
+                .collect();
+            let mut waivers = c.waivers_typed(p, &cx.for_component(c.name()));
+            waivers.extend(crate::waivers::derived(&objects, c.name(), &api));
+            crate::waivers::apply(&mut objects, c.name(), &waivers);
+            kept_patches.push((c.name(), patches));
             params.insert(c.name().to_string(), pnode);
+        }
+
+        // NetworkPolicies from the declared flows, patched like the other objects.
+        if cx.config.network_policies && opts.only.is_none() {
+            let built_src = sources.add("network policies".to_string(), SourceKind::Built, "");
+            for obj in crate::network::policies(&objects, &flows)? {
+                let mine: Vec<&ObjectPatch> = kept_patches
+                    .iter()
+                    .filter(|(n, _)| *n == obj.component)
+                    .flat_map(|(_, ps)| ps.iter().filter(|(k, _)| *k == obj.key).map(|(_, p)| p))
+                    .collect();
+                let component = obj.component.clone();
+                if let Some((obj, tree)) = patch_object(obj, &mine, &component, built_src, opts.keep_trails)? {
+                    if let Some(tree) = tree {
+                        patched.insert((component, obj.key.clone()), tree);
+                    }
+                    objects.push(obj);
+                }
+            }
         }
 
         let rendered: Vec<&str> =
@@ -307,8 +306,9 @@ impl Stack {
             let facts = Facts { externals: &externals, storage_classes: &cx.platform.storage_classes, crds: &crds };
             check_render(&objects, &facts).map_err(|e| locate(e, &patched, sources))?;
         }
+        let flows = flows.into_iter().flat_map(|(n, fs)| fs.into_iter().map(move |f| (n.to_string(), f))).collect();
         let object_trees = if opts.keep_trails { patched } else { BTreeMap::new() };
-        Ok(Rendered { objects, sources: sources.clone(), params, object_trees, externals })
+        Ok(Rendered { objects, sources: sources.clone(), params, object_trees, externals, flows })
     }
 }
 
@@ -325,6 +325,68 @@ fn locate(e: Error, patched: &BTreeMap<(String, String), Node>, sources: &Source
         Some(SourceKind::Built | SourceKind::Defaults) | None => e,
         Some(_) => e.at(span),
     }
+}
+
+
+/// Applies a component's patches of one object; `None` when a patch removes it. With
+/// `keep_trails`, also returns the object's tree with provenance.
+fn patch_object(
+    mut obj: Object,
+    mine: &[&ObjectPatch],
+    component: &str,
+    built_src: SourceId,
+    keep_trails: bool,
+) -> Result<Option<(Object, Option<Node>)>, Error> {
+    let prefix = KeyPath::root().key(component).key(&obj.key);
+    if mine.is_empty() && !keep_trails {
+        // Built from a k8s-openapi type and not patched: it is already what the
+        // type serializes to (tests round-trip every such object too); only the
+        // API server's naming rules are left to check.
+        obj.check_names().map_err(|e| {
+            let rel = e.path().cloned().unwrap_or_default();
+            e.replace_path(join(&prefix, &rel))
+        })?;
+        return Ok(Some((obj, None)));
+    }
+    let mut tree = Node::from_json(&obj.value, Span::whole(built_src));
+    let mut removed = false;
+    for p in mine {
+        match p {
+            ObjectPatch::Tree(n, additive) => {
+                if matches!(n.value, Value::Null) && !additive {
+                    removed = true;
+                    continue;
+                }
+                removed = false;
+                if !matches!(n.value, Value::Map(_)) {
+                    return Err(Error::new(ErrorKind::NotMapping { found: n.type_name() })
+                        .at(n.span())
+                        .with_path(prefix.clone())
+                        .help("patch an object with a mapping of its fields, or `null` to leave it out"));
+                }
+                merge(&mut tree, n, "").map_err(|e| e.with_path(prefix.clone()))?;
+            }
+            ObjectPatch::Set(path, value, _) if path.is_empty() && matches!(value.value, Value::Null) => {
+                removed = true;
+            }
+            ObjectPatch::Set(path, value, span) => {
+                removed = false;
+                apply_set(&mut tree, path, value, *span).map_err(|e| e.with_path(prefix.clone()))?;
+            }
+        }
+    }
+    if removed {
+        return Ok(None);
+    }
+    obj.value = tree.to_json();
+    obj.check_round_trip().map_err(|e| {
+        let rel = e.path().cloned().unwrap_or_default();
+        let span = tree.span_of(&rel);
+        e.replace_path(join(&prefix, &rel)).at(span)
+    })?;
+    // The tree is kept for every patched object: a validation error found later in the
+    // render is pointed at the override that set the field.
+    Ok(Some((obj, Some(tree))))
 }
 
 /// True when some object key is nested under parameter `k` (`alertmanager.sts`).

@@ -88,8 +88,10 @@ const HEALTHZ_PORT: i32 = 9403;
 const WEBHOOK_PORT: i32 = 10250;
 /// The webhook's health port (`/livez`, `/healthz`).
 const WEBHOOK_HEALTH_PORT: i32 = 6080;
-/// uid and gid the pods run as.
-const UID: i64 = 1000;
+/// uid and gid the pods run as: distroless's `nonroot` (65532). The images are static Go
+/// binaries that own no files, so any uid works; one above 10000 cannot collide with a
+/// host user (checkov CKV_K8S_40).
+const UID: i64 = 65532;
 /// The annotation that asks the CA injector to fill in `caBundle` from a Secret.
 const INJECT_CA_FROM_SECRET: &str = "cert-manager.io/inject-ca-from-secret";
 /// The value of `app.kubernetes.io/component` on every object.
@@ -304,6 +306,21 @@ impl Component for CertManager {
             kind: "ClusterIssuer",
             doc: "letsencrypt-staging: Let's Encrypt staging, HTTP-01",
         },
+        ObjectDoc {
+            key: "networkPolicy",
+            kind: "NetworkPolicy",
+            doc: "`cert-manager`: the API server, ACME and DNS checks on the internet",
+        },
+        ObjectDoc {
+            key: "webhookNetworkPolicy",
+            kind: "NetworkPolicy",
+            doc: "`cert-manager-webhook`: from the API server",
+        },
+        ObjectDoc {
+            key: "cainjectorNetworkPolicy",
+            kind: "NetworkPolicy",
+            doc: "`cert-manager-cainjector`: to the API server",
+        },
     ];
     type Params = CertManagerParams;
 
@@ -320,6 +337,37 @@ impl Component for CertManager {
         }
         // A vendored file that does not parse is a bug that `vendored_crds_are_upstream_and_structural` catches.
         VENDORED.iter().filter_map(|crd| crds::load_value(crd, &BTreeMap::new()).ok()).collect()
+    }
+
+    fn network(_: &CertManagerParams, _: &Context) -> Vec<crate::network::Flows> {
+        use crate::network::{tcp, udp, Flows};
+        vec![
+            Flows::new("deploy", "networkPolicy").to_api_server().to_internet(
+                &[tcp(80), tcp(443), tcp(53), udp(53)],
+                "ACME: Let's Encrypt's API (443), the HTTP-01 self check (80) and DNS-01 propagation checks against authoritative servers (53)",
+            ),
+            Flows::new("webhookDeploy", "webhookNetworkPolicy").to_api_server().from_anywhere(
+                &[tcp(10250)],
+                "the API server calls the admission webhook; its address is not known at render time",
+            ),
+            Flows::new("cainjectorDeploy", "cainjectorNetworkPolicy").to_api_server(),
+        ]
+    }
+
+    fn waivers(_: &CertManagerParams, _: &Context) -> Vec<crate::waivers::Waiver> {
+        use crate::waivers::{Check, Waiver};
+        vec![
+            Waiver::new(
+                "cainjectorDeploy",
+                Check::ReadinessProbe,
+                "a controller that serves no traffic: there is nothing for readiness to gate (upstream has none)",
+            ),
+            Waiver::new(
+                "cainjectorClusterRole",
+                Check::AdmissionWebhookControl,
+                "the CA injector writes caBundle into webhook and API service configurations: that is its whole job",
+            ),
+        ]
     }
 
     fn build(p: &CertManagerParams, cx: &Context) -> Result<Vec<Object>, Error> {
@@ -888,6 +936,9 @@ fn controller_deployment(p: &CertManagerParams, cx: &Context) -> Deployment {
         failure_threshold: Some(8),
         ..http_probe("/livez", "http-healthz")
     });
+    // Upstream has no readiness probe; the same health endpoint gates a rollout on a
+    // controller that came up.
+    c.readiness_probe = Some(Probe { period_seconds: Some(10), ..http_probe("/livez", "http-healthz") });
     deployment(NAME, cx, p.replicas, c)
 }
 
@@ -929,13 +980,22 @@ fn webhook_deployment(p: &CertManagerParams, cx: &Context) -> Deployment {
 
 fn cainjector_deployment(p: &CertManagerParams, cx: &Context) -> Deployment {
     let args = vec![format!("--v={}", p.log_level), "--leader-election-namespace=$(POD_NAMESPACE)".into()];
-    let c = container(
+    let mut c = container(
         "cert-manager-cainjector",
         &p.cainjector_image,
         args,
         vec![port("http-metrics", METRICS_PORT)],
         &p.cainjector_resources,
     );
+    // Upstream has none: restarted when its metrics listener stops answering.
+    c.liveness_probe = Some(Probe {
+        tcp_socket: Some(k8s_openapi::api::core::v1::TCPSocketAction {
+            port: k8s_openapi::apimachinery::pkg::util::intstr::IntOrString::String("http-metrics".into()),
+            ..Default::default()
+        }),
+        period_seconds: Some(30),
+        ..Default::default()
+    });
     deployment(CAINJECTOR_NAME, cx, 1, c)
 }
 
@@ -1106,7 +1166,9 @@ mod tests {
             assert!(got.contains(&want), "missing {want:?}");
         }
         // Every object has a documented key, and no key is used twice.
-        let documented: Vec<&str> = CertManager::OBJECTS.iter().map(|d| d.key).collect();
+        // NetworkPolicies are written by the render from the declared flows, not by build.
+        let documented: Vec<&str> =
+            CertManager::OBJECTS.iter().filter(|d| d.kind != "NetworkPolicy").map(|d| d.key).collect();
         let mut keys: Vec<&str> = objects.iter().map(|o| o.key.as_str()).collect();
         for k in &keys {
             assert!(documented.contains(k), "`{k}` is not in OBJECTS");

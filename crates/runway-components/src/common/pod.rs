@@ -65,11 +65,15 @@ pub struct CpuMemory {
 }
 
 impl Resources {
-    /// Requests and limits from literals (used for defaults).
+    /// Requests and limits from literals (used for defaults). Without `lim_cpu` the CPU
+    /// limit is [`default_cpu_limit`] of the request: every container gets one (a pod
+    /// without a CPU limit can starve its node's neighbours, and checkov's CKV_K8S_11 asks
+    /// for it), high enough above the request that bursts at start-up are not throttled.
     pub fn new(req_cpu: &str, req_mem: &str, lim_cpu: Option<&str>, lim_mem: &str) -> Self {
+        let lim_cpu = lim_cpu.map_or_else(|| default_cpu_limit(req_cpu), str::to_string);
         Resources {
             requests: CpuMemory { cpu: Some(req_cpu.into()), memory: req_mem.into() },
-            limits: CpuMemory { cpu: lim_cpu.map(Quantity::from), memory: lim_mem.into() },
+            limits: CpuMemory { cpu: Some(lim_cpu.as_str().into()), memory: lim_mem.into() },
         }
     }
 
@@ -107,6 +111,21 @@ impl Resources {
     }
 }
 
+/// The CPU limit for a request: four times it, and at least `200m`, in millicores
+/// (`"2"` gives `"8"`, `"10m"` gives `"200m"`).
+pub fn default_cpu_limit(request: &str) -> String {
+    let millis = match request.strip_suffix('m') {
+        Some(m) => m.parse::<u64>().unwrap_or(0),
+        None => request.parse::<f64>().map_or(0, |c| (c * 1000.0).round() as u64),
+    };
+    let limit = (millis * 4).max(200);
+    if limit % 1000 == 0 {
+        format!("{}", limit / 1000)
+    } else {
+        format!("{limit}m")
+    }
+}
+
 /// A named TCP container port.
 pub fn container_port(name: &str, port: i32) -> k8s_openapi::api::core::v1::ContainerPort {
     k8s_openapi::api::core::v1::ContainerPort {
@@ -128,5 +147,20 @@ pub fn empty_dir(name: &str) -> k8s_openapi::api::core::v1::Volume {
         name: name.into(),
         empty_dir: Some(k8s_openapi::api::core::v1::EmptyDirVolumeSource::default()),
         ..Default::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_cpu_limit_is_four_times_the_request_and_at_least_200m() {
+        assert_eq!(default_cpu_limit("2"), "8");
+        assert_eq!(default_cpu_limit("100m"), "400m");
+        assert_eq!(default_cpu_limit("10m"), "200m");
+        assert_eq!(default_cpu_limit("0.5"), "2");
+        let r = Resources::new("50m", "64Mi", None, "128Mi");
+        assert_eq!(r.limits.cpu.map(|q| q.to_string()), Some("200m".to_string()));
     }
 }

@@ -160,6 +160,16 @@ impl Component for Elasticsearch {
             doc: "daily ILM policy and index template for `logstash-*` retention",
         },
         ObjectDoc { key: "disruptionBudget", kind: "PodDisruptionBudget", doc: "keeps `min_master_nodes` nodes up" },
+        ObjectDoc {
+            key: "networkPolicy",
+            kind: "NetworkPolicy",
+            doc: "`elasticsearch-logging`: transport between nodes, HTTP from its clients",
+        },
+        ObjectDoc {
+            key: "retentionNetworkPolicy",
+            kind: "NetworkPolicy",
+            doc: "`elasticsearch-logging-retention`: to Elasticsearch's HTTP port",
+        },
     ];
     type Params = ElasticsearchParams;
 
@@ -170,6 +180,36 @@ impl Component for Elasticsearch {
             namespace: cx.namespace().to_string(),
             port: HTTP_PORT as u16,
         });
+    }
+
+    fn network(_: &ElasticsearchParams, _: &Context) -> Vec<crate::network::Flows> {
+        use crate::network::Flows;
+        vec![
+            // Discovery lists pods through the API (the Role); nodes form a cluster on 9300.
+            Flows::new("sts", "networkPolicy").to_local(NAME, TRANSPORT_PORT).to_api_server(),
+            Flows::new("retentionCronJob", "retentionNetworkPolicy").to_local(CLIENT_SERVICE, HTTP_PORT),
+        ]
+    }
+
+    fn waivers(_: &ElasticsearchParams, _: &Context) -> Vec<crate::waivers::Waiver> {
+        use crate::waivers::{Check, Waiver};
+        vec![
+            Waiver::new(
+                "sts",
+                Check::HighUid,
+                "the image's files and BKPR's data volumes belong to uid 1000 (elasticsearch)",
+            ),
+            Waiver::new(
+                "sts",
+                Check::ReadinessProbe,
+                "the exporter sidecar has no readiness probe on purpose: it must never take a node out of its Services",
+            ),
+            Waiver::new(
+                "retentionCronJob",
+                Check::HighUid,
+                "curlimages/curl runs as its curl_user (uid 100), whose home the image owns",
+            ),
+        ]
     }
 
     fn build(p: &ElasticsearchParams, cx: &Context) -> Result<Vec<Object>, Error> {

@@ -112,6 +112,11 @@ impl Component for ExternalDns {
             kind: "PodMonitor",
             doc: "scrapes its `metrics` port (`platform.monitoring: operator` or `both`)",
         },
+        ObjectDoc {
+            key: "networkPolicy",
+            kind: "NetworkPolicy",
+            doc: "`external-dns`: the API server and the DNS provider",
+        },
     ];
     type Params = ExternalDnsParams;
 
@@ -121,6 +126,27 @@ impl Component for ExternalDns {
             SecretSource::External(name) => vec![("Secret".to_string(), cx.namespace().to_string(), name.to_string())],
             SecretSource::None | SecretSource::Rendered { .. } => Vec::new(),
         }
+    }
+
+    fn network(p: &ExternalDnsParams, cx: &Context) -> Vec<crate::network::Flows> {
+        use crate::network::{tcp, udp, Flows};
+        let f = Flows::new("deploy", "networkPolicy").to_api_server();
+        vec![match cx.platform.dns_provider.as_str() {
+            "pdns" => f.to_local(crate::powerdns::NAME, crate::powerdns::API_PORT),
+            "rfc2136" => {
+                let port = i32::from(p.rfc2136.port);
+                f.to_internet(&[tcp(port), udp(port)], "RFC 2136 updates to the zone's DNS server")
+            }
+            "none" => f,
+            _ => f.to_internet(&[tcp(443)], "the cloud's DNS API (Cloud DNS, Route 53, Azure DNS)"),
+        }]
+    }
+
+    fn waivers(_: &ExternalDnsParams, _: &Context) -> Vec<crate::waivers::Waiver> {
+        use crate::waivers::{Check, Waiver};
+        vec![
+            Waiver::new("deploy", Check::SecretsAsEnv, "cloud SDK credentials (AWS keys, PowerDNS API key, TSIG secret) are read from the environment by external-dns"),
+        ]
     }
 
     fn build(p: &ExternalDnsParams, cx: &Context) -> Result<Vec<Object>, Error> {

@@ -172,11 +172,34 @@ impl Component for FluentdEs {
             kind: "PodMonitor",
             doc: "scrapes fluentd's `metrics` port (`platform.monitoring: operator` or `both`)",
         },
+        ObjectDoc {
+            key: "networkPolicy",
+            kind: "NetworkPolicy",
+            doc: "`fluentd-es`: to Elasticsearch and the API server",
+        },
     ];
     type Params = FluentdEsParams;
 
     fn publish(_: &FluentdEsParams, _: &Context, published: &mut Published) {
         published.dashboards.push(crate::grafana::dashboards::FLUENTD);
+    }
+
+    fn network(_: &FluentdEsParams, cx: &Context) -> Vec<crate::network::Flows> {
+        use crate::network::Flows;
+        // The kubernetes_metadata filter reads pods and namespaces from the API.
+        let mut f = Flows::new("daemonset", "networkPolicy").to_api_server();
+        if let Some(es) = &cx.published.elasticsearch {
+            f = f.to_service(es);
+        }
+        vec![f]
+    }
+
+    fn waivers(_: &FluentdEsParams, _: &Context) -> Vec<crate::waivers::Waiver> {
+        use crate::waivers::{Check, Waiver};
+        vec![
+            Waiver::new("daemonset", Check::HighUid, "runs as root to read every container's logs under /var/log (see runway.dev/security-exception)"),
+            Waiver::new("daemonset", Check::RootContainer, "reads the node's container logs under /var/log, which only root may read (see runway.dev/security-exception)"),
+        ]
     }
 
     fn build(p: &FluentdEsParams, cx: &Context) -> Result<Vec<Object>, Error> {
@@ -834,7 +857,7 @@ mod tests {
         assert_eq!(c["ports"][0], serde_json::json!({"name": "metrics", "containerPort": 24231, "protocol": "TCP"}));
         assert_eq!(c["livenessProbe"]["httpGet"]["port"], "metrics");
         assert_eq!(c["resources"]["requests"], serde_json::json!({"cpu": "100m", "memory": "200Mi"}));
-        assert_eq!(c["resources"]["limits"], serde_json::json!({"memory": "500Mi"}));
+        assert_eq!(c["resources"]["limits"], serde_json::json!({"cpu": "400m", "memory": "500Mi"}));
 
         let objects = build(&with(|p| p.priority_class_name = Some("system-node-critical".into())));
         assert_eq!(pod(&objects)["priorityClassName"], "system-node-critical");
@@ -979,7 +1002,8 @@ mod tests {
         assert_eq!(containers[0]["name"], "fluentd-es");
         assert_eq!(
             containers[0]["resources"],
-            serde_json::json!({"limits": {"memory": "600Mi"}, "requests": {"cpu": "200m", "memory": "300Mi"}})
+            // The default CPU limit stays: the override's `limits` merge into the defaults.
+            serde_json::json!({"limits": {"cpu": "400m", "memory": "600Mi"}, "requests": {"cpu": "200m", "memory": "300Mi"}})
         );
         // Nothing else of the container moved.
         assert_eq!(containers[0]["image"], DEFAULT_IMAGE);

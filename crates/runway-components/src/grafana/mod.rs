@@ -84,9 +84,6 @@ use k8s_openapi::api::core::v1::{
     Service, ServiceAccount, ServiceAccountTokenProjection, ServicePort, ServiceSpec, Volume, VolumeMount,
     VolumeProjection, VolumeResourceRequirements,
 };
-use k8s_openapi::api::networking::v1::{
-    NetworkPolicy, NetworkPolicyIngressRule, NetworkPolicyPeer, NetworkPolicyPort, NetworkPolicySpec,
-};
 use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, PolicyRule, Role, RoleBinding, RoleRef, Subject};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
@@ -141,9 +138,6 @@ const DASHBOARD_FOLDER: &str = "Kubernetes";
 const PROVIDER_INTERVAL_SECONDS: u32 = 30;
 /// Where the sidecar finds its API token (the path the Kubernetes client libraries read).
 const TOKEN_DIR: &str = "/var/run/secrets/kubernetes.io/serviceaccount";
-/// The pods allowed to reach Grafana: the ingress controller (BKPR's selector) and
-/// Prometheus (BKPR's StatefulSet selector), both in the runtime's namespace.
-const ALLOWED_CLIENTS: &[&str] = &[crate::nginx_ingress::CONTROLLER_NAME, "prometheus"];
 
 const DATASOURCES_TEMPLATE: &str = include_str!("templates/datasources.yaml.j2");
 const PROVIDERS_TEMPLATE: &str = include_str!("templates/dashboard-providers.yaml.j2");
@@ -199,7 +193,7 @@ impl Component for Grafana {
         ObjectDoc {
             key: "networkPolicy",
             kind: "NetworkPolicy",
-            doc: "only the ingress controller and Prometheus reach Grafana (with `network_policy`)",
+            doc: "only the ingress controller and Prometheus reach Grafana (`runway_components::network`)",
         },
     ];
     type Params = GrafanaParams;
@@ -210,6 +204,37 @@ impl Component for Grafana {
         } else {
             vec![("Secret".to_string(), cx.namespace().to_string(), NAME.to_string())]
         }
+    }
+
+    fn network(p: &GrafanaParams, cx: &Context) -> Vec<crate::network::Flows> {
+        use crate::network::{tcp, Flows};
+        // The dashboard sidecar watches ConfigMaps through the API. Ingress: only the
+        // ingress controller (which checked the login: Grafana trusts its headers) and
+        // Prometheus, both derived from the render.
+        let mut f = Flows::new("grafana", "networkPolicy").to_api_server();
+        if let Some(prom) = &cx.published.prometheus {
+            f = f.to_service(prom);
+        }
+        if !p.plugins.is_empty() {
+            f = f.to_internet(&[tcp(443)], "Grafana downloads its plugins from grafana.com at start");
+        }
+        vec![f]
+    }
+
+    fn waivers(_: &GrafanaParams, _: &Context) -> Vec<crate::waivers::Waiver> {
+        use crate::waivers::{Check, Waiver};
+        vec![
+            Waiver::new(
+                "grafana",
+                Check::HighUid,
+                "the official image's files and BKPR's data volume belong to uid 472 (grafana)",
+            ),
+            Waiver::new(
+                "grafana",
+                Check::SecretsAsEnv,
+                "the admin credentials reach Grafana as GF_SECURITY_* environment variables from the Secret",
+            ),
+        ]
     }
 
     fn build(p: &GrafanaParams, cx: &Context) -> Result<Vec<Object>, Error> {
@@ -277,9 +302,6 @@ impl Component for Grafana {
             },
             cx,
         )?);
-        if p.network_policy {
-            objects.push(Object::new(Self::NAME, "networkPolicy", &network_policy(ns, cx)));
-        }
         objects.extend(scrape(ns).monitor(Self::NAME, "podMonitor", cx));
         Ok(objects)
     }
@@ -742,45 +764,6 @@ fn data_claim_template(p: &GrafanaParams, cx: &Context) -> PersistentVolumeClaim
     }
 }
 
-/// Only the ingress controller (which has checked the login) and Prometheus may connect.
-/// The controller's pods are the ones the rendered controller published (Traefik's, when
-/// `platform.ingress_controller` is `traefik`), else BKPR's nginx selector.
-fn network_policy(ns: &str, cx: &Context) -> NetworkPolicy {
-    let mut peers: Vec<NetworkPolicyPeer> = ALLOWED_CLIENTS
-        .iter()
-        .map(|name| NetworkPolicyPeer {
-            pod_selector: Some(meta::selector(meta::selector_labels(name))),
-            ..Default::default()
-        })
-        .collect();
-    if let Some(ic) = &cx.published.ingress_controller {
-        let namespace_selector = (ic.namespace != ns).then(|| {
-            meta::selector(BTreeMap::from([("kubernetes.io/metadata.name".to_string(), ic.namespace.clone())]))
-        });
-        peers[0] = NetworkPolicyPeer {
-            pod_selector: Some(meta::selector(ic.selector.clone())),
-            namespace_selector,
-            ..Default::default()
-        };
-    }
-    NetworkPolicy {
-        metadata: metadata(NAME, ns),
-        spec: Some(NetworkPolicySpec {
-            pod_selector: Some(meta::selector(meta::selector_labels(NAME))),
-            policy_types: Some(vec!["Ingress".into()]),
-            ingress: Some(vec![NetworkPolicyIngressRule {
-                from: Some(peers),
-                ports: Some(vec![NetworkPolicyPort {
-                    port: Some(IntOrString::Int(HTTP_PORT)),
-                    protocol: Some("TCP".into()),
-                    ..Default::default()
-                }]),
-            }]),
-            ..Default::default()
-        }),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -881,7 +864,6 @@ mod tests {
                 ("svc", "Service", "grafana"),
                 ("grafana", "StatefulSet", "grafana"),
                 ("ingress", "Ingress", "grafana"),
-                ("networkPolicy", "NetworkPolicy", "grafana"),
             ]
         );
         for o in &objects {
@@ -977,45 +959,6 @@ mod tests {
         assert_eq!(ingress["spec"]["rules"][0]["host"], "grafana.example.com");
         let backend = &ingress["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"];
         assert_eq!(backend, &serde_json::json!({"name": "grafana", "port": {"name": "dashboard"}}));
-    }
-
-    #[test]
-    fn network_policy_admits_only_the_ingress_controller_and_prometheus() {
-        let objects = build(&GrafanaParams::default());
-        let np = &find(&objects, "networkPolicy").value["spec"];
-        assert_eq!(np["podSelector"]["matchLabels"], serde_json::json!({"name": "grafana"}));
-        assert_eq!(np["policyTypes"], serde_json::json!(["Ingress"]));
-        let from: Vec<&serde_json::Value> = np["ingress"][0]["from"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .map(|p| &p["podSelector"]["matchLabels"]["name"])
-            .collect();
-        assert_eq!(from, ["nginx-ingress-controller", "prometheus"]);
-        assert_eq!(np["ingress"][0]["ports"][0]["port"], 3000);
-        // The controller's pods carry the label the policy admits.
-        let nginx = NginxIngress::build(&Default::default(), &cx()).expect("builds");
-        let controller = nginx.iter().find(|o| o.key == "controller").expect("controller");
-        assert_eq!(controller.value["spec"]["template"]["metadata"]["labels"]["name"], "nginx-ingress-controller");
-
-        let objects = build(&with(|p| p.network_policy = false));
-        assert!(objects.iter().all(|o| o.kind() != "NetworkPolicy"));
-    }
-
-    #[test]
-    fn network_policy_admits_the_published_ingress_controller() {
-        let mut c = cx();
-        c.platform.ingress_controller = crate::context::IngressController::Traefik;
-        crate::traefik::Traefik::publish(&Default::default(), &c.clone(), &mut c.published);
-        let objects = Grafana::build(&GrafanaParams::default(), &c).expect("builds");
-        let from = &find(&objects, "networkPolicy").value["spec"]["ingress"][0]["from"];
-        assert_eq!(from[0], serde_json::json!({"podSelector": {"matchLabels": {"name": "traefik"}}}));
-        assert_eq!(from[1]["podSelector"]["matchLabels"]["name"], "prometheus");
-        // A controller in another namespace is admitted from there only.
-        c.published.ingress_controller.as_mut().expect("published").namespace = "ingress".into();
-        let objects = Grafana::build(&GrafanaParams::default(), &c).expect("builds");
-        let from = &find(&objects, "networkPolicy").value["spec"]["ingress"][0]["from"];
-        assert_eq!(from[0]["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"], "ingress");
     }
 
     #[test]

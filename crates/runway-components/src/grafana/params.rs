@@ -72,10 +72,6 @@ pub struct GrafanaParams {
     /// namespace (a ClusterRole to read ConfigMaps everywhere), not only in the runtime's
     /// namespace. Default: `false`.
     pub dashboards_from_all_namespaces: bool,
-    /// Renders a NetworkPolicy that lets only the ingress controller and Prometheus reach
-    /// Grafana. Grafana trusts the `X-Auth-Request-User` header (oauth2-proxy's login),
-    /// so any pod that could reach it directly could claim to be any user. Default: `true`.
-    pub network_policy: bool,
     /// The Grafana image. Default: `docker.io/grafana/grafana:13.2.3`.
     pub image: String,
     /// The dashboard sidecar's image. Default: `quay.io/kiwigrid/k8s-sidecar:2.11.2`.
@@ -97,7 +93,6 @@ impl Default for GrafanaParams {
             dashboards: BTreeMap::new(),
             builtin_dashboards: true,
             dashboards_from_all_namespaces: false,
-            network_policy: true,
             image: DEFAULT_IMAGE.into(),
             sidecar_image: DEFAULT_SIDECAR_IMAGE.into(),
             resources: Resources::new("100m", "256Mi", None, "512Mi"),

@@ -172,6 +172,16 @@ impl Component for Keycloak {
             kind: "StatefulSet",
             doc: "`keycloak-postgresql`: one PostgreSQL pod and its volume",
         },
+        ObjectDoc {
+            key: "networkPolicy",
+            kind: "NetworkPolicy",
+            doc: "`keycloak`: to its database and its peers; from the ingress controller",
+        },
+        ObjectDoc {
+            key: "postgresql.networkPolicy",
+            kind: "NetworkPolicy",
+            doc: "`keycloak-postgresql`: from Keycloak",
+        },
     ];
     const DEFAULT_ENABLED: bool = false;
     type Params = KeycloakParams;
@@ -187,6 +197,44 @@ impl Component for Keycloak {
         } else {
             vec![("Secret".to_string(), cx.namespace().to_string(), NAME.to_string())]
         }
+    }
+
+    fn network(_: &KeycloakParams, _: &Context) -> Vec<crate::network::Flows> {
+        use crate::network::{tcp, Flows};
+        vec![
+            // Infinispan's JGroups cluster (7800, failure detection 57800) between replicas.
+            Flows::new("deploy", "networkPolicy")
+                .to_local(POSTGRESQL_NAME, POSTGRESQL_PORT)
+                .to_peers(&[tcp(7800), tcp(57800)]),
+            Flows::new("postgresql.sts", "postgresql.networkPolicy"),
+        ]
+    }
+
+    fn waivers(_: &KeycloakParams, _: &Context) -> Vec<crate::waivers::Waiver> {
+        use crate::waivers::{Check, Waiver};
+        vec![
+            Waiver::new("deploy", Check::HighUid, "the image's files under /opt/keycloak belong to uid 1000"),
+            Waiver::new(
+                "deploy",
+                Check::ReadOnlyRootFilesystem,
+                "kc.sh start augments the server (Quarkus build) under /opt/keycloak/lib and writes /opt/keycloak/data",
+            ),
+            Waiver::new(
+                "deploy",
+                Check::SecretsAsEnv,
+                "Keycloak reads the database and bootstrap admin passwords from KC_* environment variables only",
+            ),
+            Waiver::new(
+                "postgresql.sts",
+                Check::HighUid,
+                "the postgres image's data directory and socket directory belong to uid 999",
+            ),
+            Waiver::new(
+                "postgresql.sts",
+                Check::SecretsAsEnv,
+                "the password reaches only the postgres entrypoint that initialises the database",
+            ),
+        ]
     }
 
     fn build(p: &KeycloakParams, cx: &Context) -> Result<Vec<Object>, Error> {
@@ -1117,8 +1165,12 @@ mod tests {
         )
         .expect("a valid secrets file");
         let rendered = s.render(&[&CertManager, &Oauth2Proxy, &Keycloak]).unwrap_or_else(|e| panic!("{}", e.render()));
-        let mine: Vec<(&str, &str)> =
-            rendered.objects.iter().filter(|o| o.component == "keycloak").map(|o| (o.kind(), o.name())).collect();
+        let mine: Vec<(&str, &str)> = rendered
+            .objects
+            .iter()
+            .filter(|o| o.component == "keycloak" && o.kind() != "NetworkPolicy")
+            .map(|o| (o.kind(), o.name()))
+            .collect();
         assert_eq!(mine.len(), 9, "{mine:?}");
         let args = rendered
             .objects

@@ -85,8 +85,27 @@ impl Component for Kibana {
             kind: "Ingress",
             doc: "`kibana-logging` at kibana.<dns_zone>: TLS from cert-manager, login through oauth2-proxy",
         },
+        ObjectDoc {
+            key: "networkPolicy",
+            kind: "NetworkPolicy",
+            doc: "`kibana`: to Elasticsearch; from the ingress controller",
+        },
     ];
     type Params = KibanaParams;
+
+    fn network(_: &KibanaParams, cx: &Context) -> Vec<crate::network::Flows> {
+        use crate::network::Flows;
+        let mut f = Flows::new("deploy", "networkPolicy");
+        if let Some(es) = &cx.published.elasticsearch {
+            f = f.to_service(es);
+        }
+        vec![f]
+    }
+
+    fn waivers(_: &KibanaParams, _: &Context) -> Vec<crate::waivers::Waiver> {
+        use crate::waivers::{Check, Waiver};
+        vec![Waiver::new("deploy", Check::HighUid, "the image's files under /usr/share/kibana belong to uid 1000")]
+    }
 
     fn build(p: &KibanaParams, cx: &Context) -> Result<Vec<Object>, Error> {
         p.validate()?;
@@ -456,7 +475,7 @@ mod tests {
         assert_eq!(c["securityContext"]["allowPrivilegeEscalation"], false);
         assert_eq!(c["securityContext"]["capabilities"]["drop"], serde_json::json!(["ALL"]));
         assert_eq!(c["resources"]["requests"], serde_json::json!({"cpu": "100m", "memory": "1Gi"}));
-        assert_eq!(c["resources"]["limits"], serde_json::json!({"memory": "1Gi"}));
+        assert_eq!(c["resources"]["limits"], serde_json::json!({"cpu": "400m", "memory": "1Gi"}));
         let mounts: Vec<&str> =
             c["volumeMounts"].as_array().into_iter().flatten().filter_map(|m| m["mountPath"].as_str()).collect();
         assert_eq!(
@@ -555,8 +574,12 @@ mod tests {
         s.platform("gke", "test").expect("gke exists");
         s.set("config.dns_zone=example.com", false).expect("a valid --set");
         let rendered = s.render(&[&Elasticsearch, &AuthAndTls, &Kibana]).unwrap_or_else(|e| panic!("{}", e.render()));
-        let mine: Vec<(&str, &str)> =
-            rendered.objects.iter().filter(|o| o.component == "kibana").map(|o| (o.kind(), o.name())).collect();
+        let mine: Vec<(&str, &str)> = rendered
+            .objects
+            .iter()
+            .filter(|o| o.component == "kibana" && o.kind() != "NetworkPolicy")
+            .map(|o| (o.kind(), o.name()))
+            .collect();
         assert_eq!(mine.len(), 5, "{mine:?}");
         let text = rendered
             .objects

@@ -180,6 +180,16 @@ impl Component for NginxIngress {
             kind: "IngressClass",
             doc: "`platform.ingress_class`, claimed by the controller",
         },
+        ObjectDoc {
+            key: "networkPolicy",
+            kind: "NetworkPolicy",
+            doc: "`nginx-ingress-controller`: from anywhere on 80/443, to every Ingress backend",
+        },
+        ObjectDoc {
+            key: "defaultBackendNetworkPolicy",
+            kind: "NetworkPolicy",
+            doc: "`default-http-backend`: from the controllers",
+        },
     ];
     type Params = NginxIngressParams;
 
@@ -197,6 +207,44 @@ impl Component for NginxIngress {
             });
         }
         published.dashboards.push(crate::grafana::dashboards::NGINX_INGRESS);
+    }
+
+    fn network(_: &NginxIngressParams, cx: &Context) -> Vec<crate::network::Flows> {
+        use crate::network::{tcp, Flows};
+        let ns = cx.namespace();
+        vec![
+            Flows::new("controller", "networkPolicy")
+                .to_api_server()
+                .to_ingress_backends()
+                .to(ns, DEFAULT_BACKEND_NAME, 80)
+                .from_anywhere(&[tcp(80), tcp(443)], "the LoadBalancer's clients: every browser and API client")
+                .to_internet(
+                    &[tcp(443)],
+                    "auth-url subrequests go to oauth2-proxy's public host (https://auth.ZONE), through the load balancer",
+                ),
+            Flows::new("default.deploy", "defaultBackendNetworkPolicy"),
+        ]
+    }
+
+    fn waivers(_: &NginxIngressParams, _: &Context) -> Vec<crate::waivers::Waiver> {
+        use crate::waivers::{Check, Waiver};
+        vec![
+            Waiver::new(
+                "controller",
+                Check::HighUid,
+                "the image's nginx files and directories belong to www-data (uid 101)",
+            ),
+            Waiver::new(
+                "controller",
+                Check::ReadOnlyRootFilesystem,
+                "the controller writes nginx.conf, Lua state and temp files under /etc/nginx and /tmp at run time",
+            ),
+            Waiver::new(
+                "controller",
+                Check::AddedCapability,
+                "NET_BIND_SERVICE only: nginx binds ports 80 and 443 as a non-root user",
+            ),
+        ]
     }
 
     fn build(p: &NginxIngressParams, cx: &Context) -> Result<Vec<Object>, Error> {

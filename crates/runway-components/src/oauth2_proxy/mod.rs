@@ -114,6 +114,11 @@ impl Component for Oauth2Proxy {
         ObjectDoc { key: "hpa", kind: "HorizontalPodAutoscaler", doc: "`replicas` to 5 pods on CPU" },
         ObjectDoc { key: "pdb", kind: "PodDisruptionBudget", doc: "one pod down at a time" },
         ObjectDoc { key: "ingress", kind: "Ingress", doc: "oauth2-ingress: https://auth.<dns_zone>" },
+        ObjectDoc {
+            key: "networkPolicy",
+            kind: "NetworkPolicy",
+            doc: "`oauth2-proxy`: from the ingress controller, to the identity provider",
+        },
     ];
     type Params = Oauth2ProxyParams;
 
@@ -134,6 +139,24 @@ impl Component for Oauth2Proxy {
         } else {
             vec![("Secret".to_string(), cx.namespace().to_string(), NAME.to_string())]
         }
+    }
+
+    fn network(_: &Oauth2ProxyParams, _: &Context) -> Vec<crate::network::Flows> {
+        use crate::network::{tcp, Flows};
+        // Its only upstream is `static://202`; nginx reaches it through the Ingress.
+        vec![Flows::new("deploy", "networkPolicy").to_internet(
+            &[tcp(443)],
+            "OAuth/OIDC: the identity provider's token and keys endpoints (keycloak too is reached at its public host)",
+        )]
+    }
+
+    fn waivers(_: &Oauth2ProxyParams, _: &Context) -> Vec<crate::waivers::Waiver> {
+        use crate::waivers::{Check, Waiver};
+        vec![Waiver::new(
+            "deploy",
+            Check::SecretsAsEnv,
+            "oauth2-proxy reads its client and cookie secrets from OAUTH2_PROXY_* environment variables",
+        )]
     }
 
     fn build(p: &Oauth2ProxyParams, cx: &Context) -> Result<Vec<Object>, Error> {

@@ -245,6 +245,16 @@ impl Component for Powerdns {
             doc: "`mariadb-galera`: the nodes, with the exporter sidecar",
         },
         ObjectDoc { key: "galera.disruptionBudget", kind: "PodDisruptionBudget", doc: "keeps a majority of nodes up" },
+        ObjectDoc {
+            key: "networkPolicy",
+            kind: "NetworkPolicy",
+            doc: "`powerdns`: DNS from anywhere, to the database",
+        },
+        ObjectDoc {
+            key: "galera.networkPolicy",
+            kind: "NetworkPolicy",
+            doc: "`mariadb-galera`: replication between nodes, SQL from PowerDNS",
+        },
     ];
     const DEFAULT_ENABLED: bool = false;
     type Params = PowerdnsParams;
@@ -260,6 +270,53 @@ impl Component for Powerdns {
             out.push(("Secret".to_string(), cx.namespace().to_string(), GALERA.to_string()));
         }
         out
+    }
+
+    fn network(_: &PowerdnsParams, _: &Context) -> Vec<crate::network::Flows> {
+        use crate::network::{tcp, udp, Flows};
+        vec![
+            Flows::new("deploy", "networkPolicy").to_local(GALERA, MYSQL_PORT).from_anywhere(
+                &[tcp(DNS_CONTAINER_PORT), udp(DNS_CONTAINER_PORT)],
+                "the DNS LoadBalancer's clients: resolvers on the internet or the site",
+            ),
+            Flows::new("galera.sts", "galera.networkPolicy")
+                .to_local(GALERA_HEADLESS, GALERA_PORT)
+                .to_local(GALERA_HEADLESS, IST_PORT)
+                .to_local(GALERA_HEADLESS, SST_PORT)
+                .to_local(GALERA, MYSQL_PORT),
+        ]
+    }
+
+    fn waivers(_: &PowerdnsParams, _: &Context) -> Vec<crate::waivers::Waiver> {
+        use crate::waivers::{Check, Waiver};
+        vec![
+            Waiver::new(
+                "deploy",
+                Check::HighUid,
+                "the image's files and socket directory belong to the pdns user (uid 953)",
+            ),
+            Waiver::new(
+                "deploy",
+                Check::AddedCapability,
+                "NET_BIND_SERVICE only: PowerDNS binds DNS ports as a non-root user",
+            ),
+            Waiver::new(
+                "deploy",
+                Check::SecretsAsEnv,
+                "the API key and database password reach the pdns process through its environment (PDNS_* settings)",
+            ),
+            Waiver::new("galera.sts", Check::HighUid, "the mariadb image's data directory belongs to uid 999"),
+            Waiver::new(
+                "galera.sts",
+                Check::SecretsAsEnv,
+                "the mariadb entrypoint and the exporter read their passwords from the environment",
+            ),
+            Waiver::new(
+                "galera.sts",
+                Check::ReadinessProbe,
+                "the exporter sidecar has no readiness probe on purpose: it must never take a node out of its Services",
+            ),
+        ]
     }
 
     fn build(p: &PowerdnsParams, cx: &Context) -> Result<Vec<Object>, Error> {
@@ -1459,7 +1516,7 @@ mod tests {
         )
         .expect("a valid secrets file");
         let rendered = s.render(&[&ExternalDns, &Powerdns]).unwrap_or_else(|e| panic!("{}", e.render()));
-        let mine = rendered.objects.iter().filter(|o| o.component == "powerdns").count();
+        let mine = rendered.objects.iter().filter(|o| o.component == "powerdns" && o.kind() != "NetworkPolicy").count();
         assert_eq!(mine, 15);
         let edns = rendered
             .objects

@@ -73,8 +73,8 @@ use std::collections::BTreeMap;
 use k8s_openapi::api::apps::v1::{StatefulSet, StatefulSetSpec, StatefulSetUpdateStrategy};
 use k8s_openapi::api::core::v1::{
     ConfigMap, ConfigMapVolumeSource, Container, HTTPGetAction, PersistentVolumeClaim, PersistentVolumeClaimSpec,
-    PodSpec, PodTemplateSpec, Probe, Service, ServiceAccount, ServicePort, ServiceSpec, Volume, VolumeMount,
-    VolumeResourceRequirements,
+    PodSpec, PodTemplateSpec, Probe, Service, ServiceAccount, ServicePort, ServiceSpec, TCPSocketAction, Volume,
+    VolumeMount, VolumeResourceRequirements,
 };
 use k8s_openapi::api::networking::v1::{
     HTTPIngressPath, Ingress, IngressBackend, IngressServiceBackend, ServiceBackendPort,
@@ -227,6 +227,10 @@ impl Component for Prometheus {
             kind: "PodMonitor",
             doc: "scrapes the blackbox exporter's own metrics (operator or both)",
         },
+        ObjectDoc { key: "prometheus.networkPolicy", kind: "NetworkPolicy", doc: "`prometheus`: to every scrape target, Alertmanager, the nodes and the API server" },
+        ObjectDoc { key: "alertmanager.networkPolicy", kind: "NetworkPolicy", doc: "`alertmanager`: from Prometheus; to receivers on the internet" },
+        ObjectDoc { key: "ksm.networkPolicy", kind: "NetworkPolicy", doc: "`kube-state-metrics`: to the API server" },
+        ObjectDoc { key: "blackboxExporter.networkPolicy", kind: "NetworkPolicy", doc: "`blackbox-exporter`: probes Services and public Ingress hosts" },
     ];
     type Params = PrometheusParams;
 
@@ -246,6 +250,64 @@ impl Component for Prometheus {
             Some(s) if s.values.is_none() => vec![("Secret".into(), cx.namespace().into(), s.name)],
             _ => Vec::new(),
         }
+    }
+
+    fn network(_: &PrometheusParams, cx: &Context) -> Vec<crate::network::Flows> {
+        use crate::network::{tcp, Flows};
+        let ns = cx.namespace();
+        vec![
+            Flows::new("prometheus.deploy", "prometheus.networkPolicy")
+                .to_api_server()
+                .to_scrape_targets()
+                .to(ns, ALERTMANAGER, ALERTMANAGER_PORT)
+                .to_nodes(
+                    &[tcp(10250), tcp(9100)],
+                    "the kubelets (metrics, cAdvisor) and node-exporter on the host network",
+                ),
+            Flows::new("alertmanager.deploy", "alertmanager.networkPolicy").to_internet(
+                &[tcp(443), tcp(25), tcp(465), tcp(587)],
+                "notifications: chat and paging webhooks (443) and email (25, 465, 587)",
+            ),
+            Flows::new("ksm.deploy", "ksm.networkPolicy").to_api_server(),
+            Flows::new("blackboxExporter.deploy", "blackboxExporter.networkPolicy")
+                .to_internet(&[tcp(80), tcp(443)], "probes the public hosts of the Ingresses, as users reach them"),
+        ]
+    }
+
+    fn waivers(_: &PrometheusParams, _: &Context) -> Vec<crate::waivers::Waiver> {
+        use crate::waivers::{Check, Waiver};
+        vec![
+            Waiver::new(
+                "prometheus.deploy",
+                Check::HighUid,
+                "uid 1001 keeps BKPR's data volumes readable without a chown",
+            ),
+            Waiver::new(
+                "prometheus.deploy",
+                Check::ReadinessProbe,
+                "the configmap-reload sidecar must not take Prometheus out of its Service",
+            ),
+            Waiver::new(
+                "alertmanager.deploy",
+                Check::HighUid,
+                "uid 1001 keeps BKPR's data volumes readable without a chown",
+            ),
+            Waiver::new(
+                "alertmanager.deploy",
+                Check::ReadinessProbe,
+                "the configmap-reload sidecar must not take Alertmanager out of its Service",
+            ),
+            Waiver::new(
+                "nodeExporter.daemonset",
+                Check::HostPid,
+                "node-exporter reports the host's processes (see runway.dev/security-exception)",
+            ),
+            Waiver::new(
+                "nodeExporter.daemonset",
+                Check::HostNetwork,
+                "node-exporter reports the host's network interfaces (see runway.dev/security-exception)",
+            ),
+        ]
     }
 
     fn build(p: &PrometheusParams, cx: &Context) -> Result<Vec<Object>, Error> {
@@ -445,9 +507,18 @@ fn config_reload_container(p: &PrometheusParams, reload_url: &str, dir: &str) ->
             // Its own metrics, on a port nothing else in the pod uses.
             "--listen-address=:8080".into(),
         ]),
+        // Declared so that its probe points at a port of its own (and a reader sees it).
+        ports: Some(vec![crate::common::pod::container_port("reload-metrics", 8080)]),
         resources: Some(p.config_reloader_resources.to_k8s()),
         security_context: Some(container_security(true)),
         volume_mounts: Some(vec![mount("config", dir, true)]),
+        // Restarted when it stops listening; no readiness probe, which would take the
+        // server out of its Service when only the reloader is down.
+        liveness_probe: Some(Probe {
+            tcp_socket: Some(TCPSocketAction { port: IntOrString::String("reload-metrics".into()), ..Default::default() }),
+            period_seconds: Some(30),
+            ..Default::default()
+        }),
         ..Default::default()
     }
 }

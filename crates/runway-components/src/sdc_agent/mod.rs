@@ -101,6 +101,15 @@ impl Component for SdcAgent {
         }
     }
 
+    fn network(p: &SdcAgentParams, _: &Context) -> Vec<crate::network::Flows> {
+        use crate::network::Flows;
+        // On the host network: no policy applies to its pods, so none is rendered; the
+        // flow is declared so the collector's side admits it.
+        vec![Flows::new("daemonset", "networkPolicy")
+            .to_address(&p.collector, p.collector_port, "the collector of another cluster")
+            .to_api_server()]
+    }
+
     fn build(p: &SdcAgentParams, cx: &Context) -> Result<Vec<Object>, Error> {
         p.validate()?;
         let ns = p.namespace.as_str();

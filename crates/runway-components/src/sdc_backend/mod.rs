@@ -175,6 +175,21 @@ impl Component for SdcBackend {
             kind: "Secret",
             doc: "`sysdigcloud-ssl-secret` (with `ssl-certificate` and `ssl-key` in the secrets file)",
         },
+        ObjectDoc {
+            key: "api.networkPolicy",
+            kind: "NetworkPolicy",
+            doc: "`sdc-api`: from anywhere on 443; to the datastores",
+        },
+        ObjectDoc {
+            key: "collector.networkPolicy",
+            kind: "NetworkPolicy",
+            doc: "`sdc-collector`: from the agents on 6443; to the datastores",
+        },
+        ObjectDoc {
+            key: "worker.networkPolicy",
+            kind: "NetworkPolicy",
+            doc: "`sdc-worker`: to the datastores and notification endpoints",
+        },
     ];
     type Params = SdcBackendParams;
 
@@ -184,6 +199,54 @@ impl Component for SdcBackend {
         } else {
             vec![("Secret".to_string(), sdc::NAMESPACE.to_string(), SSL_SECRET.to_string())]
         }
+    }
+
+    fn network(_: &SdcBackendParams, _: &Context) -> Vec<crate::network::Flows> {
+        use crate::network::{tcp, Flows};
+        use crate::sdc::services as s;
+        let datastores = |f: Flows| {
+            f.to_local(s::CASSANDRA, i32::from(s::CASSANDRA_CQL_PORT))
+                .to_local(s::ELASTICSEARCH, i32::from(s::ELASTICSEARCH_PORT))
+                .to_local(s::MYSQL, i32::from(s::MYSQL_PORT))
+                .to_local(s::MYSQL_READ, i32::from(s::MYSQL_PORT))
+                .to_local(s::REDIS, i32::from(s::REDIS_PORT))
+                .to_local(s::REDIS_READ, i32::from(s::REDIS_PORT))
+                .to_local(s::REDIS_SENTINEL, i32::from(s::REDIS_SENTINEL_PORT))
+        };
+        let idp = "identity providers: OAuth/OpenID Connect (443) and LDAPS (636)";
+        let notify = "notifications: email (25, 465, 587) and webhooks (443)";
+        vec![
+            datastores(Flows::new("api.deploy", "api.networkPolicy"))
+                .from_anywhere(
+                    &[tcp(443)],
+                    "the API LoadBalancer's clients: browsers, agents' API calls, the metrics adapter",
+                )
+                .to_internet(&[tcp(443), tcp(636)], idp),
+            datastores(Flows::new("collector.deploy", "collector.networkPolicy")).from_anywhere(
+                &[tcp(COLLECTOR_PORT)],
+                "agents, in this cluster or others, through the collector's LoadBalancer",
+            ),
+            datastores(Flows::new("worker.deploy", "worker.networkPolicy"))
+                .to_internet(&[tcp(443), tcp(25), tcp(465), tcp(587)], notify),
+        ]
+    }
+
+    fn waivers(_: &SdcBackendParams, _: &Context) -> Vec<crate::waivers::Waiver> {
+        use crate::waivers::{Check, Waiver};
+        vec![
+            Waiver::new("api.deploy", Check::HighUid, "the sysdigcloud-backend image runs as root (see runway.dev/security-exception)"),
+            Waiver::new("api.deploy", Check::RootContainer, "the sysdigcloud-backend image runs as root: a supervisor starts nginx and the JVM (see runway.dev/security-exception)"),
+            Waiver::new("api.deploy", Check::ReadOnlyRootFilesystem, "the image writes its generated configuration and logs inside its own tree"),
+            Waiver::new("api.deploy", Check::AddedCapability, "the capabilities its supervisor needs to drop to service users (see runway.dev/security-exception)"),
+            Waiver::new("collector.deploy", Check::HighUid, "the sysdigcloud-backend image runs as root (see runway.dev/security-exception)"),
+            Waiver::new("collector.deploy", Check::RootContainer, "the sysdigcloud-backend image runs as root: a supervisor starts nginx and the JVM (see runway.dev/security-exception)"),
+            Waiver::new("collector.deploy", Check::ReadOnlyRootFilesystem, "the image writes its generated configuration and logs inside its own tree"),
+            Waiver::new("collector.deploy", Check::AddedCapability, "the capabilities its supervisor needs to drop to service users (see runway.dev/security-exception)"),
+            Waiver::new("worker.deploy", Check::HighUid, "the sysdigcloud-backend image runs as root (see runway.dev/security-exception)"),
+            Waiver::new("worker.deploy", Check::RootContainer, "the sysdigcloud-backend image runs as root: a supervisor starts nginx and the JVM (see runway.dev/security-exception)"),
+            Waiver::new("worker.deploy", Check::ReadOnlyRootFilesystem, "the image writes its generated configuration and logs inside its own tree"),
+            Waiver::new("worker.deploy", Check::AddedCapability, "the capabilities its supervisor needs to drop to service users (see runway.dev/security-exception)"),
+        ]
     }
 
     fn build(p: &SdcBackendParams, cx: &Context) -> Result<Vec<Object>, Error> {

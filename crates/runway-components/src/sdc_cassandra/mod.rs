@@ -158,11 +158,34 @@ impl Component for SdcCassandra {
         ObjectDoc { key: "svc", kind: "Service", doc: "headless `sdc-cassandra`: seeds, CQL, the serviceName" },
         ObjectDoc { key: "sts", kind: "StatefulSet", doc: "the nodes" },
         ObjectDoc { key: "disruptionBudget", kind: "PodDisruptionBudget", doc: "one node evicted at a time" },
+        ObjectDoc {
+            key: "networkPolicy",
+            kind: "NetworkPolicy",
+            doc: "`sdc-cassandra`: gossip between nodes, CQL from the backend",
+        },
     ];
     type Params = SdcCassandraParams;
 
     fn externals(p: &SdcCassandraParams, _: &Context) -> Vec<ExternalRef> {
         p.image_pull_secrets.iter().map(|s| ("Secret".to_string(), sdc::NAMESPACE.to_string(), s.clone())).collect()
+    }
+
+    fn network(_: &SdcCassandraParams, _: &Context) -> Vec<crate::network::Flows> {
+        use crate::network::Flows;
+        // Seeds and rack facts come from the API (the node reader's ClusterRole).
+        vec![Flows::new("sts", "networkPolicy")
+            .to_local(NAME, INTRA_NODE_PORT)
+            .to_local(NAME, TLS_INTRA_NODE_PORT)
+            .to_api_server()]
+    }
+
+    fn waivers(_: &SdcCassandraParams, _: &Context) -> Vec<crate::waivers::Waiver> {
+        use crate::waivers::{Check, Waiver};
+        vec![Waiver::new(
+            "sts",
+            Check::HighUid,
+            "the cassandra image's files and the sdc-kubernetes data volumes belong to uid 999",
+        )]
     }
 
     fn build(p: &SdcCassandraParams, cx: &Context) -> Result<Vec<Object>, Error> {

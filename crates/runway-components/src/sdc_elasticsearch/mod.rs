@@ -129,11 +129,30 @@ impl Component for SdcElasticsearch {
         },
         ObjectDoc { key: "sts", kind: "StatefulSet", doc: "the nodes" },
         ObjectDoc { key: "disruptionBudget", kind: "PodDisruptionBudget", doc: "keeps the quorum up" },
+        ObjectDoc {
+            key: "networkPolicy",
+            kind: "NetworkPolicy",
+            doc: "`sdc-elasticsearch`: transport between nodes, HTTP from the backend",
+        },
     ];
     type Params = SdcElasticsearchParams;
 
     fn externals(p: &SdcElasticsearchParams, _: &Context) -> Vec<ExternalRef> {
         p.image_pull_secrets.iter().map(|s| ("Secret".to_string(), sdc::NAMESPACE.to_string(), s.clone())).collect()
+    }
+
+    fn network(_: &SdcElasticsearchParams, _: &Context) -> Vec<crate::network::Flows> {
+        use crate::network::Flows;
+        vec![Flows::new("sts", "networkPolicy").to_local(DISCOVERY_SERVICE, TRANSPORT_PORT)]
+    }
+
+    fn waivers(_: &SdcElasticsearchParams, _: &Context) -> Vec<crate::waivers::Waiver> {
+        use crate::waivers::{Check, Waiver};
+        vec![Waiver::new(
+            "sts",
+            Check::HighUid,
+            "the image's files and the sdc-kubernetes data volumes belong to uid 1000",
+        )]
     }
 
     fn build(p: &SdcElasticsearchParams, cx: &Context) -> Result<Vec<Object>, Error> {

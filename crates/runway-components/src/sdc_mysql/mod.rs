@@ -192,6 +192,16 @@ impl Component for SdcMysql {
             kind: "PodDisruptionBudget",
             doc: "`sdc-mysql-slave`: one replica down at a time",
         },
+        ObjectDoc {
+            key: "networkPolicy",
+            kind: "NetworkPolicy",
+            doc: "`sdc-mysql`: SQL from the backend and the replicas",
+        },
+        ObjectDoc {
+            key: "slaveNetworkPolicy",
+            kind: "NetworkPolicy",
+            doc: "`sdc-mysql-slave`: replication and clone from the master and peers",
+        },
     ];
     type Params = SdcMysqlParams;
 
@@ -202,6 +212,25 @@ impl Component for SdcMysql {
             // Incomplete values are an error of `build`; until then the Secret is expected.
             _ => vec![("Secret".to_string(), ns.to_string(), sdc::secrets::MYSQL.to_string())],
         }
+    }
+
+    fn network(_: &SdcMysqlParams, _: &Context) -> Vec<crate::network::Flows> {
+        use crate::network::Flows;
+        vec![
+            Flows::new("sts", "networkPolicy"),
+            // Replication and the clone plugin both speak the MySQL protocol on 3306.
+            Flows::new("slaveSts", "slaveNetworkPolicy").to_local(MASTER, PORT).to_local(REPLICA, PORT),
+        ]
+    }
+
+    fn waivers(_: &SdcMysqlParams, _: &Context) -> Vec<crate::waivers::Waiver> {
+        use crate::waivers::{Check, Waiver};
+        vec![
+            Waiver::new("sts", Check::HighUid, "the mysql image's data and socket directories belong to uid 999"),
+            Waiver::new("sts", Check::SecretsAsEnv, "the mysql entrypoint reads the root and user passwords from the environment when it initialises the data"),
+            Waiver::new("slaveSts", Check::HighUid, "the mysql image's data and socket directories belong to uid 999"),
+            Waiver::new("slaveSts", Check::SecretsAsEnv, "the mysql entrypoint reads the root and user passwords from the environment when it initialises the data"),
+        ]
     }
 
     fn build(p: &SdcMysqlParams, cx: &Context) -> Result<Vec<Object>, Error> {
@@ -1193,7 +1222,7 @@ mod tests {
                 let rendered = s
                     .render(&[&SdcMysql, &crate::sdc_storage::SdcStorage])
                     .unwrap_or_else(|e| panic!("{platform}: {}", e.render()));
-                let mine: Vec<&Object> = rendered.objects.iter().filter(|o| o.component == "sdc_mysql").collect();
+                let mine: Vec<&Object> = rendered.objects.iter().filter(|o| o.component == "sdc_mysql" && o.kind() != "NetworkPolicy").collect();
                 assert_eq!(mine.len(), if secrets { 8 } else { 7 }, "{platform}");
                 let sts = mine.iter().find(|o| o.key == "slaveSts").expect("replicas");
                 assert_eq!(sts.value["spec"]["replicas"], 3);

@@ -188,6 +188,21 @@ impl Component for SdcRedis {
             kind: "PodDisruptionBudget",
             doc: "`sdc-redis-sentinel`: keeps a majority of the Sentinels up (`mode: sentinel`)",
         },
+        ObjectDoc {
+            key: "networkPolicy",
+            kind: "NetworkPolicy",
+            doc: "`sdc-redis`: from the backend and the replicas",
+        },
+        ObjectDoc {
+            key: "slaveNetworkPolicy",
+            kind: "NetworkPolicy",
+            doc: "`sdc-redis-slave`: replication from the master",
+        },
+        ObjectDoc {
+            key: "sentinel.networkPolicy",
+            kind: "NetworkPolicy",
+            doc: "`sdc-redis-sentinel`: watches the master and replicas",
+        },
     ];
     type Params = SdcRedisParams;
 
@@ -196,6 +211,31 @@ impl Component for SdcRedis {
             Ok(Some(_)) => Vec::new(),
             _ => vec![("Secret".to_string(), sdc::NAMESPACE.to_string(), sdc::secrets::REDIS.to_string())],
         }
+    }
+
+    fn network(_: &SdcRedisParams, _: &Context) -> Vec<crate::network::Flows> {
+        use crate::network::Flows;
+        // After a Sentinel failover the roles swap, so both sides reach both Services.
+        vec![
+            Flows::new("sts", "networkPolicy").to_local(MASTER, PORT).to_local(REPLICA, PORT),
+            Flows::new("slaveSts", "slaveNetworkPolicy").to_local(MASTER, PORT).to_local(REPLICA, PORT),
+            Flows::new("sentinel.sts", "sentinel.networkPolicy")
+                .to_local(MASTER, PORT)
+                .to_local(REPLICA, PORT)
+                .to_local(SENTINEL, SENTINEL_PORT),
+        ]
+    }
+
+    fn waivers(_: &SdcRedisParams, _: &Context) -> Vec<crate::waivers::Waiver> {
+        use crate::waivers::{Check, Waiver};
+        vec![
+            Waiver::new("sts", Check::HighUid, "the redis image's data directory belongs to uid 999"),
+            Waiver::new("sts", Check::SecretsAsEnv, "redis-server and redis-cli take the password from the environment (REDISCLI_AUTH), never the command line"),
+            Waiver::new("slaveSts", Check::HighUid, "the redis image's data directory belongs to uid 999"),
+            Waiver::new("slaveSts", Check::SecretsAsEnv, "redis-server and redis-cli take the password from the environment (REDISCLI_AUTH), never the command line"),
+            Waiver::new("sentinel.sts", Check::HighUid, "the redis image's data directory belongs to uid 999"),
+            Waiver::new("sentinel.sts", Check::SecretsAsEnv, "redis-server and redis-cli take the password from the environment (REDISCLI_AUTH), never the command line"),
+        ]
     }
 
     fn build(p: &SdcRedisParams, cx: &Context) -> Result<Vec<Object>, Error> {
@@ -1085,7 +1125,7 @@ mod tests {
                 let rendered = s
                     .render(&[&SdcRedis, &crate::sdc_storage::SdcStorage])
                     .unwrap_or_else(|e| panic!("{platform}/{mode}: {}", e.render()));
-                let mine: Vec<&Object> = rendered.objects.iter().filter(|o| o.component == "sdc_redis").collect();
+                let mine: Vec<&Object> = rendered.objects.iter().filter(|o| o.component == "sdc_redis" && o.kind() != "NetworkPolicy").collect();
                 assert_eq!(mine.len(), if mode == "sentinel" { 12 } else { 8 }, "{platform}/{mode}");
                 if mode == "sentinel" {
                     let sts = mine.iter().find(|o| o.key == "sentinel.sts").expect("sentinels");

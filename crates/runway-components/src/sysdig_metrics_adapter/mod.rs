@@ -120,6 +120,11 @@ impl Component for SysdigMetricsAdapter {
         ObjectDoc { key: "tlsSecret", kind: "Secret", doc: "the serving certificate (with `tls-crt`, `tls-key`)" },
         ObjectDoc { key: "apiCa", kind: "ConfigMap", doc: "`sysdig-api-ca` (with `sysdig_api_ca`)" },
         ObjectDoc { key: "deploy", kind: "Deployment", doc: "`custom-metrics-apiserver`" },
+        ObjectDoc {
+            key: "networkPolicy",
+            kind: "NetworkPolicy",
+            doc: "`custom-metrics-apiserver`: from the API server (aggregated API), to the Sysdig API",
+        },
     ];
     type Params = SysdigMetricsAdapterParams;
 
@@ -137,6 +142,23 @@ impl Component for SysdigMetricsAdapter {
             out.push(("Secret".to_string(), NAMESPACE.to_string(), p.tls_secret.clone()));
         }
         out
+    }
+
+    fn network(p: &SysdigMetricsAdapterParams, _: &Context) -> Vec<crate::network::Flows> {
+        use crate::network::{tcp, Flows};
+        vec![Flows::new("deploy", "networkPolicy")
+            .to_api_server()
+            .to_address(&p.sysdig_api_endpoint, 443, "the Sysdig API outside this cluster")
+            .from_anywhere(&[tcp(PORT)], "the API server serves the aggregated custom metrics API from here; its address is not known at render time")]
+    }
+
+    fn waivers(_: &SysdigMetricsAdapterParams, _: &Context) -> Vec<crate::waivers::Waiver> {
+        use crate::waivers::{Check, Waiver};
+        vec![
+            Waiver::new("deploy", Check::SecretsAsEnv, "the adapter reads the Sysdig API token from its environment only"),
+            Waiver::new("metricsGetter", Check::RbacWildcard, "the HPA controller must read every custom metric the adapter serves: resources are named by the metrics"),
+            Waiver::new("metricsGetterBinding", Check::ReadAllSecrets, "checkov reads the wildcard on custom.metrics.k8s.io as all resources; the role grants no Secrets"),
+        ]
     }
 
     fn build(p: &SysdigMetricsAdapterParams, cx: &Context) -> Result<Vec<Object>, Error> {
