@@ -123,6 +123,57 @@ fn sysdig_backend_matches_its_snapshot_on_eks_gke_and_onprem() {
     });
 }
 
+/// The runtime's secrets (Grafana, oauth2-proxy, external-dns): no value, plain or base64,
+/// reaches an object other than a Secret or anything runway prints on standard error.
+#[test]
+fn no_runtime_secret_value_reaches_a_non_secret_object_or_stderr() {
+    use base64::Engine as _;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("secrets.yaml");
+    let values = [
+        ("grafana", "admin_password", "gr4fana-Adm1n-pw"),
+        ("grafana", "secret_key", "gr4fana-s1gning-key"),
+        ("oauth2_proxy", "client_id", "0auth-cl1ent-id"),
+        ("oauth2_proxy", "client_secret", "0auth-cl1ent-secret"),
+        ("oauth2_proxy", "cookie_secret", "c00kie-secret-0123456789abcdefgh"),
+        ("external_dns", "credentials.json", "{\"private_key\": \"g00gle-k3y\"}"),
+    ];
+    let mut text = String::new();
+    for component in ["grafana", "oauth2_proxy", "external_dns"] {
+        text.push_str(&format!("{component}:\n"));
+        for (_, k, v) in values.iter().filter(|(c, _, _)| *c == component) {
+            text.push_str(&format!("  {k}: {}\n", serde_json::to_string(v).expect("json string")));
+        }
+    }
+    std::fs::write(&file, text).expect("written");
+    let file = file.to_str().expect("utf-8");
+    for format in ["json", "yaml"] {
+        let o = runway(&["render", "--stack", "examples/gke/stack.yaml", "--secrets-file", file, "--format", format]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let err = stderr(&o);
+        let out = stdout(&o);
+        let needles: Vec<String> = values
+            .iter()
+            .flat_map(|(_, _, v)| [v.to_string(), base64::engine::general_purpose::STANDARD.encode(v)])
+            .collect();
+        for n in &needles {
+            assert!(!err.contains(n.as_str()), "a secret value on stderr");
+        }
+        if format == "json" {
+            let list: serde_json::Value = serde_json::from_str(&out).expect("json");
+            let items = list["items"].as_array().expect("items");
+            let secrets = items.iter().filter(|i| i["kind"] == "Secret").count();
+            assert!(secrets >= 3, "the Secrets were rendered from the values");
+            for item in items.iter().filter(|i| i["kind"] != "Secret") {
+                let text = item.to_string();
+                for n in &needles {
+                    assert!(!text.contains(n.as_str()), "a secret value is in {} `{}`", item["kind"], item["metadata"]["name"]);
+                }
+            }
+        }
+    }
+}
+
 #[test]
 fn no_secret_value_reaches_anything_but_a_secret() {
     // Every value of the example secrets file, rendered through every Sysdig component:
