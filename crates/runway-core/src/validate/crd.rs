@@ -18,11 +18,14 @@
 //! - other `x-kubernetes-*` keys (list types, CEL rules) are dropped; `format` is not
 //!   checked (the API server's formats are not JSON Schema's).
 //!
-//! A version's schema is converted and compiled once, the first time an object needs it,
-//! so a render pays only for the kinds it has.
+//! A version's schema is compiled once per render, for all the render's objects of that
+//! version together, and only for the part of it those objects use: the schema is first
+//! pruned to the properties they hold (a property nobody sets cannot fail; `required`
+//! stays), so a render pays for the fields it writes, not for the thousands of nodes of a
+//! schema such as cert-manager's ClusterIssuer (README, "Performance").
 
 use std::borrow::Cow;
-use std::cell::OnceCell;
+use std::collections::BTreeMap;
 use std::fmt;
 
 use serde_json::{json, Map, Value as J};
@@ -47,7 +50,6 @@ struct CrdVersion<'a> {
     version: String,
     served: bool,
     schema: Option<Cow<'a, J>>,
-    compiled: OnceCell<Result<jsonschema::Validator, String>>,
 }
 
 impl fmt::Debug for CrdSchemas<'_> {
@@ -110,7 +112,6 @@ impl<'a> CrdSchemas<'a> {
                 version: v.get("name").and_then(J::as_str).unwrap_or("").to_string(),
                 served: v.get("served").and_then(J::as_bool).unwrap_or(false),
                 schema: schema(v),
-                compiled: OnceCell::new(),
             });
         }
     }
@@ -120,72 +121,141 @@ impl<'a> CrdSchemas<'a> {
         self.versions.is_empty()
     }
 
-    /// Checks every custom resource among `objects`; the first failure is returned.
+    /// Checks every custom resource among `objects`; the first failure (in the order of
+    /// `objects`) is returned.
     pub fn check_objects(&self, objects: &[Object]) -> Result<(), Error> {
         if self.versions.is_empty() {
             return Ok(());
         }
-        objects.iter().try_for_each(|o| self.check(o))
+        let mut groups: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+        for (i, o) in objects.iter().enumerate() {
+            if let Some(v) = self.version_of(o)? {
+                groups.entry(v).or_default().push(i);
+            }
+        }
+        let mut first: Option<(usize, Error)> = None;
+        for (vi, idxs) in groups {
+            let v = &self.versions[vi];
+            let Some(schema) = &v.schema else { continue };
+            let instances: Vec<&J> = idxs.iter().map(|i| &objects[*i].value).collect();
+            let validator = jsonschema::draft4::options()
+                .should_validate_formats(false)
+                .build(&to_json_schema(&prune(schema, &instances)))
+                .map_err(|why| {
+                    Error::new(ErrorKind::InvalidObject(format!(
+                        "the schema of CRD `{}` version `{}` does not compile: {why}",
+                        v.crd, v.version
+                    )))
+                })?;
+            for i in idxs {
+                if first.as_ref().is_some_and(|(f, _)| *f < i) {
+                    break;
+                }
+                if let Some(e) = failure(v, schema, &validator, &objects[i]) {
+                    first = Some((i, e));
+                    break;
+                }
+            }
+        }
+        first.map_or(Ok(()), |(_, e)| Err(e))
     }
 
     /// Checks one object (nothing when no CRD defines its kind).
     pub fn check(&self, o: &Object) -> Result<(), Error> {
-        let (group, version) = match o.api_version().rsplit_once('/') {
-            Some((g, v)) => (g, v),
-            None => return Ok(()), // core API group: no CRD defines those
+        self.check_objects(std::slice::from_ref(o))
+    }
+
+    /// The index of the CRD version `o` is an instance of; `None` when no CRD defines its
+    /// kind, an error when its version is not served.
+    fn version_of(&self, o: &Object) -> Result<Option<usize>, Error> {
+        let Some((group, version)) = o.api_version().rsplit_once('/') else {
+            return Ok(None); // the core API group: no CRD defines those
         };
         let kind = o.kind();
-        let mut of_kind = self.versions.iter().filter(|v| v.group == group && v.kind == kind).peekable();
-        if of_kind.peek().is_none() {
-            return Ok(());
-        }
         let mut served = Vec::new();
-        let mut found = None;
-        for v in of_kind {
+        let mut known = false;
+        for (i, v) in self.versions.iter().enumerate() {
+            if v.group != group || v.kind != kind {
+                continue;
+            }
+            known = true;
+            if v.version == version && v.served {
+                return Ok(Some(i));
+            }
             if v.served {
                 served.push(format!("`{}/{}`", v.group, v.version));
             }
-            if v.version == version {
-                found = Some(v);
-            }
         }
-        let Some(v) = found.filter(|v| v.served) else {
-            return Err(finding(
-                o,
-                &KeyPath::root().key("apiVersion"),
-                format!("`{}` is not a served version of {kind}", o.api_version()),
-            )
-            .help(format!("its CRD serves {}", served.join(", "))));
-        };
-        let Some(schema) = &v.schema else { return Ok(()) };
-        let validator = v.compiled.get_or_init(|| {
-            jsonschema::draft4::options()
-                .should_validate_formats(false)
-                .build(&to_json_schema(schema))
-                .map_err(|e| e.to_string())
-        });
-        let validator = validator.as_ref().map_err(|why| {
-            Error::new(ErrorKind::InvalidObject(format!(
-                "the schema of CRD `{}` version `{}` does not compile: {why}",
-                v.crd, v.version
-            )))
-        })?;
-        let Some(err) = validator.iter_errors(&o.value).next() else { return Ok(()) };
-        let path = pointer_to_path(&o.value, err.instance_path().as_str());
-        if let jsonschema::error::ValidationErrorKind::AdditionalProperties { unexpected } = err.kind() {
-            // Point at the unknown field itself (the schema reports the object holding it).
-            if let Some(field) = unexpected.first() {
-                let path = path.key(field);
-                let mut e = finding(o, &path, format!("unknown field `{field}`"));
-                let known = schema_at(schema, &path);
-                if let Some(m) = crate::suggest::best_match(field, known.iter().map(String::as_str)) {
-                    e = e.help(format!("did you mean `{m}`?"));
-                }
-                return Err(e.note(format!("CRD `{}` ({}) has no such field", v.crd, v.version)));
-            }
+        if !known {
+            return Ok(None);
         }
-        Err(finding(o, &path, format!("does not match the schema of CRD `{}` ({}): {err}", v.crd, v.version)))
+        Err(finding(
+            o,
+            &KeyPath::root().key("apiVersion"),
+            format!("`{}` is not a served version of {kind}", o.api_version()),
+        )
+        .help(format!("its CRD serves {}", served.join(", "))))
     }
+}
+
+/// The first schema violation of `o`, as an error naming the field.
+fn failure(v: &CrdVersion, schema: &J, validator: &jsonschema::Validator, o: &Object) -> Option<Error> {
+    let err = validator.iter_errors(&o.value).next()?;
+    let path = pointer_to_path(&o.value, err.instance_path().as_str());
+    if let jsonschema::error::ValidationErrorKind::AdditionalProperties { unexpected } = err.kind() {
+        // Point at the unknown field itself (the schema reports the object holding it).
+        if let Some(field) = unexpected.first() {
+            let path = path.key(field);
+            let mut e = finding(o, &path, format!("unknown field `{field}`"));
+            let known = schema_at(schema, &path);
+            if let Some(m) = crate::suggest::best_match(field, known.iter().map(String::as_str)) {
+                e = e.help(format!("did you mean `{m}`?"));
+            }
+            return Some(e.note(format!("CRD `{}` ({}) has no such field", v.crd, v.version)));
+        }
+    }
+    Some(finding(o, &path, format!("does not match the schema of CRD `{}` ({}): {err}", v.crd, v.version)))
+}
+
+/// `schema` cut down to what `instances` (the values it validates) use: properties none
+/// of them has are dropped (they cannot fail), and `items` and `additionalProperties`
+/// are pruned against the values they apply to. Descriptions go too. Logical junctors
+/// (`allOf`, `anyOf`, `oneOf`, `not`) are kept whole.
+pub fn prune(schema: &J, instances: &[&J]) -> J {
+    let Some(m) = schema.as_object() else { return schema.clone() };
+    let mut out = Map::new();
+    for (k, v) in m {
+        let pruned = match (k.as_str(), v) {
+            ("description", _) => continue,
+            ("properties", J::Object(props)) => J::Object(
+                props
+                    .iter()
+                    .filter_map(|(pk, ps)| {
+                        let sub: Vec<&J> = instances.iter().filter_map(|i| i.get(pk)).collect();
+                        (!sub.is_empty()).then(|| (pk.clone(), prune(ps, &sub)))
+                    })
+                    .collect(),
+            ),
+            ("items", J::Object(_)) => {
+                let sub: Vec<&J> = instances.iter().filter_map(|i| i.as_array()).flatten().collect();
+                prune(v, &sub)
+            }
+            ("additionalProperties", J::Object(_)) => {
+                let declared = m.get("properties").and_then(J::as_object);
+                let sub: Vec<&J> = instances
+                    .iter()
+                    .filter_map(|i| i.as_object())
+                    .flat_map(|o| {
+                        o.iter().filter(|(k, _)| declared.is_none_or(|d| !d.contains_key(*k))).map(|(_, v)| v)
+                    })
+                    .collect();
+                prune(v, &sub)
+            }
+            _ => v.clone(),
+        };
+        out.insert(k.clone(), pruned);
+    }
+    J::Object(out)
 }
 
 /// The property names the structural schema declares at `path` (list indexes follow
@@ -375,6 +445,21 @@ mod tests {
         let s = CrdSchemas::from_objects(&objects);
         assert!(s.check_objects(&objects).is_err());
         assert!(CrdSchemas::new().check_objects(&objects).is_ok());
+    }
+
+    #[test]
+    fn pruning_keeps_what_the_instances_use_and_their_failures() {
+        let schema = crd()["spec"]["versions"][0]["schema"]["openAPIV3Schema"].clone();
+        let w = json!({"spec": {"size": 1, "items": [{"name": "a"}]}});
+        let p = prune(&schema, &[&w]);
+        let props = p.pointer("/properties/spec/properties").and_then(J::as_object).unwrap();
+        assert_eq!(props.keys().collect::<Vec<_>>(), ["items", "size"]);
+        assert_eq!(p.pointer("/properties/spec/required"), Some(&json!(["size"])));
+        // The same findings as the whole schema, for objects checked together.
+        let s = schemas();
+        let objects = [widget(json!({"size": 1, "port": "x"})), widget(json!({"size": 1, "items": [{"name": 5}]}))];
+        let e = s.check_objects(&objects).unwrap_err();
+        assert_eq!(e.path().unwrap().to_string(), "c.k.spec.items[0].name");
     }
 
     #[test]
