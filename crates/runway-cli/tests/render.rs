@@ -167,7 +167,12 @@ fn no_runtime_secret_value_reaches_a_non_secret_object_or_stderr() {
             for item in items.iter().filter(|i| i["kind"] != "Secret") {
                 let text = item.to_string();
                 for n in &needles {
-                    assert!(!text.contains(n.as_str()), "a secret value is in {} `{}`", item["kind"], item["metadata"]["name"]);
+                    assert!(
+                        !text.contains(n.as_str()),
+                        "a secret value is in {} `{}`",
+                        item["kind"],
+                        item["metadata"]["name"]
+                    );
                 }
             }
         }
