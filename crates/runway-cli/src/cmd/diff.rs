@@ -162,8 +162,16 @@ pub fn read_render(path: &Path, stdin_used: &mut bool) -> Result<Vec<Value>, Str
 }
 
 fn read_file(path: &Path) -> Result<Vec<Value>, String> {
-    let text =
-        std::fs::read_to_string(path).map_err(|e| format!("error: {}: cannot read file: {e}\n", path.display()))?;
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        let reason = match e.kind() {
+            std::io::ErrorKind::NotFound => "no such file".to_string(),
+            std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
+            std::io::ErrorKind::InvalidData => "not UTF-8 text".to_string(),
+            _ => e.to_string(),
+        };
+        // Worded as every other input error (`files::read_file`).
+        format!("error: cannot read `{}`: {reason}\n", path.display())
+    })?;
     let json = path.extension().is_some_and(|e| e == "json");
     parse(&text, &path.display().to_string(), json)
 }
