@@ -43,7 +43,15 @@
 //! # Metrics
 //!
 //! `kured_reboot_required` (1 when a node waits for its reboot) on port 8080 named
-//! `metrics`, scraped through the `prometheus.io/*` pod annotations.
+//! `metrics`, which no Service exposes: Prometheus finds it through the `prometheus.io/*`
+//! pod annotations or a PodMonitor, as `platform.monitoring` says ([`scrape`]). The same
+//! endpoint answers the liveness and readiness probes.
+//!
+//! # Network
+//!
+//! kured is not on the host network, so its NetworkPolicy applies: it reaches the API
+//! server and, when it holds reboots on alerts, the rendered Prometheus; Prometheus's
+//! scrape of the metrics port is declared by Prometheus.
 
 mod params;
 
@@ -51,8 +59,9 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::api::apps::v1::{DaemonSet, DaemonSetSpec, DaemonSetUpdateStrategy, RollingUpdateDaemonSet};
 use k8s_openapi::api::core::v1::{
-    Capabilities, Container, EnvVar, EnvVarSource, HostPathVolumeSource, ObjectFieldSelector, PodSpec, PodTemplateSpec,
-    SeccompProfile, SecurityContext, ServiceAccount, Toleration, Volume, VolumeMount,
+    Capabilities, Container, EnvVar, EnvVarSource, HTTPGetAction, HostPathVolumeSource, ObjectFieldSelector,
+    PodSecurityContext, PodSpec, PodTemplateSpec, Probe, SeccompProfile, SecurityContext, ServiceAccount, Toleration,
+    Volume, VolumeMount,
 };
 use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, PolicyRule, Role, RoleBinding, RoleRef, Subject};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
@@ -61,6 +70,7 @@ use runway_core::{Error, Object};
 
 pub use self::params::{KuredParams, RebootMethod, DEFAULT_IMAGE, DEFAULT_LOCK_ANNOTATION};
 use crate::common::meta;
+use crate::common::metrics::{MetricsEndpoint, Scrape};
 use crate::common::pod::{container_port, SECURITY_EXCEPTION_ANNOTATION};
 use crate::component::{Component, ObjectDoc};
 use crate::context::Context;
@@ -92,21 +102,109 @@ impl Component for Kured {
         ObjectDoc { key: "role", kind: "Role", doc: "update its own DaemonSet, whose annotation is the lock" },
         ObjectDoc { key: "roleBinding", kind: "RoleBinding", doc: "binds the Role" },
         ObjectDoc { key: "daemonset", kind: "DaemonSet", doc: "`kured` on every Linux node" },
+        ObjectDoc {
+            key: "podMonitor",
+            kind: "PodMonitor",
+            doc: "scrapes its `metrics` port (`platform.monitoring: operator` or `both`)",
+        },
+        ObjectDoc {
+            key: "networkPolicy",
+            kind: "NetworkPolicy",
+            doc: "`kured`: the API server and, holding reboots on alerts, Prometheus",
+        },
     ];
     type Params = KuredParams;
+
+    fn network(p: &KuredParams, cx: &Context) -> Vec<crate::network::Flows> {
+        let mut f = crate::network::Flows::new("daemonset", "networkPolicy").to_api_server();
+        if let Some(prometheus) = alerts_from(p, cx) {
+            f = f.to_service(prometheus);
+        }
+        vec![f]
+    }
+
+    fn waivers(p: &KuredParams, _: &Context) -> Vec<crate::waivers::Waiver> {
+        use crate::waivers::{Check, Waiver};
+        let mut out = vec![
+            Waiver::new(
+                "daemonset",
+                Check::HostPid,
+                "kured reboots the node through its PID 1, systemd (see runway.dev/security-exception)",
+            ),
+            Waiver::new(
+                "daemonset",
+                Check::RootContainer,
+                "signalling or entering PID 1 needs uid 0 (see runway.dev/security-exception)",
+            ),
+            Waiver::new(
+                "daemonset",
+                Check::HighUid,
+                "runs as uid 0 to reboot the node through PID 1 (see runway.dev/security-exception)",
+            ),
+        ];
+        match p.reboot_method {
+            RebootMethod::Signal => out.push(Waiver::new(
+                "daemonset",
+                Check::AddedCapability,
+                "CAP_KILL only: kured sends systemd, PID 1, its reboot signal",
+            )),
+            RebootMethod::Command => out.extend([
+                Waiver::new(
+                    "daemonset",
+                    Check::Privileged,
+                    "reboot_method command: nsenter into PID 1's mount namespace runs `systemctl reboot` and the sentinel command on the host",
+                ),
+                Waiver::new(
+                    "daemonset",
+                    Check::PrivilegeEscalation,
+                    "a privileged container: the API server refuses allowPrivilegeEscalation false next to privileged true",
+                ),
+                Waiver::new(
+                    "daemonset",
+                    Check::Capabilities,
+                    "a privileged container holds every capability; a drop list does not apply to it",
+                ),
+                Waiver::new(
+                    "daemonset",
+                    Check::NetRaw,
+                    "a privileged container holds every capability; a drop list does not apply to it",
+                ),
+                Waiver::new(
+                    "daemonset",
+                    Check::Seccomp,
+                    "a privileged container always runs seccomp Unconfined; a profile does not apply to it",
+                ),
+            ]),
+        }
+        out
+    }
 
     fn build(p: &KuredParams, cx: &Context) -> Result<Vec<Object>, Error> {
         p.validate()?;
         let ns = p.namespace.as_str();
-        Ok(vec![
+        let scrape = scrape(ns);
+        let mut objects = vec![
             Object::new(Self::NAME, "serviceAccount", &service_account(ns)),
             Object::new(Self::NAME, "clusterRole", &cluster_role()),
             Object::new(Self::NAME, "clusterRoleBinding", &cluster_role_binding(ns)),
             Object::new(Self::NAME, "role", &role(ns)),
             Object::new(Self::NAME, "roleBinding", &role_binding(ns)),
-            Object::new(Self::NAME, "daemonset", &daemon_set(p, cx)),
-        ])
+            Object::new(Self::NAME, "daemonset", &daemon_set(p, cx, scrape.annotations(cx))),
+        ];
+        objects.extend(scrape.monitor(Self::NAME, "podMonitor", cx));
+        Ok(objects)
     }
+}
+
+/// kured's metrics: the `metrics` port (8080) of its pods, which no Service exposes (a
+/// PodMonitor in operator mode).
+pub fn scrape(ns: &str) -> Scrape {
+    Scrape::pods(COMPONENT_LABEL, NAME, ns, meta::selector_labels(NAME), MetricsEndpoint::new("metrics", METRICS_PORT))
+}
+
+/// The Prometheus kured asks for firing alerts: the rendered one, when `block_on_alerts`.
+fn alerts_from<'a>(p: &KuredParams, cx: &'a Context) -> Option<&'a crate::context::ServiceRef> {
+    cx.published.prometheus.as_ref().filter(|_| p.block_on_alerts)
 }
 
 fn labels() -> BTreeMap<String, String> {
@@ -209,7 +307,7 @@ fn args(p: &KuredParams, cx: &Context) -> Vec<String> {
     if let Some(ttl) = &p.lock_ttl {
         args.push(format!("--lock-ttl={ttl}"));
     }
-    if let (true, Some(prometheus)) = (p.block_on_alerts, &cx.published.prometheus) {
+    if let Some(prometheus) = alerts_from(p, cx) {
         args.push(format!("--prometheus-url={}", prometheus.http_url()));
         args.push(format!("--alert-filter-regexp={}", p.alert_filter_regexp));
         args.push("--alert-firing-only=true".into());
@@ -261,16 +359,28 @@ fn exception(p: &KuredParams) -> String {
     )
 }
 
-fn daemon_set(p: &KuredParams, cx: &Context) -> DaemonSet {
+/// `/metrics` answers while kured's loop runs (upstream chart's probes).
+fn metrics_probe(failure_threshold: i32) -> Probe {
+    Probe {
+        http_get: Some(HTTPGetAction {
+            path: Some("/metrics".into()),
+            port: IntOrString::String("metrics".into()),
+            scheme: Some("HTTP".into()),
+            ..Default::default()
+        }),
+        initial_delay_seconds: Some(10),
+        period_seconds: Some(30),
+        timeout_seconds: Some(5),
+        failure_threshold: Some(failure_threshold),
+        ..Default::default()
+    }
+}
+
+fn daemon_set(p: &KuredParams, cx: &Context, mut annotations: BTreeMap<String, String>) -> DaemonSet {
     let selector = meta::selector(meta::selector_labels(NAME));
     let mut template_labels = labels();
     template_labels.extend(meta::selector_labels(NAME));
-    let annotations = BTreeMap::from([
-        ("prometheus.io/scrape".to_string(), "true".to_string()),
-        ("prometheus.io/port".to_string(), METRICS_PORT.to_string()),
-        ("prometheus.io/path".to_string(), "/metrics".to_string()),
-        (SECURITY_EXCEPTION_ANNOTATION.to_string(), exception(p)),
-    ]);
+    annotations.insert(SECURITY_EXCEPTION_ANNOTATION.to_string(), exception(p));
     let container = Container {
         name: NAME.into(),
         image: Some(p.image.clone()),
@@ -290,6 +400,8 @@ fn daemon_set(p: &KuredParams, cx: &Context) -> DaemonSet {
         ports: Some(vec![container_port("metrics", METRICS_PORT)]),
         resources: Some(p.resources.to_k8s()),
         security_context: Some(security(p)),
+        liveness_probe: Some(metrics_probe(3)),
+        readiness_probe: Some(metrics_probe(1)),
         volume_mounts: Some(vec![VolumeMount {
             name: "sentinel".into(),
             mount_path: SENTINEL_DIR.into(),
@@ -301,6 +413,13 @@ fn daemon_set(p: &KuredParams, cx: &Context) -> DaemonSet {
     let pod = PodSpec {
         service_account_name: Some(NAME.into()),
         automount_service_account_token: Some(true),
+        // The pod's identity stated at pod level too: root, as the container says why.
+        security_context: Some(PodSecurityContext {
+            run_as_user: Some(0),
+            run_as_group: Some(0),
+            run_as_non_root: Some(false),
+            ..Default::default()
+        }),
         host_pid: Some(true),
         node_selector: Some(BTreeMap::from([("kubernetes.io/os".to_string(), "linux".to_string())])),
         // Control-plane nodes need patching too (upstream's tolerations).
@@ -472,6 +591,7 @@ mod tests {
         assert_eq!(sc["capabilities"], serde_json::json!({"add": ["KILL"], "drop": ["ALL"]}));
         let ds = &find(&objects, "daemonset").value;
         assert_eq!(ds["spec"]["template"]["spec"]["hostPID"], true);
+        assert_eq!(ds["spec"]["template"]["spec"]["securityContext"]["runAsNonRoot"], false);
         let vol = &ds["spec"]["template"]["spec"]["volumes"][0];
         assert_eq!(vol["hostPath"]["path"], "/var/run");
         assert_eq!(c["volumeMounts"][0]["readOnly"], true);
@@ -520,6 +640,49 @@ mod tests {
         let c = container(&objects);
         assert_eq!(c["ports"][0], serde_json::json!({"name": "metrics", "containerPort": 8080, "protocol": "TCP"}));
         assert!(command(&objects).contains(&"--metrics-port=8080".to_string()));
+        assert_eq!(c["readinessProbe"]["httpGet"]["port"], "metrics");
+        assert_eq!(c["livenessProbe"]["httpGet"]["path"], "/metrics");
+        assert!(objects.iter().all(|o| o.kind() != "PodMonitor"), "annotations mode renders no monitor");
+
+        // Operator mode: a PodMonitor beside the DaemonSet, on the named port, and no
+        // annotations (the security exception stays).
+        let mut operator = cx();
+        operator.platform.monitoring = crate::context::MonitoringMode::Operator;
+        let objects = Kured::build(&KuredParams::default(), &operator).expect("builds");
+        let ann = &find(&objects, "daemonset").value["spec"]["template"]["metadata"]["annotations"];
+        assert!(ann.get("prometheus.io/scrape").is_none(), "{ann}");
+        assert!(ann.get(SECURITY_EXCEPTION_ANNOTATION).is_some());
+        let monitor = find(&objects, "podMonitor");
+        assert_eq!(monitor.namespace(), "kube-system");
+        assert_eq!(monitor.value["spec"]["podMetricsEndpoints"][0]["port"], "metrics");
+        assert_eq!(monitor.value["spec"]["selector"]["matchLabels"], serde_json::json!(meta::selector_labels(NAME)));
+    }
+
+    #[test]
+    fn network_flows_reach_the_api_and_prometheus_only_when_alerts_hold_reboots() {
+        use crate::network::Egress;
+        let prometheus = Egress::Service { namespace: Some("kubeprod".into()), name: "prometheus".into(), port: 9090 };
+        let flows = Kured::network(&KuredParams::default(), &cx());
+        assert_eq!((flows[0].workload, flows[0].key), ("daemonset", "networkPolicy"));
+        assert!(flows[0].talks_to_api());
+        assert!(flows[0].egress.contains(&prometheus));
+        let off = Kured::network(&with(|p| p.block_on_alerts = false), &cx());
+        assert_eq!(off[0].egress, [Egress::ApiServer]);
+        assert_eq!(Kured::network(&KuredParams::default(), &Context::default())[0].egress, [Egress::ApiServer]);
+    }
+
+    #[test]
+    fn waivers_follow_the_reboot_method() {
+        use crate::waivers::Check;
+        let checks = |p: &KuredParams| -> Vec<Check> { Kured::waivers(p, &cx()).iter().map(|w| w.check).collect() };
+        let signal = checks(&KuredParams::default());
+        assert!(signal.contains(&Check::HostPid) && signal.contains(&Check::AddedCapability));
+        assert!(!signal.contains(&Check::Privileged), "the signal method is not privileged");
+        let command = checks(&with(|p| p.reboot_method = RebootMethod::Command));
+        assert!(command.contains(&Check::Privileged) && !command.contains(&Check::AddedCapability));
+        for w in Kured::waivers(&KuredParams::default(), &cx()) {
+            assert!(Kured::OBJECTS.iter().any(|d| d.key == w.key), "{} is documented", w.key);
+        }
     }
 
     #[test]

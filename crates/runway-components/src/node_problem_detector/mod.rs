@@ -16,8 +16,9 @@
 //! bound by name so the render says what it grants.
 //!
 //! Metrics (`problem_counter`, `problem_gauge`) are served on port 20257 named `metrics`,
-//! on all addresses (upstream listens on 127.0.0.1 unless told), and scraped through the
-//! `prometheus.io/*` pod annotations.
+//! on all addresses (upstream listens on 127.0.0.1 unless told), which no Service exposes:
+//! Prometheus finds them through the `prometheus.io/*` pod annotations or a PodMonitor, as
+//! `platform.monitoring` says ([`scrape`]). The same endpoint answers the probes.
 //!
 //! # On by default, except where the nodes bring their own
 //!
@@ -35,6 +36,9 @@
 //! filesystem and every host path mounted read-only. The pod template's
 //! `runway.dev/security-exception` annotation says so. It talks to the API (conditions,
 //! events), so its token is mounted.
+//!
+//! It is not on the host network, so its NetworkPolicy applies: it reaches the API server
+//! only; Prometheus's scrape of the metrics port is declared by Prometheus.
 
 mod params;
 
@@ -43,8 +47,8 @@ use std::collections::BTreeMap;
 use k8s_openapi::api::apps::v1::{DaemonSet, DaemonSetSpec, DaemonSetUpdateStrategy, RollingUpdateDaemonSet};
 use k8s_openapi::api::core::v1::{
     ConfigMap, ConfigMapVolumeSource, Container, EnvVar, EnvVarSource, HTTPGetAction, HostPathVolumeSource,
-    ObjectFieldSelector, PodSpec, PodTemplateSpec, Probe, SecurityContext, ServiceAccount, Toleration, Volume,
-    VolumeMount,
+    ObjectFieldSelector, PodSecurityContext, PodSpec, PodTemplateSpec, Probe, SecurityContext, ServiceAccount,
+    Toleration, Volume, VolumeMount,
 };
 use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, PolicyRule, RoleRef, Subject};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
@@ -54,6 +58,7 @@ use sha2::{Digest, Sha256};
 
 pub use self::params::{ContainerRuntime, NodeProblemDetectorParams, DEFAULT_IMAGE};
 use crate::common::meta;
+use crate::common::metrics::{MetricsEndpoint, Scrape};
 use crate::common::pod::{container_port, SECURITY_EXCEPTION_ANNOTATION};
 use crate::component::{Component, ObjectDoc};
 use crate::context::Context;
@@ -96,21 +101,74 @@ impl Component for NodeProblemDetector {
             doc: "`node-problem-detector-config`: upstream's monitor configurations",
         },
         ObjectDoc { key: "daemonset", kind: "DaemonSet", doc: "`node-problem-detector` on every Linux node" },
+        ObjectDoc {
+            key: "podMonitor",
+            kind: "PodMonitor",
+            doc: "scrapes its `metrics` port (`platform.monitoring: operator` or `both`)",
+        },
+        ObjectDoc { key: "networkPolicy", kind: "NetworkPolicy", doc: "`node-problem-detector`: the API server" },
     ];
     type Params = NodeProblemDetectorParams;
 
-    fn build(p: &NodeProblemDetectorParams, _cx: &Context) -> Result<Vec<Object>, Error> {
+    fn network(_: &NodeProblemDetectorParams, _: &Context) -> Vec<crate::network::Flows> {
+        vec![crate::network::Flows::new("daemonset", "networkPolicy").to_api_server()]
+    }
+
+    fn waivers(_: &NodeProblemDetectorParams, _: &Context) -> Vec<crate::waivers::Waiver> {
+        use crate::waivers::{Check, Waiver};
+        let privileged = "a privileged container holds every capability; a drop list does not apply to it";
+        vec![
+            Waiver::new(
+                "daemonset",
+                Check::Privileged,
+                "reads the kernel log device /dev/kmsg, which the container runtime admits only to privileged containers (see runway.dev/security-exception)",
+            ),
+            Waiver::new(
+                "daemonset",
+                Check::RootContainer,
+                "reads the root-only journal under /var/log (see runway.dev/security-exception)",
+            ),
+            Waiver::new(
+                "daemonset",
+                Check::HighUid,
+                "runs as uid 0 to read /dev/kmsg and the journal (see runway.dev/security-exception)",
+            ),
+            Waiver::new(
+                "daemonset",
+                Check::PrivilegeEscalation,
+                "a privileged container: the API server refuses allowPrivilegeEscalation false next to privileged true",
+            ),
+            Waiver::new("daemonset", Check::Capabilities, privileged),
+            Waiver::new("daemonset", Check::NetRaw, privileged),
+            Waiver::new(
+                "daemonset",
+                Check::Seccomp,
+                "a privileged container always runs seccomp Unconfined; a profile does not apply to it",
+            ),
+        ]
+    }
+
+    fn build(p: &NodeProblemDetectorParams, cx: &Context) -> Result<Vec<Object>, Error> {
         p.validate()?;
         let ns = p.namespace.as_str();
         let files = monitors(p.container_runtime);
-        Ok(vec![
+        let scrape = scrape(ns);
+        let mut objects = vec![
             Object::new(Self::NAME, "serviceAccount", &service_account(ns)),
             Object::new(Self::NAME, "clusterRole", &cluster_role()),
             Object::new(Self::NAME, "clusterRoleBinding", &cluster_role_binding(ns)),
             Object::new(Self::NAME, "config", &config_map(ns, &files)),
-            Object::new(Self::NAME, "daemonset", &daemon_set(p, &files)),
-        ])
+            Object::new(Self::NAME, "daemonset", &daemon_set(p, &files, scrape.annotations(cx))),
+        ];
+        objects.extend(scrape.monitor(Self::NAME, "podMonitor", cx));
+        Ok(objects)
     }
+}
+
+/// node-problem-detector's metrics: the `metrics` port (20257) of its pods, which no
+/// Service exposes (a PodMonitor in operator mode).
+pub fn scrape(ns: &str) -> Scrape {
+    Scrape::pods(COMPONENT_LABEL, NAME, ns, meta::selector_labels(NAME), MetricsEndpoint::new("metrics", METRICS_PORT))
 }
 
 /// The monitor files for `runtime`, as `(file name, text)`.
@@ -220,15 +278,33 @@ const EXCEPTION: &str = "container `node-problem-detector` runs privileged as ui
      device /dev/kmsg (hostPath, admitted by the container runtime only to privileged containers) and the \
      root-only journal under /var/log (hostPath, read-only); it writes nothing on the node";
 
-fn daemon_set(p: &NodeProblemDetectorParams, files: &[(&str, &str)]) -> DaemonSet {
+/// `/metrics` on the metrics port: the HTTP server answers while the monitors run.
+fn metrics_probe(failure_threshold: i32) -> Probe {
+    Probe {
+        http_get: Some(HTTPGetAction {
+            path: Some("/metrics".into()),
+            port: IntOrString::String("metrics".into()),
+            scheme: Some("HTTP".into()),
+            ..Default::default()
+        }),
+        initial_delay_seconds: Some(10),
+        period_seconds: Some(30),
+        timeout_seconds: Some(5),
+        failure_threshold: Some(failure_threshold),
+        ..Default::default()
+    }
+}
+
+fn daemon_set(
+    p: &NodeProblemDetectorParams,
+    files: &[(&str, &str)],
+    mut annotations: BTreeMap<String, String>,
+) -> DaemonSet {
     let selector = meta::selector(meta::selector_labels(NAME));
     let mut template_labels = labels(NAME);
     template_labels.extend(meta::selector_labels(NAME));
-    let annotations = BTreeMap::from([
+    annotations.extend([
         ("checksum/config".to_string(), checksum(files)),
-        ("prometheus.io/scrape".to_string(), "true".to_string()),
-        ("prometheus.io/port".to_string(), METRICS_PORT.to_string()),
-        ("prometheus.io/path".to_string(), "/metrics".to_string()),
         (SECURITY_EXCEPTION_ANNOTATION.to_string(), EXCEPTION.to_string()),
     ]);
     let container = Container {
@@ -256,19 +332,8 @@ fn daemon_set(p: &NodeProblemDetectorParams, files: &[(&str, &str)]) -> DaemonSe
             run_as_non_root: Some(false),
             ..Default::default()
         }),
-        liveness_probe: Some(Probe {
-            http_get: Some(HTTPGetAction {
-                path: Some("/metrics".into()),
-                port: IntOrString::String("metrics".into()),
-                scheme: Some("HTTP".into()),
-                ..Default::default()
-            }),
-            initial_delay_seconds: Some(10),
-            period_seconds: Some(30),
-            timeout_seconds: Some(5),
-            failure_threshold: Some(3),
-            ..Default::default()
-        }),
+        liveness_probe: Some(metrics_probe(3)),
+        readiness_probe: Some(metrics_probe(1)),
         volume_mounts: Some(vec![
             read_only("log", "/var/log"),
             read_only("kmsg", "/dev/kmsg"),
@@ -279,6 +344,13 @@ fn daemon_set(p: &NodeProblemDetectorParams, files: &[(&str, &str)]) -> DaemonSe
     let pod = PodSpec {
         service_account_name: Some(NAME.into()),
         automount_service_account_token: Some(true),
+        // The pod's identity stated at pod level too: root, as the container says why.
+        security_context: Some(PodSecurityContext {
+            run_as_user: Some(0),
+            run_as_group: Some(0),
+            run_as_non_root: Some(false),
+            ..Default::default()
+        }),
         node_selector: Some(BTreeMap::from([("kubernetes.io/os".to_string(), "linux".to_string())])),
         // Every node, whatever its taints (upstream's tolerations): a node in trouble is
         // the one to watch.
@@ -431,6 +503,7 @@ mod tests {
         let sc = &spec["containers"][0]["securityContext"];
         assert_eq!(sc["privileged"], true);
         assert_eq!(sc["readOnlyRootFilesystem"], true);
+        assert_eq!(spec["securityContext"]["runAsUser"], 0, "the pod says it runs as root too");
         let why =
             ds["spec"]["template"]["metadata"]["annotations"][SECURITY_EXCEPTION_ANNOTATION].as_str().unwrap_or("");
         assert!(why.contains("/dev/kmsg") && why.contains("/var/log") && why.contains("privileged"), "{why}");
@@ -467,7 +540,34 @@ mod tests {
         let ann = &find(&objects, "daemonset").value["spec"]["template"]["metadata"]["annotations"];
         assert_eq!(ann["prometheus.io/scrape"], "true");
         assert_eq!(ann["prometheus.io/port"], "20257");
-        assert_eq!(container(&objects)["ports"][0]["name"], "metrics");
+        let c = container(&objects);
+        assert_eq!(c["ports"][0]["name"], "metrics");
+        assert_eq!(c["readinessProbe"]["httpGet"]["port"], "metrics");
+        assert!(objects.iter().all(|o| o.kind() != "PodMonitor"), "annotations mode renders no monitor");
+
+        // Operator mode: a PodMonitor on the named port, no scrape annotations.
+        let mut operator = Context::default();
+        operator.platform.monitoring = crate::context::MonitoringMode::Operator;
+        let objects = NodeProblemDetector::build(&NodeProblemDetectorParams::default(), &operator).expect("builds");
+        let ann = &find(&objects, "daemonset").value["spec"]["template"]["metadata"]["annotations"];
+        assert!(ann.get("prometheus.io/scrape").is_none(), "{ann}");
+        assert!(ann.get("checksum/config").is_some() && ann.get(SECURITY_EXCEPTION_ANNOTATION).is_some());
+        let monitor = find(&objects, "podMonitor");
+        assert_eq!(monitor.namespace(), "kube-system");
+        assert_eq!(monitor.value["spec"]["podMetricsEndpoints"][0]["port"], "metrics");
+        assert_eq!(monitor.value["spec"]["selector"]["matchLabels"], serde_json::json!(meta::selector_labels(NAME)));
+    }
+
+    #[test]
+    fn it_talks_to_the_api_server_only_and_waives_only_documented_objects() {
+        let flows = NodeProblemDetector::network(&NodeProblemDetectorParams::default(), &Context::default());
+        assert_eq!(flows.len(), 1);
+        assert_eq!((flows[0].workload, flows[0].key), ("daemonset", "networkPolicy"));
+        assert_eq!(flows[0].egress, [crate::network::Egress::ApiServer]);
+        assert!(flows[0].ingress.is_empty(), "Prometheus declares its scrape");
+        for w in NodeProblemDetector::waivers(&NodeProblemDetectorParams::default(), &Context::default()) {
+            assert!(NodeProblemDetector::OBJECTS.iter().any(|d| d.key == w.key), "{} is documented", w.key);
+        }
     }
 
     #[test]

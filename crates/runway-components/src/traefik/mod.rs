@@ -14,8 +14,9 @@
 //! `traefik` of dynamic configuration; and, for the Deployment, a PodDisruptionBudget.
 //!
 //! Metrics are Prometheus metrics on their own entry point, port 9100 named `metrics`,
-//! scraped through the pod's `prometheus.io/*` annotations; `/ping` on the internal entry
-//! point (8080, `traefik`) answers the probes.
+//! which no Service exposes: Prometheus finds them through the pod's `prometheus.io/*`
+//! annotations or a PodMonitor, as `platform.monitoring` says ([`scrape`]); `/ping` on the
+//! internal entry point (8080, `traefik`) answers the probes.
 //!
 //! # Authentication and HTTPS
 //!
@@ -56,6 +57,12 @@
 //! dropped, no privilege escalation, a read-only root filesystem (an emptyDir at `/tmp`)
 //! and RuntimeDefault seccomp, at the `restricted` Pod Security level. It reads the API
 //! (Ingresses, Services, EndpointSlices, Secrets for TLS), so its token is mounted.
+//!
+//! Its NetworkPolicy admits anyone on the two entry points behind the load balancer (8000
+//! and 8443) and lets it reach the API server, every Ingress backend of the render
+//! (its own internal entry point, for the dashboard, included) and, for forwardAuth,
+//! oauth2-proxy's Service inside the cluster; Prometheus's scrape of the metrics port is
+//! declared by Prometheus.
 
 mod params;
 
@@ -82,6 +89,7 @@ use sha2::{Digest, Sha256};
 pub use self::params::{DashboardParams, TraefikParams, Workload, DEFAULT_IMAGE};
 use crate::common::ingress::{ingress_object, IngressSpecFor};
 use crate::common::meta;
+use crate::common::metrics::{MetricsEndpoint, Scrape};
 use crate::common::pod::{container_port, container_security, empty_dir, mount, pod_security};
 use crate::common::template::render_template;
 use crate::component::{Component, ObjectDoc};
@@ -165,6 +173,16 @@ impl Component for Traefik {
             doc: "`traefik-dashboard`: https://traefik.<dns_zone>/dashboard/ behind oauth2-proxy",
         },
         ObjectDoc { key: "ingressClass", kind: "IngressClass", doc: "the class Traefik serves" },
+        ObjectDoc {
+            key: "podMonitor",
+            kind: "PodMonitor",
+            doc: "scrapes its `metrics` entry point (`platform.monitoring: operator` or `both`)",
+        },
+        ObjectDoc {
+            key: "networkPolicy",
+            kind: "NetworkPolicy",
+            doc: "`traefik`: clients on 8000 and 8443, the API server, the Ingress backends, oauth2-proxy",
+        },
     ];
     type Params = TraefikParams;
 
@@ -181,6 +199,20 @@ impl Component for Traefik {
                 class: class_of(cx),
             });
         }
+    }
+
+    fn network(p: &TraefikParams, cx: &Context) -> Vec<crate::network::Flows> {
+        use crate::network::{tcp, Flows};
+        let mut f = Flows::new(workload_key(p), "networkPolicy").to_api_server().to_ingress_backends().from_anywhere(
+            &[tcp(HTTP_PORT), tcp(HTTPS_PORT)],
+            "the LoadBalancer's clients: every browser and API client",
+        );
+        // forwardAuth asks oauth2-proxy's Service inside the cluster (the dynamic
+        // configuration's middleware address).
+        if let Some(auth) = &cx.published.auth_service {
+            f = f.to_service(auth);
+        }
+        vec![f]
     }
 
     fn build(p: &TraefikParams, cx: &Context) -> Result<Vec<Object>, Error> {
@@ -204,14 +236,16 @@ impl Component for Traefik {
         if p.dashboard.enabled {
             objects.push(Object::new(Self::NAME, "dashboard.svc", &dashboard_service(ns)));
         }
-        let template = pod_template(p, cx, &class, &checksum);
+        let scrape = scrape(ns);
+        let template = pod_template(p, cx, &class, &checksum, scrape.annotations(cx));
         match p.workload {
             Workload::Deployment => {
-                objects.push(Object::new(Self::NAME, "deploy", &deployment(p, ns, template)));
+                objects.push(Object::new(Self::NAME, workload_key(p), &deployment(p, ns, template)));
                 objects.push(Object::new(Self::NAME, "pdb", &disruption_budget(ns)));
             }
-            Workload::Daemonset => objects.push(Object::new(Self::NAME, "daemonset", &daemon_set(ns, template))),
+            Workload::Daemonset => objects.push(Object::new(Self::NAME, workload_key(p), &daemon_set(ns, template))),
         }
+        objects.extend(scrape.monitor(Self::NAME, "podMonitor", cx));
         if p.dashboard.enabled {
             objects.extend(ingress_object(
                 "dashboard.ingress",
@@ -229,6 +263,26 @@ impl Component for Traefik {
         objects.push(Object::new(Self::NAME, "ingressClass", &ingress_class(p, &class)));
         Ok(objects)
     }
+}
+
+/// The object key of the controller's workload: `deploy` or `daemonset`.
+fn workload_key(p: &TraefikParams) -> &'static str {
+    match p.workload {
+        Workload::Deployment => "deploy",
+        Workload::Daemonset => "daemonset",
+    }
+}
+
+/// Traefik's metrics: the `metrics` entry point (9100) of its pods, which no Service
+/// exposes (a PodMonitor in operator mode).
+pub fn scrape(ns: &str) -> Scrape {
+    Scrape::pods(
+        COMPONENT_LABEL,
+        NAME,
+        ns,
+        meta::selector_labels(NAME),
+        MetricsEndpoint::new(METRICS_ENTRYPOINT, METRICS_PORT),
+    )
 }
 
 /// The IngressClass Traefik claims: `platform.ingress_class` when Traefik is the
@@ -467,15 +521,18 @@ fn container(p: &TraefikParams, cx: &Context, class: &str) -> Container {
     }
 }
 
-fn pod_template(p: &TraefikParams, cx: &Context, class: &str, checksum: &str) -> PodTemplateSpec {
+fn pod_template(
+    p: &TraefikParams,
+    cx: &Context,
+    class: &str,
+    checksum: &str,
+    mut annotations: BTreeMap<String, String>,
+) -> PodTemplateSpec {
     let mut labels = labels(NAME);
     labels.extend(meta::selector_labels(NAME));
-    let annotations = BTreeMap::from([
+    annotations.extend([
         ("checksum/config".to_string(), checksum.to_string()),
         ("kubectl.kubernetes.io/default-container".to_string(), CONTAINER.to_string()),
-        ("prometheus.io/scrape".to_string(), "true".to_string()),
-        ("prometheus.io/port".to_string(), METRICS_PORT.to_string()),
-        ("prometheus.io/path".to_string(), "/metrics".to_string()),
     ]);
     let selector = meta::selector(meta::selector_labels(NAME));
     let spread = p.workload == Workload::Deployment;
@@ -768,6 +825,46 @@ mod tests {
         let args = args_of(&objects);
         assert!(args.contains(&"--metrics.prometheus.entryPoint=metrics".to_string()));
         assert!(args.contains(&"--entryPoints.metrics.address=:9100/tcp".to_string()));
+        assert!(objects.iter().all(|o| o.kind() != "PodMonitor"), "annotations mode renders no monitor");
+
+        // Operator mode: a PodMonitor on the named port, and no annotations.
+        let mut operator = cx();
+        operator.platform.monitoring = crate::context::MonitoringMode::Operator;
+        let objects = Traefik::build(&TraefikParams::default(), &operator).expect("builds");
+        let ann = &find(&objects, "deploy").value["spec"]["template"]["metadata"]["annotations"];
+        assert!(ann.get("prometheus.io/scrape").is_none(), "{ann}");
+        assert!(ann.get("checksum/config").is_some(), "the other annotations stay");
+        let monitor = &find(&objects, "podMonitor").value;
+        assert_eq!(monitor["kind"], "PodMonitor");
+        assert_eq!(monitor["spec"]["podMetricsEndpoints"][0]["port"], METRICS_ENTRYPOINT);
+        assert_eq!(monitor["spec"]["selector"]["matchLabels"], serde_json::json!(meta::selector_labels(NAME)));
+    }
+
+    #[test]
+    fn network_flows_open_the_entry_points_and_reach_backends_api_and_oauth2_proxy() {
+        use crate::network::{tcp, Egress, Ingress};
+        let flows = Traefik::network(&TraefikParams::default(), &cx());
+        assert_eq!(flows.len(), 1);
+        let f = &flows[0];
+        assert_eq!((f.workload, f.key), ("deploy", "networkPolicy"));
+        assert!(f.talks_to_api());
+        assert!(f.egress.contains(&Egress::IngressBackends));
+        assert!(f.egress.contains(&Egress::Service {
+            namespace: Some("kubeprod".into()),
+            name: "oauth2-proxy".into(),
+            port: 4180
+        }));
+        let Ingress::Anywhere { ports, .. } = &f.ingress[0];
+        assert_eq!(ports, &[tcp(HTTP_PORT), tcp(HTTPS_PORT)], "the entry points behind the load balancer only");
+        // No oauth2-proxy, no flow to it; a DaemonSet is the workload when asked.
+        let mut no_auth = cx();
+        no_auth.published.auth_service = None;
+        let flows = Traefik::network(&with(|p| p.workload = Workload::Daemonset), &no_auth);
+        assert_eq!(flows[0].workload, "daemonset");
+        assert!(!flows[0].egress.iter().any(|e| matches!(e, Egress::Service { .. })));
+        for key in ["networkPolicy", "podMonitor"] {
+            assert!(Traefik::OBJECTS.iter().any(|d| d.key == key), "{key} is documented");
+        }
     }
 
     #[test]
