@@ -1,6 +1,7 @@
 //! The Namespace objects of a render: one for every namespace the objects use, labelled
 //! for Pod Security Admission at the strictest level its pods meet.
 
+use runway_core::JsonPointer as _;
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::Namespace;
@@ -59,11 +60,11 @@ fn rank(level: &str) -> u8 {
 /// `restricted` otherwise. Objects without a pod template need nothing.
 pub fn pod_security_level(obj: &serde_json::Value) -> &'static str {
     let spec = obj
-        .pointer("/spec/template/spec")
-        .or_else(|| obj.pointer("/spec/jobTemplate/spec/template/spec"))
+        .ptr("/spec/template/spec")
+        .or_else(|| obj.ptr("/spec/jobTemplate/spec/template/spec"))
         .or_else(|| if obj.get("kind").and_then(|k| k.as_str()) == Some("Pod") { obj.get("spec") } else { None });
     let Some(spec) = spec else { return "restricted" };
-    let truthy = |p: &str| spec.pointer(p).and_then(|v| v.as_bool()).unwrap_or(false);
+    let truthy = |p: &str| spec.ptr(p).and_then(|v| v.as_bool()).unwrap_or(false);
     if truthy("/hostNetwork") || truthy("/hostPID") || truthy("/hostIPC") {
         return "privileged";
     }
@@ -77,11 +78,11 @@ pub fn pod_security_level(obj: &serde_json::Value) -> &'static str {
         .flatten()
         .collect::<Vec<_>>();
     let mut level = "restricted";
-    let pod_non_root = spec.pointer("/securityContext/runAsNonRoot").and_then(|v| v.as_bool()) == Some(true);
-    let pod_seccomp = spec.pointer("/securityContext/seccompProfile/type").and_then(|v| v.as_str());
+    let pod_non_root = spec.ptr("/securityContext/runAsNonRoot").and_then(|v| v.as_bool()) == Some(true);
+    let pod_seccomp = spec.ptr("/securityContext/seccompProfile/type").and_then(|v| v.as_str());
     for c in containers {
         let sc = c.get("securityContext");
-        let get = |p: &str| sc.and_then(|s| s.pointer(p));
+        let get = |p: &str| sc.and_then(|s| s.ptr(p));
         if get("/privileged").and_then(|v| v.as_bool()) == Some(true) {
             return "privileged";
         }

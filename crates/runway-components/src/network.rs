@@ -24,6 +24,7 @@
 //!
 //! [`Component::network`]: crate::Component::network
 
+use runway_core::JsonPointer as _;
 use std::collections::{BTreeMap, BTreeSet};
 
 use k8s_openapi::api::networking::v1::{
@@ -292,11 +293,10 @@ pub fn workloads(objects: &[Object]) -> Vec<Workload<'_>> {
     objects
         .iter()
         .filter_map(|o| {
-            let template =
-                o.value.pointer("/spec/template").or_else(|| o.value.pointer("/spec/jobTemplate/spec/template"))?;
+            let template = o.value.ptr("/spec/template").or_else(|| o.value.ptr("/spec/jobTemplate/spec/template"))?;
             let pod = template.get("spec")?;
-            let labels = string_map(template.pointer("/metadata/labels"));
-            let mut selector = string_map(o.value.pointer("/spec/selector/matchLabels"));
+            let labels = string_map(template.ptr("/metadata/labels"));
+            let mut selector = string_map(o.value.ptr("/spec/selector/matchLabels"));
             if selector.is_empty() {
                 // A CronJob has no selector: its pods' stable `name` label, else all labels.
                 selector = match labels.get("name") {
@@ -304,7 +304,7 @@ pub fn workloads(objects: &[Object]) -> Vec<Workload<'_>> {
                     None => labels.clone(),
                 };
             }
-            let annotations = string_map(template.pointer("/metadata/annotations"));
+            let annotations = string_map(template.ptr("/metadata/annotations"));
             Some(Workload { object: o, labels, selector, pod, annotations })
         })
         .collect()
@@ -330,11 +330,11 @@ pub struct Resolved {
 /// name), or `None` when the render has no such Service or port.
 pub fn resolve_service(objects: &[Object], namespace: &str, name: &str, port: &IntOrString) -> Option<Vec<Resolved>> {
     let svc = objects.iter().find(|o| o.kind() == "Service" && o.namespace() == namespace && o.name() == name)?;
-    let selector = string_map(svc.value.pointer("/spec/selector"));
+    let selector = string_map(svc.value.ptr("/spec/selector"));
     if selector.is_empty() {
         return None;
     }
-    let sp = svc.value.pointer("/spec/ports").and_then(Json::as_array)?.iter().find(|p| match port {
+    let sp = svc.value.ptr("/spec/ports").and_then(Json::as_array)?.iter().find(|p| match port {
         IntOrString::Int(n) => p.get("port").and_then(Json::as_i64) == Some(i64::from(*n)),
         IntOrString::String(s) => p.get("name").and_then(Json::as_str) == Some(s),
     })?;
@@ -374,11 +374,11 @@ pub fn scrape_targets(objects: &[Object]) -> Vec<Resolved> {
         }
     }
     for svc in objects.iter().filter(|o| o.kind() == "Service") {
-        let ann = string_map(svc.value.pointer("/metadata/annotations"));
+        let ann = string_map(svc.value.ptr("/metadata/annotations"));
         if ann.get("prometheus.io/scrape").map(String::as_str) != Some("true") {
             continue;
         }
-        let selector = string_map(svc.value.pointer("/spec/selector"));
+        let selector = string_map(svc.value.ptr("/spec/selector"));
         if let (Some(port), false) =
             (ann.get("prometheus.io/port").and_then(|p| p.parse::<i32>().ok()), selector.is_empty())
         {
@@ -392,18 +392,16 @@ pub fn scrape_targets(objects: &[Object]) -> Vec<Resolved> {
 pub fn ingress_backends(objects: &[Object]) -> Vec<(String, String, IntOrString)> {
     let mut out = Vec::new();
     for ing in objects.iter().filter(|o| o.kind() == "Ingress") {
-        let mut backends: Vec<&Json> = ing.value.pointer("/spec/defaultBackend/service").into_iter().collect();
-        for rule in ing.value.pointer("/spec/rules").and_then(Json::as_array).into_iter().flatten() {
-            for path in rule.pointer("/http/paths").and_then(Json::as_array).into_iter().flatten() {
-                backends.extend(path.pointer("/backend/service"));
+        let mut backends: Vec<&Json> = ing.value.ptr("/spec/defaultBackend/service").into_iter().collect();
+        for rule in ing.value.ptr("/spec/rules").and_then(Json::as_array).into_iter().flatten() {
+            for path in rule.ptr("/http/paths").and_then(Json::as_array).into_iter().flatten() {
+                backends.extend(path.ptr("/backend/service"));
             }
         }
         for b in backends {
             let Some(name) = b.get("name").and_then(Json::as_str) else { continue };
-            let port = match (
-                b.pointer("/port/number").and_then(Json::as_i64),
-                b.pointer("/port/name").and_then(Json::as_str),
-            ) {
+            let port = match (b.ptr("/port/number").and_then(Json::as_i64), b.ptr("/port/name").and_then(Json::as_str))
+            {
                 (Some(n), _) => IntOrString::Int(i32::try_from(n).unwrap_or(0)),
                 (None, Some(s)) => IntOrString::String(s.to_string()),
                 _ => continue,
@@ -613,8 +611,7 @@ fn policy_object(w: &Workload, d: PolicyDraft) -> NetworkPolicy {
         d.ingress.into_iter().map(|(p, set)| NetworkPolicyIngressRule { from: peer(&p), ports: ports(set) }).collect();
     let egress: Vec<NetworkPolicyEgressRule> =
         egress.into_iter().map(|(p, set)| NetworkPolicyEgressRule { to: peer(&p), ports: ports(set) }).collect();
-    let mut metadata =
-        meta::namespaced(w.object.name(), own_ns, string_map(w.object.value.pointer("/metadata/labels")));
+    let mut metadata = meta::namespaced(w.object.name(), own_ns, string_map(w.object.value.ptr("/metadata/labels")));
     if !d.reasons.is_empty() {
         metadata.annotations = Some(BTreeMap::from([(
             EXCEPTIONS_ANNOTATION.to_string(),

@@ -2,6 +2,7 @@
 //! object for `--output-dir`.
 
 use runway_core::emit;
+use runway_core::JsonPointer as _;
 
 use crate::render::Rendered;
 
@@ -132,7 +133,7 @@ impl Rendered {
             .objects
             .iter()
             .filter(|o| o.kind() == "CustomResourceDefinition")
-            .filter_map(|o| o.value.pointer("/spec/group").and_then(|g| g.as_str()).map(str::to_string))
+            .filter_map(|o| o.value.ptr("/spec/group").and_then(|g| g.as_str()).map(str::to_string))
             .collect();
         for o in &mut self.objects {
             if opts.flux_safe && serde_json::to_string(&o.value).is_ok_and(|t| t.contains("${")) {

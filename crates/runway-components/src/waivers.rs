@@ -165,6 +165,7 @@ pub fn apply(objects: &mut [Object], component: &str, waivers: &[Waiver]) {
 mod tests {
     use super::*;
     use k8s_openapi::api::core::v1::ConfigMap;
+    use runway_core::JsonPointer as _;
     use runway_core::{Node, SourceId, Span};
 
     #[test]
@@ -197,7 +198,7 @@ mod tests {
         let mut objs = vec![Object::new("c", "cm", &cm)];
         apply(&mut objs, "c", &[Waiver::new("cm", Check::RbacWildcard, "a=b")]);
         assert_eq!(
-            objs[0].value.pointer("/metadata/annotations/checkov.io~1skip1").and_then(Json::as_str),
+            objs[0].value.ptr("/metadata/annotations/checkov.io~1skip1").and_then(Json::as_str),
             Some("CKV_K8S_49=a:b")
         );
     }

@@ -18,6 +18,7 @@
 //!   [`RENAME_SIMILARITY`] alike (line ratio of their YAML, name and namespace left out).
 //!   Each removed object pairs with at most one added object, best match first.
 
+use crate::pointer::JsonPointer as _;
 use std::collections::BTreeMap;
 use std::fmt;
 
@@ -42,7 +43,7 @@ pub struct ObjectId {
 impl ObjectId {
     /// The identity of a JSON object (missing fields read as empty).
     pub fn of(v: &Value) -> Self {
-        let s = |p: &str| v.pointer(p).and_then(Value::as_str).unwrap_or("").to_string();
+        let s = |p: &str| v.ptr(p).and_then(Value::as_str).unwrap_or("").to_string();
         let api_version = s("/apiVersion");
         let group = match api_version.split_once('/') {
             Some((g, _)) => g.to_string(),

@@ -16,6 +16,7 @@
 //!   budgets, Services, workloads, then what workloads use; then kind, namespace, name),
 //!   so the same render gives the same bytes.
 
+use crate::pointer::JsonPointer as _;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
@@ -128,7 +129,7 @@ impl Graph {
     pub fn of_values(objects: &[&Value]) -> Graph {
         let components: Vec<&str> = objects
             .iter()
-            .map(|v| v.pointer("/metadata/labels/app.kubernetes.io~1component").and_then(Value::as_str).unwrap_or(""))
+            .map(|v| v.ptr("/metadata/labels/app.kubernetes.io~1component").and_then(Value::as_str).unwrap_or(""))
             .collect();
         let pairs: Vec<(&str, &Value)> = components.into_iter().zip(objects.iter().copied()).collect();
         Graph::build(&pairs)

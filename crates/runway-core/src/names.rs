@@ -5,6 +5,7 @@
 
 use crate::error::{Error, ErrorKind};
 use crate::path::KeyPath;
+use crate::pointer::JsonPointer as _;
 
 /// DNS-1123 label: at most 63 characters, lowercase alphanumerics and `-`, alphanumeric at
 /// both ends.
@@ -81,7 +82,7 @@ fn name_rule(kind: &str) -> (usize, NameRule) {
 /// and its selectors. The error's path is relative to the object.
 pub fn check_names(obj: &serde_json::Value) -> Result<(), Error> {
     let kind = obj.get("kind").and_then(|k| k.as_str()).unwrap_or("");
-    let name = obj.pointer("/metadata/name").and_then(|n| n.as_str()).unwrap_or("");
+    let name = obj.ptr("/metadata/name").and_then(|n| n.as_str()).unwrap_or("");
     let (max, rule) = name_rule(kind);
     let ok = match rule {
         NameRule::Label => is_dns_label(name),
@@ -105,7 +106,7 @@ pub fn check_names(obj: &serde_json::Value) -> Result<(), Error> {
         }
         return Err(e);
     }
-    if let Some(map) = obj.pointer("/metadata/annotations").and_then(|a| a.as_object()) {
+    if let Some(map) = obj.ptr("/metadata/annotations").and_then(|a| a.as_object()) {
         for k in map.keys() {
             if !is_qualified_name(k) {
                 return Err(Error::new(ErrorKind::InvalidObject(format!(
@@ -125,7 +126,7 @@ pub fn check_names(obj: &serde_json::Value) -> Result<(), Error> {
     .iter()
     .map(|p| p.iter().map(|s| s.to_string()).collect())
     .collect();
-    let claims = obj.pointer("/spec/volumeClaimTemplates").and_then(|v| v.as_array()).map_or(0, Vec::len);
+    let claims = obj.ptr("/spec/volumeClaimTemplates").and_then(|v| v.as_array()).map_or(0, Vec::len);
     for i in 0..claims {
         places.push(vec![
             "spec".into(),

@@ -13,6 +13,7 @@
 //!
 //! Objects outside the render may be declared external by `(kind, namespace, name)`.
 
+use crate::pointer::JsonPointer as _;
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value as J;
@@ -50,7 +51,7 @@ pub fn check_references(objects: &[Object], external: &BTreeSet<ExternalRef>) ->
     // Pod template labels by namespace.
     let mut templates: BTreeMap<&str, Vec<&Labels>> = BTreeMap::new();
     for o in objects {
-        if let Some(l) = pod_template(&o.value).and_then(|t| t.pointer("/metadata/labels")).and_then(J::as_object) {
+        if let Some(l) = pod_template(&o.value).and_then(|t| t.ptr("/metadata/labels")).and_then(J::as_object) {
             templates.entry(o.namespace()).or_default().push(l);
         }
     }
@@ -64,7 +65,7 @@ pub fn check_references(objects: &[Object], external: &BTreeSet<ExternalRef>) ->
         let v = &o.value;
         match o.kind() {
             "Service" => {
-                if let Some(sel) = v.pointer("/spec/selector").and_then(J::as_object) {
+                if let Some(sel) = v.ptr("/spec/selector").and_then(J::as_object) {
                     if !sel.is_empty() && !matches_some(ns, sel) {
                         return Err(fail(
                             o,
@@ -79,11 +80,11 @@ pub fn check_references(objects: &[Object], external: &BTreeSet<ExternalRef>) ->
                 }
             }
             "StatefulSet" => {
-                if let Some(svc) = v.pointer("/spec/serviceName").and_then(J::as_str) {
+                if let Some(svc) = v.ptr("/spec/serviceName").and_then(J::as_str) {
                     let headless =
                         objects.iter().find(|s| s.kind() == "Service" && s.namespace() == ns && s.name() == svc);
                     match headless {
-                        Some(s) if s.value.pointer("/spec/clusterIP").and_then(J::as_str) == Some("None") => {}
+                        Some(s) if s.value.ptr("/spec/clusterIP").and_then(J::as_str) == Some("None") => {}
                         Some(_) => {
                             return Err(fail(o, KeyPath::root().key("spec").key("serviceName"), format!(
                                 "serviceName `{svc}` is not a headless Service (it needs `clusterIP: None` for stable pod DNS names)"
@@ -99,7 +100,7 @@ pub fn check_references(objects: &[Object], external: &BTreeSet<ExternalRef>) ->
                 }
             }
             "PodDisruptionBudget" => {
-                if let Some(sel) = v.pointer("/spec/selector") {
+                if let Some(sel) = v.ptr("/spec/selector") {
                     let selects = templates.get(ns).is_some_and(|ts| ts.iter().any(|l| selector_matches(sel, l)));
                     if !selects {
                         return Err(fail(
@@ -111,8 +112,8 @@ pub fn check_references(objects: &[Object], external: &BTreeSet<ExternalRef>) ->
                 }
             }
             "HorizontalPodAutoscaler" => {
-                let kind = v.pointer("/spec/scaleTargetRef/kind").and_then(J::as_str).unwrap_or("");
-                let name = v.pointer("/spec/scaleTargetRef/name").and_then(J::as_str).unwrap_or("");
+                let kind = v.ptr("/spec/scaleTargetRef/kind").and_then(J::as_str).unwrap_or("");
+                let name = v.ptr("/spec/scaleTargetRef/name").and_then(J::as_str).unwrap_or("");
                 if !has(kind, ns, name) {
                     return Err(fail(
                         o,
@@ -122,7 +123,7 @@ pub fn check_references(objects: &[Object], external: &BTreeSet<ExternalRef>) ->
                 }
                 let target = objects.iter().find(|t| t.kind() == kind && t.namespace() == ns && t.name() == name);
                 if let Some(t) = target {
-                    let api = v.pointer("/spec/scaleTargetRef/apiVersion").and_then(J::as_str).unwrap_or("");
+                    let api = v.ptr("/spec/scaleTargetRef/apiVersion").and_then(J::as_str).unwrap_or("");
                     if api != t.api_version() {
                         return Err(fail(
                             o,
@@ -130,9 +131,8 @@ pub fn check_references(objects: &[Object], external: &BTreeSet<ExternalRef>) ->
                             format!("scale target {kind} `{name}` is `{}`, not `{api}`", t.api_version()),
                         ));
                     }
-                    let labels =
-                        pod_template(&t.value).and_then(|p| p.pointer("/metadata/labels")).and_then(J::as_object);
-                    let sel = t.value.pointer("/spec/selector");
+                    let labels = pod_template(&t.value).and_then(|p| p.ptr("/metadata/labels")).and_then(J::as_object);
+                    let sel = t.value.ptr("/spec/selector");
                     if let (Some(sel), Some(labels)) = (sel, labels) {
                         if !selector_matches(sel, labels) {
                             return Err(fail(
@@ -145,11 +145,11 @@ pub fn check_references(objects: &[Object], external: &BTreeSet<ExternalRef>) ->
                 }
             }
             "Ingress" => {
-                let rules = v.pointer("/spec/rules").and_then(J::as_array).map(Vec::as_slice).unwrap_or(&[]);
+                let rules = v.ptr("/spec/rules").and_then(J::as_array).map(Vec::as_slice).unwrap_or(&[]);
                 for (ri, r) in rules.iter().enumerate() {
-                    let paths = r.pointer("/http/paths").and_then(J::as_array).map(Vec::as_slice).unwrap_or(&[]);
+                    let paths = r.ptr("/http/paths").and_then(J::as_array).map(Vec::as_slice).unwrap_or(&[]);
                     for (pi, p) in paths.iter().enumerate() {
-                        let Some(b) = p.pointer("/backend/service") else { continue };
+                        let Some(b) = p.ptr("/backend/service") else { continue };
                         let at = KeyPath::root().key("spec").key("rules").index(ri).key("http").key("paths").index(pi);
                         let name = b.get("name").and_then(J::as_str).unwrap_or("");
                         let svc =
@@ -165,8 +165,8 @@ pub fn check_references(objects: &[Object], external: &BTreeSet<ExternalRef>) ->
                             ));
                         };
                         let ports =
-                            svc.value.pointer("/spec/ports").and_then(J::as_array).map(Vec::as_slice).unwrap_or(&[]);
-                        let found = match (b.pointer("/port/name").and_then(J::as_str), b.pointer("/port/number")) {
+                            svc.value.ptr("/spec/ports").and_then(J::as_array).map(Vec::as_slice).unwrap_or(&[]);
+                        let found = match (b.ptr("/port/name").and_then(J::as_str), b.ptr("/port/number")) {
                             (Some(pn), _) => ports.iter().any(|p| p.get("name").and_then(J::as_str) == Some(pn)),
                             (None, Some(num)) => ports.iter().any(|p| p.get("port") == Some(num)),
                             _ => false,
@@ -178,8 +178,8 @@ pub fn check_references(objects: &[Object], external: &BTreeSet<ExternalRef>) ->
                 }
             }
             "RoleBinding" | "ClusterRoleBinding" => {
-                let kind = v.pointer("/roleRef/kind").and_then(J::as_str).unwrap_or("");
-                let name = v.pointer("/roleRef/name").and_then(J::as_str).unwrap_or("");
+                let kind = v.ptr("/roleRef/kind").and_then(J::as_str).unwrap_or("");
+                let name = v.ptr("/roleRef/name").and_then(J::as_str).unwrap_or("");
                 let role_ns = if kind == "Role" { ns } else { "" };
                 let builtin = kind == "ClusterRole"
                     && (name.starts_with("system:") || matches!(name, "view" | "edit" | "admin" | "cluster-admin"));
@@ -214,11 +214,11 @@ pub fn check_references(objects: &[Object], external: &BTreeSet<ExternalRef>) ->
 
 /// The pod template of a workload (`spec.template`, or a CronJob's job template's).
 fn pod_template(v: &J) -> Option<&J> {
-    v.pointer("/spec/template").or_else(|| v.pointer("/spec/jobTemplate/spec/template"))
+    v.ptr("/spec/template").or_else(|| v.ptr("/spec/jobTemplate/spec/template"))
 }
 
 fn pod_spec_path(v: &J) -> KeyPath {
-    if v.pointer("/spec/template").is_some() {
+    if v.ptr("/spec/template").is_some() {
         KeyPath::root().key("spec").key("template").key("spec")
     } else {
         KeyPath::root().key("spec").key("jobTemplate").key("spec").key("template").key("spec")
@@ -259,9 +259,9 @@ fn check_pod_refs(
     }
     let claim_templates: BTreeSet<&str> = o
         .value
-        .pointer("/spec/volumeClaimTemplates")
+        .ptr("/spec/volumeClaimTemplates")
         .and_then(J::as_array)
-        .map(|ts| ts.iter().filter_map(|t| t.pointer("/metadata/name").and_then(J::as_str)).collect())
+        .map(|ts| ts.iter().filter_map(|t| t.ptr("/metadata/name").and_then(J::as_str)).collect())
         .unwrap_or_default();
     let volumes = spec.get("volumes").and_then(J::as_array).map(Vec::as_slice).unwrap_or(&[]);
     let mut volume_names: BTreeSet<&str> = claim_templates.clone();
@@ -281,7 +281,7 @@ fn check_pod_refs(
             }
         }
         for (si, src) in
-            vol.pointer("/projected/sources").and_then(J::as_array).map(Vec::as_slice).unwrap_or(&[]).iter().enumerate()
+            vol.ptr("/projected/sources").and_then(J::as_array).map(Vec::as_slice).unwrap_or(&[]).iter().enumerate()
         {
             for (field, kind) in [("configMap", "ConfigMap"), ("secret", "Secret")] {
                 let Some(r) = src.get(field) else { continue };
@@ -317,7 +317,7 @@ fn check_pod_refs(
             }
             for (ei, e) in c.get("env").and_then(J::as_array).map(Vec::as_slice).unwrap_or(&[]).iter().enumerate() {
                 for (field, kind) in [("configMapKeyRef", "ConfigMap"), ("secretKeyRef", "Secret")] {
-                    if let Some(r) = e.pointer(&format!("/valueFrom/{field}")) {
+                    if let Some(r) = e.ptr(&format!("/valueFrom/{field}")) {
                         let name = r.get("name").and_then(J::as_str).unwrap_or("");
                         if !optional(r) && !has(kind, ns, name) {
                             return Err((
@@ -421,7 +421,7 @@ pub struct Reference {
 /// order. The one place that knows which field refers to what: the graph draws these, and
 /// checks can look targets up in them.
 pub fn extract_references(objects: &[&J]) -> Vec<Reference> {
-    let s = |v: &J, p: &str| v.pointer(p).and_then(J::as_str).unwrap_or("").to_string();
+    let s = |v: &J, p: &str| v.ptr(p).and_then(J::as_str).unwrap_or("").to_string();
     let kind_of = |v: &J| s(v, "/kind");
     let ns_of = |v: &J| s(v, "/metadata/namespace");
     let name_of = |v: &J| s(v, "/metadata/name");
@@ -432,7 +432,7 @@ pub fn extract_references(objects: &[&J]) -> Vec<Reference> {
             .enumerate()
             .filter(|(_, w)| ns_of(w) == ns)
             .filter(|(_, w)| {
-                let labels = pod_template(w).and_then(|t| t.pointer("/metadata/labels")).and_then(J::as_object);
+                let labels = pod_template(w).and_then(|t| t.ptr("/metadata/labels")).and_then(J::as_object);
                 labels.is_some_and(|l| sel.iter().all(|(k, v)| l.get(k) == Some(v)))
             })
             .map(|(i, _)| i)
@@ -447,7 +447,7 @@ pub fn extract_references(objects: &[&J]) -> Vec<Reference> {
         let root = KeyPath::root();
         match kind_of(v).as_str() {
             "Service" => {
-                if let Some(sel) = v.pointer("/spec/selector").and_then(J::as_object).filter(|s| !s.is_empty()) {
+                if let Some(sel) = v.ptr("/spec/selector").and_then(J::as_object).filter(|s| !s.is_empty()) {
                     for w in selects(sel, &ns) {
                         let t = target(&kind_of(objects[w]), &ns, &name_of(objects[w]));
                         push(root.key("spec").key("selector"), RefKind::Selects, t, false);
@@ -455,7 +455,7 @@ pub fn extract_references(objects: &[&J]) -> Vec<Reference> {
                 }
             }
             "PodDisruptionBudget" => {
-                if let Some(sel) = v.pointer("/spec/selector/matchLabels").and_then(J::as_object) {
+                if let Some(sel) = v.ptr("/spec/selector/matchLabels").and_then(J::as_object) {
                     for w in selects(sel, &ns) {
                         let t = target(&kind_of(objects[w]), &ns, &name_of(objects[w]));
                         push(root.key("spec").key("selector"), RefKind::Selects, t, false);
@@ -463,7 +463,7 @@ pub fn extract_references(objects: &[&J]) -> Vec<Reference> {
                 }
             }
             "StatefulSet" => {
-                if let Some(svc) = v.pointer("/spec/serviceName").and_then(J::as_str) {
+                if let Some(svc) = v.ptr("/spec/serviceName").and_then(J::as_str) {
                     push(root.key("spec").key("serviceName"), RefKind::ServiceName, target("Service", &ns, svc), false);
                 }
             }
@@ -472,17 +472,17 @@ pub fn extract_references(objects: &[&J]) -> Vec<Reference> {
                 push(root.key("spec").key("scaleTargetRef"), RefKind::ScaleTarget, t, false);
             }
             "Ingress" => {
-                let rules = v.pointer("/spec/rules").and_then(J::as_array).map(Vec::as_slice).unwrap_or(&[]);
+                let rules = v.ptr("/spec/rules").and_then(J::as_array).map(Vec::as_slice).unwrap_or(&[]);
                 for (ri, r) in rules.iter().enumerate() {
-                    let paths = r.pointer("/http/paths").and_then(J::as_array).map(Vec::as_slice).unwrap_or(&[]);
+                    let paths = r.ptr("/http/paths").and_then(J::as_array).map(Vec::as_slice).unwrap_or(&[]);
                     for (pi, p) in paths.iter().enumerate() {
-                        if let Some(name) = p.pointer("/backend/service/name").and_then(J::as_str) {
+                        if let Some(name) = p.ptr("/backend/service/name").and_then(J::as_str) {
                             let at = root.key("spec").key("rules").index(ri).key("http").key("paths").index(pi);
                             push(at, RefKind::Backend, target("Service", &ns, name), false);
                         }
                     }
                 }
-                if let Some(name) = v.pointer("/spec/defaultBackend/service/name").and_then(J::as_str) {
+                if let Some(name) = v.ptr("/spec/defaultBackend/service/name").and_then(J::as_str) {
                     push(root.key("spec").key("defaultBackend"), RefKind::Backend, target("Service", &ns, name), false);
                 }
             }
@@ -543,7 +543,7 @@ fn pod_references(spec: &J, base: &KeyPath, ns: &str, push: &mut dyn FnMut(KeyPa
             push(at.clone(), RefKind::Claim, t("PersistentVolumeClaim", &name(c, "claimName")), false);
         }
         for (si, src) in
-            vol.pointer("/projected/sources").and_then(J::as_array).cloned().unwrap_or_default().iter().enumerate()
+            vol.ptr("/projected/sources").and_then(J::as_array).cloned().unwrap_or_default().iter().enumerate()
         {
             let sat = at.key("projected").key("sources").index(si);
             if let Some(cm) = src.get("configMap") {
@@ -561,7 +561,7 @@ fn pod_references(spec: &J, base: &KeyPath, ns: &str, push: &mut dyn FnMut(KeyPa
                 for (f, kind, rk) in
                     [("configMapKeyRef", "ConfigMap", RefKind::ConfigMap), ("secretKeyRef", "Secret", RefKind::Secret)]
                 {
-                    if let Some(r) = e.pointer(&format!("/valueFrom/{f}")) {
+                    if let Some(r) = e.ptr(&format!("/valueFrom/{f}")) {
                         push(cpath.key("env").index(ei), rk, t(kind, &name(r, "name")), optional(r));
                     }
                 }
@@ -582,7 +582,7 @@ fn pod_references(spec: &J, base: &KeyPath, ns: &str, push: &mut dyn FnMut(KeyPa
 /// [`RefKind::Address`] and [`RefKind::Scrape`] references: the wiring between workloads
 /// that no typed field names, found in the text of their env, arguments and ConfigMaps.
 fn wiring_references(objects: &[&J], out: &mut Vec<Reference>) {
-    let s = |v: &J, p: &str| v.pointer(p).and_then(J::as_str).unwrap_or("").to_string();
+    let s = |v: &J, p: &str| v.ptr(p).and_then(J::as_str).unwrap_or("").to_string();
     // The ConfigMaps each workload uses, with the field that uses them.
     let uses: Vec<(usize, KeyPath, String, String)> = out
         .iter()
@@ -666,7 +666,7 @@ fn wiring_references(objects: &[&J], out: &mut Vec<Reference>) {
         if let Some(path) = scrapes {
             for (j, o) in objects.iter().enumerate() {
                 let annotated = |p: &str| {
-                    let a = |k: &str| o.pointer(p).and_then(|m| m.get(k)).and_then(J::as_str) == Some("true");
+                    let a = |k: &str| o.ptr(p).and_then(|m| m.get(k)).and_then(J::as_str) == Some("true");
                     a("prometheus.io/scrape") || a("prometheus.io/probe")
                 };
                 let target_kind = s(o, "/kind");

@@ -15,6 +15,7 @@
 //! It replaces the original's ritual after every ConfigMap edit
 //! (`kubectl patch deployment sdc-api -p '{"spec":{"template":{"metadata":{"labels":{"date":...}}}}}'`).
 
+use runway_core::JsonPointer as _;
 use std::collections::{BTreeMap, BTreeSet};
 
 use runway_core::Object;
@@ -59,22 +60,22 @@ pub fn referenced_config(pod_spec: &J) -> BTreeSet<(&'static str, String)> {
         }
     };
     for vol in pod_spec.get("volumes").and_then(J::as_array).into_iter().flatten() {
-        add("ConfigMap", vol.pointer("/configMap/name"));
-        add("Secret", vol.pointer("/secret/secretName"));
-        for src in vol.pointer("/projected/sources").and_then(J::as_array).into_iter().flatten() {
-            add("ConfigMap", src.pointer("/configMap/name"));
-            add("Secret", src.pointer("/secret/name"));
+        add("ConfigMap", vol.ptr("/configMap/name"));
+        add("Secret", vol.ptr("/secret/secretName"));
+        for src in vol.ptr("/projected/sources").and_then(J::as_array).into_iter().flatten() {
+            add("ConfigMap", src.ptr("/configMap/name"));
+            add("Secret", src.ptr("/secret/name"));
         }
     }
     for list in ["initContainers", "containers"] {
         for c in pod_spec.get(list).and_then(J::as_array).into_iter().flatten() {
             for e in c.get("env").and_then(J::as_array).into_iter().flatten() {
-                add("ConfigMap", e.pointer("/valueFrom/configMapKeyRef/name"));
-                add("Secret", e.pointer("/valueFrom/secretKeyRef/name"));
+                add("ConfigMap", e.ptr("/valueFrom/configMapKeyRef/name"));
+                add("Secret", e.ptr("/valueFrom/secretKeyRef/name"));
             }
             for e in c.get("envFrom").and_then(J::as_array).into_iter().flatten() {
-                add("ConfigMap", e.pointer("/configMapRef/name"));
-                add("Secret", e.pointer("/secretRef/name"));
+                add("ConfigMap", e.ptr("/configMapRef/name"));
+                add("Secret", e.ptr("/secretRef/name"));
             }
         }
     }
@@ -98,15 +99,15 @@ pub fn annotate_referenced_checksums(objects: &mut [Object]) {
         );
     }
     for o in objects.iter_mut() {
-        let pointer = if o.value.pointer("/spec/template").is_some() {
+        let pointer = if o.value.ptr("/spec/template").is_some() {
             "/spec/template"
-        } else if o.value.pointer("/spec/jobTemplate/spec/template").is_some() {
+        } else if o.value.ptr("/spec/jobTemplate/spec/template").is_some() {
             "/spec/jobTemplate/spec/template"
         } else {
             continue;
         };
         let ns = o.namespace().to_string();
-        let Some(spec) = o.value.pointer(&format!("{pointer}/spec")) else { continue };
+        let Some(spec) = o.value.ptr(&format!("{pointer}/spec")) else { continue };
         let mut h = Sha256::new();
         let mut any = false;
         for (kind, name) in referenced_config(spec) {
@@ -165,7 +166,7 @@ mod tests {
     fn annotation(objects: &[Object]) -> Option<String> {
         let d = objects.iter().find(|o| o.kind() == "Deployment").expect("the deployment");
         d.value
-            .pointer("/spec/template/metadata/annotations")
+            .ptr("/spec/template/metadata/annotations")
             .and_then(|a| a.get(REFERENCED_CHECKSUM_ANNOTATION))
             .and_then(J::as_str)
             .map(str::to_string)

@@ -255,6 +255,7 @@ struct PodMonitorSpec<'a> {
 mod tests {
     use super::*;
     use crate::context::MonitoringMode;
+    use runway_core::JsonPointer as _;
 
     fn cx(mode: MonitoringMode) -> Context {
         let mut cx = Context::default();
@@ -305,7 +306,7 @@ mod tests {
 
     /// The labels of `o` at JSON pointer `at`, as a map.
     fn labels_at<'a>(o: &'a Object, at: &str) -> Option<&'a serde_json::Map<String, serde_json::Value>> {
-        o.value.pointer(at).and_then(|l| l.as_object())
+        o.value.ptr(at).and_then(|l| l.as_object())
     }
 
     fn matches(selector: &serde_json::Value, labels: Option<&serde_json::Map<String, serde_json::Value>>) -> bool {
@@ -363,6 +364,6 @@ mod tests {
         // In operator mode no pod carries scrape annotations.
         assert!(objects
             .iter()
-            .all(|o| o.value.pointer("/spec/template/metadata/annotations/prometheus.io~1scrape").is_none()));
+            .all(|o| o.value.ptr("/spec/template/metadata/annotations/prometheus.io~1scrape").is_none()));
     }
 }

@@ -741,6 +741,7 @@ mod tests {
     use crate::common::testing::{find, path_of};
     use crate::context::AuthRef;
     use crate::Stack;
+    use runway_core::JsonPointer as _;
     use runway_core::SourceKind;
     use schemars::JsonSchema;
     use serde::{Deserialize, Serialize};
@@ -1806,7 +1807,7 @@ mod tests {
         }
         let am = find(&objects, "alertmanager.serviceMonitor");
         assert_eq!(am.value["spec"]["endpoints"][0]["path"], "/alertmanager/metrics");
-        for o in objects.iter().filter(|o| o.value.pointer("/spec/template").is_some()) {
+        for o in objects.iter().filter(|o| o.value.ptr("/spec/template").is_some()) {
             let ann = &o.value["spec"]["template"]["metadata"]["annotations"];
             assert!(ann.get("prometheus.io/scrape").is_none(), "{} keeps its scrape annotation", o.key);
         }

@@ -683,6 +683,7 @@ mod tests {
     use crate::common::testing::path_of;
     use crate::sdc_config::{config_data, SdcConfig, SdcConfigParams};
     use crate::stack::Stack;
+    use runway_core::JsonPointer as _;
 
     const CERT: &str = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----";
     const KEY: &str = "-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----";
@@ -789,8 +790,8 @@ mod tests {
             let spec = &find(&objects, &format!("{role}.deploy"))["spec"]["template"]["spec"];
             let c = &spec["containers"][0];
             for e in c["env"].as_array().expect("env") {
-                assert!(e.get("value").is_some() || e.pointer("/valueFrom/configMapKeyRef").is_some(), "{e}");
-                if let Some(r) = e.pointer("/valueFrom/configMapKeyRef") {
+                assert!(e.get("value").is_some() || e.ptr("/valueFrom/configMapKeyRef").is_some(), "{e}");
+                if let Some(r) = e.ptr("/valueFrom/configMapKeyRef") {
                     assert_eq!(r["name"], "sysdigcloud-config");
                     let key = r["key"].as_str().unwrap_or_default();
                     assert!(config.contains_key(key), "`{key}` is a key of sysdigcloud-config");

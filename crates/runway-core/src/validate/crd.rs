@@ -24,6 +24,7 @@
 //! stays), so a render pays for the fields it writes, not for the thousands of nodes of a
 //! schema such as cert-manager's ClusterIssuer (README, "Performance").
 
+use crate::pointer::JsonPointer as _;
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt;
@@ -68,7 +69,7 @@ impl<'a> CrdSchemas<'a> {
     pub fn from_objects(objects: &'a [Object]) -> Self {
         let mut s = Self::new();
         for o in objects.iter().filter(|o| o.kind() == "CustomResourceDefinition") {
-            s.add_versions(&o.value, |v| v.pointer("/schema/openAPIV3Schema").map(Cow::Borrowed));
+            s.add_versions(&o.value, |v| v.ptr("/schema/openAPIV3Schema").map(Cow::Borrowed));
         }
         s
     }
@@ -78,14 +79,14 @@ impl<'a> CrdSchemas<'a> {
     /// resources of its kinds are validated too. A CRD of the same group and kind already
     /// known (rendered) wins.
     pub fn add_document(&mut self, mut doc: J) -> Result<(), Error> {
-        let name = doc.pointer("/metadata/name").and_then(J::as_str).unwrap_or("").to_string();
+        let name = doc.ptr("/metadata/name").and_then(J::as_str).unwrap_or("").to_string();
         if doc.get("kind").and_then(J::as_str) != Some("CustomResourceDefinition")
-            || doc.pointer("/spec/names/kind").and_then(J::as_str).is_none()
+            || doc.ptr("/spec/names/kind").and_then(J::as_str).is_none()
         {
             return Err(Error::invalid(format!("`{name}` is not a CustomResourceDefinition with `spec.names.kind`")));
         }
-        let group = doc.pointer("/spec/group").and_then(J::as_str).unwrap_or("").to_string();
-        let kind = doc.pointer("/spec/names/kind").and_then(J::as_str).unwrap_or("").to_string();
+        let group = doc.ptr("/spec/group").and_then(J::as_str).unwrap_or("").to_string();
+        let kind = doc.ptr("/spec/names/kind").and_then(J::as_str).unwrap_or("").to_string();
         if self.versions.iter().any(|v| v.group == group && v.kind == kind) {
             return Ok(());
         }
@@ -102,9 +103,9 @@ impl<'a> CrdSchemas<'a> {
     }
 
     fn add_versions<'d>(&mut self, crd: &'d J, mut schema: impl FnMut(&'d J) -> Option<Cow<'a, J>>) {
-        let text = |p: &str| crd.pointer(p).and_then(J::as_str).unwrap_or("").to_string();
+        let text = |p: &str| crd.ptr(p).and_then(J::as_str).unwrap_or("").to_string();
         let (name, group, kind) = (text("/metadata/name"), text("/spec/group"), text("/spec/names/kind"));
-        for v in crd.pointer("/spec/versions").and_then(J::as_array).map_or(&[][..], Vec::as_slice) {
+        for v in crd.ptr("/spec/versions").and_then(J::as_array).map_or(&[][..], Vec::as_slice) {
             self.versions.push(CrdVersion {
                 crd: name.clone(),
                 group: group.clone(),
@@ -264,7 +265,7 @@ fn schema_at(schema: &J, path: &KeyPath) -> Vec<String> {
     let mut cur = Some(schema);
     for seg in path.segments().iter().take(path.segments().len().saturating_sub(1)) {
         cur = match seg {
-            crate::path::Segment::Key(k) => cur.and_then(|s| s.pointer("/properties").and_then(|p| p.get(k))),
+            crate::path::Segment::Key(k) => cur.and_then(|s| s.ptr("/properties").and_then(|p| p.get(k))),
             crate::path::Segment::Index(_) => cur.and_then(|s| s.get("items")),
         };
     }
@@ -452,9 +453,9 @@ mod tests {
         let schema = crd()["spec"]["versions"][0]["schema"]["openAPIV3Schema"].clone();
         let w = json!({"spec": {"size": 1, "items": [{"name": "a"}]}});
         let p = prune(&schema, &[&w]);
-        let props = p.pointer("/properties/spec/properties").and_then(J::as_object).unwrap();
+        let props = p.ptr("/properties/spec/properties").and_then(J::as_object).unwrap();
         assert_eq!(props.keys().collect::<Vec<_>>(), ["items", "size"]);
-        assert_eq!(p.pointer("/properties/spec/required"), Some(&json!(["size"])));
+        assert_eq!(p.ptr("/properties/spec/required"), Some(&json!(["size"])));
         // The same findings as the whole schema, for objects checked together.
         let s = schemas();
         let objects = [widget(json!({"size": 1, "port": "x"})), widget(json!({"size": 1, "items": [{"name": 5}]}))];

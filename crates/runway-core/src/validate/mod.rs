@@ -16,6 +16,7 @@
 //! (`StatefulSet kubeprod/elasticsearch-logging`); the caller, which holds the layers,
 //! adds the span of the override that set the field.
 
+use crate::pointer::JsonPointer as _;
 pub mod crd;
 pub mod ports;
 pub mod probes;
@@ -87,7 +88,7 @@ pub fn pod_template(v: &J) -> Option<(&J, KeyPath)> {
     if let Some(t) = v.get("spec").and_then(|s| s.get("template")) {
         return Some((t, spec.key("template")));
     }
-    if let Some(t) = v.pointer("/spec/jobTemplate/spec/template") {
+    if let Some(t) = v.ptr("/spec/jobTemplate/spec/template") {
         return Some((t, spec.key("jobTemplate").key("spec").key("template")));
     }
     None

@@ -3,6 +3,7 @@
 //! templates'). k8s-openapi's `Quantity` is a bare string, so a typo survives the typed
 //! round-trip; the API server rejects it. A request above its limit is rejected too.
 
+use crate::pointer::JsonPointer as _;
 use std::cmp::Ordering;
 
 use serde_json::Value as J;
@@ -121,11 +122,11 @@ pub fn check_quantities(o: &Object) -> Result<(), Error> {
         }
     }
     if o.kind() == "PersistentVolumeClaim" {
-        check_resources(o, o.value.pointer("/spec/resources"), &KeyPath::root().key("spec").key("resources"), false)?;
+        check_resources(o, o.value.ptr("/spec/resources"), &KeyPath::root().key("spec").key("resources"), false)?;
     }
-    for (i, t) in items(o.value.pointer("/spec/volumeClaimTemplates")).iter().enumerate() {
+    for (i, t) in items(o.value.ptr("/spec/volumeClaimTemplates")).iter().enumerate() {
         let at = KeyPath::root().key("spec").key("volumeClaimTemplates").index(i).key("spec").key("resources");
-        check_resources(o, t.pointer("/spec/resources"), &at, false)?;
+        check_resources(o, t.ptr("/spec/resources"), &at, false)?;
     }
     Ok(())
 }
@@ -161,7 +162,7 @@ fn check_resources(o: &Object, res: Option<&J>, at: &KeyPath, container: bool) -
     for (name, req) in requests {
         let Some((_, lim)) = limits.iter().find(|(n, _)| n == name) else { continue };
         if req.compare(lim) == Ordering::Greater {
-            let show = |f: &str| res.pointer(&format!("/{f}/{name}")).map(J::to_string).unwrap_or_default();
+            let show = |f: &str| res.ptr(&format!("/{f}/{name}")).map(J::to_string).unwrap_or_default();
             return Err(finding(
                 o,
                 &at.key("requests").key(name),

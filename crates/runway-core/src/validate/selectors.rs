@@ -5,6 +5,7 @@
 //! label (`helm.sh/chart: x-1.2.3`). Such a label makes the next upgrade fail halfway; in
 //! a Service's selector it drops the old pods from the Service during a rollout.
 
+use crate::pointer::JsonPointer as _;
 use serde_json::Value as J;
 
 use super::{finding, items, pod_template};
@@ -61,10 +62,10 @@ pub fn check_selectors(o: &Object) -> Result<(), Error> {
     let sel_path = KeyPath::root().key("spec").key("selector");
     let kind = o.kind();
     if WORKLOADS.contains(&kind) {
-        if let Some(sel) = o.value.pointer("/spec/selector") {
+        if let Some(sel) = o.value.ptr("/spec/selector") {
             hazards(o, sel.get("matchLabels"), &sel_path.key("matchLabels"), "selector")?;
             let labels = pod_template(&o.value)
-                .and_then(|(t, _)| t.pointer("/metadata/labels"))
+                .and_then(|(t, _)| t.ptr("/metadata/labels"))
                 .and_then(J::as_object)
                 .cloned()
                 .unwrap_or_default();
@@ -80,11 +81,11 @@ pub fn check_selectors(o: &Object) -> Result<(), Error> {
         }
     }
     if kind == "Service" {
-        hazards(o, o.value.pointer("/spec/selector"), &sel_path, "selector")?;
+        hazards(o, o.value.ptr("/spec/selector"), &sel_path, "selector")?;
     }
-    for (i, t) in items(o.value.pointer("/spec/volumeClaimTemplates")).iter().enumerate() {
+    for (i, t) in items(o.value.ptr("/spec/volumeClaimTemplates")).iter().enumerate() {
         let at = KeyPath::root().key("spec").key("volumeClaimTemplates").index(i).key("metadata").key("labels");
-        hazards(o, t.pointer("/metadata/labels"), &at, "claim template")?;
+        hazards(o, t.ptr("/metadata/labels"), &at, "claim template")?;
     }
     Ok(())
 }

@@ -4,6 +4,7 @@
 //! empty name (`""`, a claim bound to a pre-provisioned volume) and no name (the cluster's
 //! default class) are fine. An empty platform list means the classes are unknown.
 
+use crate::pointer::JsonPointer as _;
 use std::collections::BTreeSet;
 
 use serde_json::Value as J;
@@ -25,7 +26,7 @@ pub fn check_storage_classes(objects: &[Object], known: &[String]) -> Result<(),
             "PersistentVolumeClaim" => {
                 o.value.get("spec").map(|s| (s, KeyPath::root().key("spec"))).into_iter().collect()
             }
-            _ => items(o.value.pointer("/spec/volumeClaimTemplates"))
+            _ => items(o.value.ptr("/spec/volumeClaimTemplates"))
                 .iter()
                 .enumerate()
                 .filter_map(|(i, t)| {
