@@ -327,7 +327,6 @@ fn locate(e: Error, patched: &BTreeMap<(String, String), Node>, sources: &Source
     }
 }
 
-
 /// Applies a component's patches of one object; `None` when a patch removes it. With
 /// `keep_trails`, also returns the object's tree with provenance.
 fn patch_object(

@@ -515,7 +515,10 @@ fn config_reload_container(p: &PrometheusParams, reload_url: &str, dir: &str) ->
         // Restarted when it stops listening; no readiness probe, which would take the
         // server out of its Service when only the reloader is down.
         liveness_probe: Some(Probe {
-            tcp_socket: Some(TCPSocketAction { port: IntOrString::String("reload-metrics".into()), ..Default::default() }),
+            tcp_socket: Some(TCPSocketAction {
+                port: IntOrString::String("reload-metrics".into()),
+                ..Default::default()
+            }),
             period_seconds: Some(30),
             ..Default::default()
         }),

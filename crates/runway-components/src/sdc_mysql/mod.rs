@@ -1222,7 +1222,11 @@ mod tests {
                 let rendered = s
                     .render(&[&SdcMysql, &crate::sdc_storage::SdcStorage])
                     .unwrap_or_else(|e| panic!("{platform}: {}", e.render()));
-                let mine: Vec<&Object> = rendered.objects.iter().filter(|o| o.component == "sdc_mysql" && o.kind() != "NetworkPolicy").collect();
+                let mine: Vec<&Object> = rendered
+                    .objects
+                    .iter()
+                    .filter(|o| o.component == "sdc_mysql" && o.kind() != "NetworkPolicy")
+                    .collect();
                 assert_eq!(mine.len(), if secrets { 8 } else { 7 }, "{platform}");
                 let sts = mine.iter().find(|o| o.key == "slaveSts").expect("replicas");
                 assert_eq!(sts.value["spec"]["replicas"], 3);

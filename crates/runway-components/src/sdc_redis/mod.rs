@@ -1125,7 +1125,11 @@ mod tests {
                 let rendered = s
                     .render(&[&SdcRedis, &crate::sdc_storage::SdcStorage])
                     .unwrap_or_else(|e| panic!("{platform}/{mode}: {}", e.render()));
-                let mine: Vec<&Object> = rendered.objects.iter().filter(|o| o.component == "sdc_redis" && o.kind() != "NetworkPolicy").collect();
+                let mine: Vec<&Object> = rendered
+                    .objects
+                    .iter()
+                    .filter(|o| o.component == "sdc_redis" && o.kind() != "NetworkPolicy")
+                    .collect();
                 assert_eq!(mine.len(), if mode == "sentinel" { 12 } else { 8 }, "{platform}/{mode}");
                 if mode == "sentinel" {
                     let sts = mine.iter().find(|o| o.key == "sentinel.sts").expect("sentinels");
