@@ -9,8 +9,32 @@ use runway_core::Error;
 
 pub use crate::cert_manager::VendoredCrd;
 
-/// The CRDs runway ships for MetalLB: the two its own resources use.
+/// The CRDs runway ships for MetalLB: the seven of upstream's v0.14 native manifest.
 pub const VENDORED: &[VendoredCrd] = &[
+    VendoredCrd {
+        key: "bfdprofilesCrd",
+        file: "metallb.io_bfdprofiles.yaml",
+        yaml: include_str!("crds/metallb.io_bfdprofiles.yaml"),
+        json: include_str!(concat!(env!("OUT_DIR"), "/crds/metallb.io_bfdprofiles.json")),
+    },
+    VendoredCrd {
+        key: "bgpadvertisementsCrd",
+        file: "metallb.io_bgpadvertisements.yaml",
+        yaml: include_str!("crds/metallb.io_bgpadvertisements.yaml"),
+        json: include_str!(concat!(env!("OUT_DIR"), "/crds/metallb.io_bgpadvertisements.json")),
+    },
+    VendoredCrd {
+        key: "bgppeersCrd",
+        file: "metallb.io_bgppeers.yaml",
+        yaml: include_str!("crds/metallb.io_bgppeers.yaml"),
+        json: include_str!(concat!(env!("OUT_DIR"), "/crds/metallb.io_bgppeers.json")),
+    },
+    VendoredCrd {
+        key: "communitiesCrd",
+        file: "metallb.io_communities.yaml",
+        yaml: include_str!("crds/metallb.io_communities.yaml"),
+        json: include_str!(concat!(env!("OUT_DIR"), "/crds/metallb.io_communities.json")),
+    },
     VendoredCrd {
         key: "ipaddresspoolsCrd",
         file: "metallb.io_ipaddresspools.yaml",
@@ -22,6 +46,12 @@ pub const VENDORED: &[VendoredCrd] = &[
         file: "metallb.io_l2advertisements.yaml",
         yaml: include_str!("crds/metallb.io_l2advertisements.yaml"),
         json: include_str!(concat!(env!("OUT_DIR"), "/crds/metallb.io_l2advertisements.json")),
+    },
+    VendoredCrd {
+        key: "servicel2statusesCrd",
+        file: "metallb.io_servicel2statuses.yaml",
+        yaml: include_str!("crds/metallb.io_servicel2statuses.yaml"),
+        json: include_str!(concat!(env!("OUT_DIR"), "/crds/metallb.io_servicel2statuses.json")),
     },
 ];
 

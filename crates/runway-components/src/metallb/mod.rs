@@ -27,11 +27,9 @@
 //!
 //! # CRDs
 //!
-//! Upstream ships eight CRDs; runway vendors two so far, IPAddressPool and
-//! L2Advertisement (`crds/README.md`), which the pool and advertisement are validated
-//! against. The controller and speakers also list BGPPeer, BGPAdvertisement, Community,
-//! BFDProfile (and, from v0.14.4, ServiceL2Status): install those from upstream's
-//! manifest until they are vendored.
+//! All seven of upstream's CRDs are vendored (`crds/README.md` gives each file's source
+//! commit) and rendered: the controller and the speakers list every MetalLB kind at start.
+//! The pool and the advertisement are validated against them in every render.
 
 mod crds;
 mod params;
@@ -96,8 +94,13 @@ impl Component for Metallb {
         "MetalLB: LoadBalancer Services on bare metal (controller, layer-2 speaker, IPAddressPool from `load_balancer_addresses`)";
     const DEFAULT_ENABLED: bool = false;
     const OBJECTS: &'static [ObjectDoc] = &[
+        ObjectDoc { key: "bfdprofilesCrd", kind: "CustomResourceDefinition", doc: "bfdprofiles.metallb.io (vendored)" },
+        ObjectDoc { key: "bgpadvertisementsCrd", kind: "CustomResourceDefinition", doc: "bgpadvertisements.metallb.io (vendored)" },
+        ObjectDoc { key: "bgppeersCrd", kind: "CustomResourceDefinition", doc: "bgppeers.metallb.io (vendored)" },
+        ObjectDoc { key: "communitiesCrd", kind: "CustomResourceDefinition", doc: "communities.metallb.io (vendored)" },
         ObjectDoc { key: "ipaddresspoolsCrd", kind: "CustomResourceDefinition", doc: "ipaddresspools.metallb.io (vendored)" },
         ObjectDoc { key: "l2advertisementsCrd", kind: "CustomResourceDefinition", doc: "l2advertisements.metallb.io (vendored)" },
+        ObjectDoc { key: "servicel2statusesCrd", kind: "CustomResourceDefinition", doc: "servicel2statuses.metallb.io (vendored)" },
         ObjectDoc { key: "controllerSa", kind: "ServiceAccount", doc: "metallb-controller" },
         ObjectDoc { key: "speakerSa", kind: "ServiceAccount", doc: "metallb-speaker" },
         ObjectDoc { key: "controllerRole", kind: "Role", doc: "metallb-controller: Secrets (memberlist, webhook cert), MetalLB resources" },
@@ -785,7 +788,8 @@ mod tests {
         }
         let ns = objects.iter().find(|o| o.kind() == "Namespace" && o.name() == "metallb-system").expect("a namespace");
         assert_eq!(ns.value["metadata"]["labels"]["pod-security.kubernetes.io/enforce"], "privileged");
-        for (crd, kind) in [(&VENDORED[0], "IPAddressPool"), (&VENDORED[1], "L2Advertisement")] {
+        for (key, kind) in [("ipaddresspoolsCrd", "IPAddressPool"), ("l2advertisementsCrd", "L2Advertisement")] {
+            let crd = VENDORED.iter().find(|c| c.key == key).expect("vendored");
             let v = crate::common::testing::crd_validator(crd.json, "v1beta1");
             let o = objects.iter().find(|o| o.kind() == kind).expect("rendered");
             assert_eq!(crate::common::testing::schema_errors(&v, &o.value), Vec::<String>::new());
@@ -798,6 +802,21 @@ mod tests {
             onprem(&["metallb.load_balancer_addresses=[192.168.10.0/24]", "metallb.ipAddressPool.spec.addressez=[x]"]);
         let e = e.expect_err("the CRD schema check did not reject `addressez`");
         assert!(e.contains("addressez"), "{e}");
+    }
+
+    #[test]
+    fn vendored_crds_are_structural_and_name_their_files() {
+        for crd in VENDORED {
+            let value = crds::load_value(crd, &BTreeMap::new()).expect("readable");
+            let typed: CustomResourceDefinition = serde_json::from_value(value).expect("a CRD");
+            let plural = crd.file.trim_start_matches("metallb.io_").trim_end_matches(".yaml");
+            assert_eq!(typed.metadata.name.as_deref(), Some(format!("{plural}.metallb.io").as_str()));
+            assert_eq!(format!("{plural}Crd"), crd.key);
+            for v in &typed.spec.versions {
+                let schema = v.schema.as_ref().and_then(|s| s.open_api_v3_schema.as_ref()).expect("a schema");
+                assert_eq!(crate::cert_manager::structural_problem(schema, crd.file), None);
+            }
+        }
     }
 
     #[test]
