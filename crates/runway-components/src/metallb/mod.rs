@@ -513,7 +513,6 @@ fn controller(p: &MetallbParams, ns: &str, annotations: BTreeMap<String, String>
             format!("--port={METRICS_PORT}"),
             format!("--log-level={}", p.log_level),
             format!("--cert-service-name={WEBHOOK_SERVICE}"),
-            "--tls-min-version=VersionTLS12".into(),
         ]),
         env: Some(vec![env_value("METALLB_ML_SECRET_NAME", MEMBERLIST), env_value("METALLB_DEPLOYMENT", CONTROLLER)]),
         ports: Some(vec![port("monitoring", METRICS_PORT, "TCP"), port("webhook-server", WEBHOOK_PORT, "TCP")]),
