@@ -135,11 +135,15 @@ impl Component for Metallb {
 
     fn network(_: &MetallbParams, _: &Context) -> Vec<crate::network::Flows> {
         use crate::network::{tcp, Flows};
-        // The speaker is on the host network: NetworkPolicies do not apply to it.
-        vec![Flows::new("controller", "networkPolicy").to_api_server().from_anywhere(
-            &[tcp(WEBHOOK_PORT)],
-            "the API server calls the validating webhook from outside the pod network",
-        )]
+        vec![
+            Flows::new("controller", "networkPolicy").to_api_server().from_anywhere(
+                &[tcp(WEBHOOK_PORT)],
+                "the API server calls the validating webhook from outside the pod network",
+            ),
+            // On the host network: no policy applies to its pods, so none is rendered; the
+            // flow declares why its pods mount an API token.
+            Flows::new("speaker", "speakerNetworkPolicy").to_api_server(),
+        ]
     }
 
     fn waivers(_: &MetallbParams, _: &Context) -> Vec<crate::waivers::Waiver> {
@@ -150,10 +154,6 @@ impl Component for Metallb {
             (Check::AddedCapability, "NET_RAW only: raw sockets for ARP and NDP"),
             (Check::RootContainer, "added capabilities take effect only for root; the image has no file capabilities"),
             (Check::HighUid, "runs as root for NET_RAW (upstream's speaker)"),
-            (
-                Check::ServiceAccountToken,
-                "the speaker watches Services, EndpointSlices and Nodes; on the host network it declares no flows",
-            ),
         ];
         let mut out: Vec<Waiver> = speaker.iter().map(|(c, why)| Waiver::new("speaker", *c, why)).collect();
         out.push(Waiver::new(
