@@ -26,6 +26,7 @@ pub mod keycloak;
 pub mod kibana;
 pub mod kured;
 pub mod longhorn;
+pub mod metallb;
 pub mod namespaces;
 pub mod network;
 pub mod nginx_ingress;
@@ -88,4 +89,5 @@ pub const ALL: &[&dyn ErasedComponent] = &[
     &sysdig_metrics_adapter::SysdigMetricsAdapter,
     &hpas::Hpas,
     &longhorn::Longhorn,
+    &metallb::Metallb,
 ];

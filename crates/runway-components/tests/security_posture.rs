@@ -126,8 +126,14 @@ fn only_pods_that_declare_the_api_server_mount_a_token() {
 fn namespaces_get_the_strictest_pod_security_level_their_pods_meet() {
     // kubeprod: fluentd reads host paths and node-exporter uses the host's network and
     // PIDs (privileged); sysdigcloud: the backend image runs as root (baseline);
-    // custom-metrics: the adapter meets `restricted`.
-    let want = [("kubeprod", "privileged"), ("sysdigcloud", "baseline"), ("custom-metrics", "restricted")];
+    // custom-metrics: the adapter meets `restricted`; metallb-system: the speaker uses the
+    // host's network (privileged).
+    let want = [
+        ("kubeprod", "privileged"),
+        ("sysdigcloud", "baseline"),
+        ("custom-metrics", "restricted"),
+        ("metallb-system", "privileged"),
+    ];
     let mut seen = 0;
     for (name, r) in examples() {
         for ns in r.objects.iter().filter(|o| o.kind() == "Namespace") {
