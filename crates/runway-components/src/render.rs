@@ -300,6 +300,10 @@ impl Stack {
         }
         if opts.only.is_none() {
             let mut crds = CrdSchemas::from_objects(&objects);
+            // The Prometheus Operator's CRDs, whichever components render monitors and rules.
+            if cx.platform.monitoring.operator() {
+                known_crds.extend(crate::prometheus::operator_crds::known());
+            }
             for doc in known_crds {
                 crds.add_document(doc)?;
             }

@@ -66,6 +66,7 @@
 mod alertmanager;
 mod config;
 mod exporters;
+pub mod operator_crds;
 mod params;
 
 use std::collections::BTreeMap;
