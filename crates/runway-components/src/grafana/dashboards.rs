@@ -57,10 +57,34 @@ pub const PROMETHEUS: BuiltinDashboard =
 /// requests against limits, restarts (`prometheus`, which renders both exporters).
 pub const KUBERNETES_RESOURCES: BuiltinDashboard =
     BuiltinDashboard { name: "kubernetes-resources", json: include_str!("dashboards/kubernetes-resources.json") };
+/// Traefik: requests, success rate and latency by entrypoint, requests and errors by
+/// backend service, open connections, configuration reloads (`traefik`).
+pub const TRAEFIK: BuiltinDashboard =
+    BuiltinDashboard { name: "traefik", json: include_str!("dashboards/traefik.json") };
+/// kured: nodes whose reboot sentinel is set, by node and over time (`kured`).
+pub const KURED: BuiltinDashboard = BuiltinDashboard { name: "kured", json: include_str!("dashboards/kured.json") };
+/// node-problem-detector: active node conditions and problem events by reason and node
+/// (`node_problem_detector`).
+pub const NODE_PROBLEM_DETECTOR: BuiltinDashboard =
+    BuiltinDashboard { name: "node-problem-detector", json: include_str!("dashboards/node-problem-detector.json") };
+/// MetalLB: pool usage, configuration state, addresses announced by node and service
+/// (`metallb`).
+pub const METALLB: BuiltinDashboard =
+    BuiltinDashboard { name: "metallb", json: include_str!("dashboards/metallb.json") };
 
 /// Every dashboard runway ships.
-pub const BUILTIN: &[BuiltinDashboard] =
-    &[ELASTICSEARCH, FLUENTD, NGINX_INGRESS, CERT_MANAGER, PROMETHEUS, KUBERNETES_RESOURCES];
+pub const BUILTIN: &[BuiltinDashboard] = &[
+    ELASTICSEARCH,
+    FLUENTD,
+    NGINX_INGRESS,
+    CERT_MANAGER,
+    PROMETHEUS,
+    KUBERNETES_RESOURCES,
+    TRAEFIK,
+    KURED,
+    NODE_PROBLEM_DETECTOR,
+    METALLB,
+];
 
 /// The largest dashboard file shipped in one ConfigMap. The API server refuses objects
 /// over 1 MiB, and the ConfigMap has metadata besides the file.

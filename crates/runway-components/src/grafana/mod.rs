@@ -1292,12 +1292,86 @@ mod tests {
             let panels = v["panels"].as_array().expect("panels");
             assert!(panels.len() >= 5, "{} has {} panels", d.name, panels.len());
             assert!(panels.iter().all(|p| p["targets"].as_array().is_some_and(|t| !t.is_empty())), "{}", d.name);
+            let exprs: Vec<&str> = panels
+                .iter()
+                .flat_map(|p| p["targets"].as_array().into_iter().flatten())
+                .map(|t| t["expr"].as_str().unwrap_or(""))
+                .collect();
+            assert!(exprs.iter().all(|e| !e.trim().is_empty()), "{} has a target without a query", d.name);
             let mut found = Vec::new();
             datasources(&v, &mut found);
             assert!(!found.is_empty());
             for ds in found {
                 assert_eq!(ds, json!({"type": "prometheus", "uid": DATASOURCE_UID}), "{}", d.name);
             }
+        }
+    }
+
+    #[test]
+    fn exporter_dashboards_query_each_exporters_metrics() {
+        // The metric names the exporters expose (Traefik v3, kured, node-problem-detector,
+        // MetalLB v0.14): every one appears in some panel's query.
+        let expected: [(BuiltinDashboard, &[&str]); 4] = [
+            (
+                dashboards::TRAEFIK,
+                &[
+                    "traefik_entrypoint_requests_total",
+                    "traefik_entrypoint_request_duration_seconds_bucket",
+                    "traefik_service_requests_total",
+                    "traefik_open_connections",
+                    "traefik_config_reloads_total",
+                ],
+            ),
+            (dashboards::KURED, &["kured_reboot_required"]),
+            (dashboards::NODE_PROBLEM_DETECTOR, &["problem_counter", "problem_gauge"]),
+            (
+                dashboards::METALLB,
+                &[
+                    "metallb_allocator_addresses_in_use_total",
+                    "metallb_allocator_addresses_total",
+                    "metallb_k8s_client_config_loaded_bool",
+                    "metallb_speaker_announced",
+                ],
+            ),
+        ];
+        for (d, metrics) in expected {
+            assert!(BUILTIN_DASHBOARDS.contains(&d), "{} is not registered", d.name);
+            let v: serde_json::Value = serde_json::from_str(d.json).expect("JSON");
+            let exprs: Vec<&str> = v["panels"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .flat_map(|p| p["targets"].as_array().into_iter().flatten())
+                .filter_map(|t| t["expr"].as_str())
+                .collect();
+            for m in metrics {
+                assert!(exprs.iter().any(|e| e.contains(m)), "{} never queries {m}", d.name);
+            }
+        }
+    }
+
+    #[test]
+    fn exporter_components_publish_their_dashboards() {
+        use crate::kured::{Kured, KuredParams};
+        use crate::metallb::{Metallb, MetallbParams};
+        use crate::node_problem_detector::{NodeProblemDetector, NodeProblemDetectorParams};
+        use crate::traefik::{Traefik, TraefikParams};
+        let mut c = cx();
+        let mut published = std::mem::take(&mut c.published);
+        Traefik::publish(&TraefikParams::default(), &c, &mut published);
+        Kured::publish(&KuredParams::default(), &c, &mut published);
+        NodeProblemDetector::publish(&NodeProblemDetectorParams::default(), &c, &mut published);
+        Metallb::publish(&MetallbParams::default(), &c, &mut published);
+        assert_eq!(
+            published.dashboards,
+            vec![dashboards::TRAEFIK, dashboards::KURED, dashboards::NODE_PROBLEM_DETECTOR, dashboards::METALLB]
+        );
+        c.published = published;
+        let objects = build_in(&GrafanaParams::default(), &c);
+        for name in ["traefik", "kured", "node-problem-detector", "metallb"] {
+            let cm = find(&objects, &format!("dashboard-{name}"));
+            assert_eq!(cm.name(), format!("grafana-dashboard-{name}"));
+            assert!(cm.value["data"][format!("{name}.json")].as_str().is_some_and(|f| f.contains("\"targets\"")));
         }
     }
 

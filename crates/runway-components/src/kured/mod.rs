@@ -73,7 +73,7 @@ use crate::common::meta;
 use crate::common::metrics::{MetricsEndpoint, Scrape};
 use crate::common::pod::{container_port, SECURITY_EXCEPTION_ANNOTATION};
 use crate::component::{Component, ObjectDoc};
-use crate::context::Context;
+use crate::context::{Context, Published};
 
 /// The DaemonSet (its name is kured's `--ds-name`, the object that holds the lock), the
 /// ServiceAccount and the RBAC objects.
@@ -114,6 +114,10 @@ impl Component for Kured {
         },
     ];
     type Params = KuredParams;
+
+    fn publish(_: &KuredParams, _: &Context, published: &mut Published) {
+        published.dashboards.push(crate::grafana::dashboards::KURED);
+    }
 
     fn network(p: &KuredParams, cx: &Context) -> Vec<crate::network::Flows> {
         let mut f = crate::network::Flows::new("daemonset", "networkPolicy").to_api_server();

@@ -59,7 +59,7 @@ use crate::common::meta;
 use crate::common::metrics::{MetricsEndpoint, Scrape};
 use crate::common::pod::{container_security, pod_security, SECURITY_EXCEPTION_ANNOTATION};
 use crate::component::{Component, ObjectDoc};
-use crate::context::{Context, Platform};
+use crate::context::{Context, Platform, Published};
 
 /// The controller's Deployment and ServiceAccount.
 pub const CONTROLLER: &str = "metallb-controller";
@@ -127,6 +127,10 @@ impl Component for Metallb {
 
     fn default_enabled_on(platform: &Platform) -> bool {
         platform.name == "onprem"
+    }
+
+    fn publish(_: &MetallbParams, _: &Context, published: &mut Published) {
+        published.dashboards.push(crate::grafana::dashboards::METALLB);
     }
 
     fn externals(p: &MetallbParams, _: &Context) -> Vec<ExternalRef> {

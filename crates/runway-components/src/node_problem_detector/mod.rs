@@ -61,7 +61,7 @@ use crate::common::meta;
 use crate::common::metrics::{MetricsEndpoint, Scrape};
 use crate::common::pod::{container_port, SECURITY_EXCEPTION_ANNOTATION};
 use crate::component::{Component, ObjectDoc};
-use crate::context::Context;
+use crate::context::{Context, Published};
 
 /// The DaemonSet, ServiceAccount and RBAC objects.
 pub const NAME: &str = "node-problem-detector";
@@ -109,6 +109,10 @@ impl Component for NodeProblemDetector {
         ObjectDoc { key: "networkPolicy", kind: "NetworkPolicy", doc: "`node-problem-detector`: the API server" },
     ];
     type Params = NodeProblemDetectorParams;
+
+    fn publish(_: &NodeProblemDetectorParams, _: &Context, published: &mut Published) {
+        published.dashboards.push(crate::grafana::dashboards::NODE_PROBLEM_DETECTOR);
+    }
 
     fn network(_: &NodeProblemDetectorParams, _: &Context) -> Vec<crate::network::Flows> {
         vec![crate::network::Flows::new("daemonset", "networkPolicy").to_api_server()]

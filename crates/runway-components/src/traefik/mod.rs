@@ -199,6 +199,7 @@ impl Component for Traefik {
                 class: class_of(cx),
             });
         }
+        published.dashboards.push(crate::grafana::dashboards::TRAEFIK);
     }
 
     fn network(p: &TraefikParams, cx: &Context) -> Vec<crate::network::Flows> {
