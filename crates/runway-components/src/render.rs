@@ -331,8 +331,8 @@ fn locate(e: Error, patched: &BTreeMap<(String, String), Node>, sources: &Source
     }
 }
 
-/// Applies a component's patches of one object; `None` when a patch removes it. With
-/// `keep_trails`, also returns the object's tree with provenance.
+/// Applies a component's patches of one object; `None` when a patch removes it. A patched
+/// object (every object, with `keep_trails`) comes with its tree with provenance.
 fn patch_object(
     mut obj: Object,
     mine: &[&ObjectPatch],

@@ -8,6 +8,16 @@ pub fn find<'a>(objects: &'a [Object], key: &str) -> &'a Object {
     objects.iter().find(|o| o.key == key).unwrap_or_else(|| panic!("no object `{key}`"))
 }
 
+/// The first container of the pod template of the object built under `key`.
+pub fn first_container(objects: &[Object], key: &str) -> serde_json::Value {
+    find(objects, key).value["spec"]["template"]["spec"]["containers"][0].clone()
+}
+
+/// The strings of a JSON list (a container's `command` or `args`); empty when absent.
+pub fn strings(list: &serde_json::Value) -> Vec<String> {
+    list.as_array().into_iter().flatten().filter_map(|a| a.as_str().map(String::from)).collect()
+}
+
 /// The error's key path as written in messages, or "" when it has none.
 pub fn path_of(e: &Error) -> String {
     e.path().map(ToString::to_string).unwrap_or_default()
@@ -16,8 +26,8 @@ pub fn path_of(e: &Error) -> String {
 /// A validator of custom resources against the `version` schema of a vendored CRD (its
 /// JSON, as build.rs writes it), strict as `kubernetes-validate --strict`: a field the
 /// schema does not list is an error (the API server would prune it silently), except under
-/// `x-kubernetes-preserve-unknown-fields`. Stands in for runway-core's CRD-schema
-/// validation until that API takes CRDs a render does not contain.
+/// `x-kubernetes-preserve-unknown-fields`. Renders are validated by runway-core's CRD check;
+/// this checks a single built object in a unit test, without a render.
 pub fn crd_validator(crd_json: &str, version: &str) -> jsonschema::Validator {
     let crd: serde_json::Value = serde_json::from_str(crd_json).expect("a vendored CRD is JSON");
     let versions = crd["spec"]["versions"].as_array().expect("a CRD lists its versions");

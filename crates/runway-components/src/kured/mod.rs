@@ -491,16 +491,11 @@ mod tests {
     }
 
     fn container(objects: &[Object]) -> serde_json::Value {
-        find(objects, "daemonset").value["spec"]["template"]["spec"]["containers"][0].clone()
+        crate::common::testing::first_container(objects, "daemonset")
     }
 
     fn command(objects: &[Object]) -> Vec<String> {
-        container(objects)["command"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|a| a.as_str().map(String::from))
-            .collect()
+        crate::common::testing::strings(&container(objects)["command"])
     }
 
     #[test]
