@@ -485,6 +485,7 @@ impl Fleet {
     ) -> Result<FleetSummary, Vec<FleetError>> {
         let staged = StagedTree::new(dir).map_err(|e| vec![FleetError::new(None, e, &SourceMap::new())])?;
         let failed = AtomicBool::new(false);
+        let memo = crate::output::TextMemo::new();
         let results: Vec<Result<(usize, usize), FleetError>> = (0..self.spec.clusters.len())
             .into_par_iter()
             .map(|i| {
@@ -497,7 +498,7 @@ impl Fleet {
                 if failed.load(Ordering::Relaxed) {
                     return Ok((out.objects.len(), 0));
                 }
-                let files = out.files_for(opts.json, &opts.gitops);
+                let files = out.files_memo(opts.json, &opts.gitops, Some(&memo));
                 let bytes = staged.write_many(name, &files).map_err(|e| {
                     failed.store(true, Ordering::Relaxed);
                     FleetError::new(Some(name), e, &SourceMap::new())

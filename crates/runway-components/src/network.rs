@@ -290,24 +290,24 @@ fn string_map(v: Option<&Json>) -> BTreeMap<String, String> {
 
 /// The workloads (objects with a pod template) of `objects`.
 pub fn workloads(objects: &[Object]) -> Vec<Workload<'_>> {
-    objects
-        .iter()
-        .filter_map(|o| {
-            let template = o.value.ptr("/spec/template").or_else(|| o.value.ptr("/spec/jobTemplate/spec/template"))?;
-            let pod = template.get("spec")?;
-            let labels = string_map(template.ptr("/metadata/labels"));
-            let mut selector = string_map(o.value.ptr("/spec/selector/matchLabels"));
-            if selector.is_empty() {
-                // A CronJob has no selector: its pods' stable `name` label, else all labels.
-                selector = match labels.get("name") {
-                    Some(n) => BTreeMap::from([("name".to_string(), n.clone())]),
-                    None => labels.clone(),
-                };
-            }
-            let annotations = string_map(template.ptr("/metadata/annotations"));
-            Some(Workload { object: o, labels, selector, pod, annotations })
-        })
-        .collect()
+    objects.iter().filter_map(workload).collect()
+}
+
+/// `o` as a workload, when it has a pod template.
+pub fn workload(o: &Object) -> Option<Workload<'_>> {
+    let template = o.value.ptr("/spec/template").or_else(|| o.value.ptr("/spec/jobTemplate/spec/template"))?;
+    let pod = template.get("spec")?;
+    let labels = string_map(template.ptr("/metadata/labels"));
+    let mut selector = string_map(o.value.ptr("/spec/selector/matchLabels"));
+    if selector.is_empty() {
+        // A CronJob has no selector: its pods' stable `name` label, else all labels.
+        selector = match labels.get("name") {
+            Some(n) => BTreeMap::from([("name".to_string(), n.clone())]),
+            None => labels.clone(),
+        };
+    }
+    let annotations = string_map(template.ptr("/metadata/annotations"));
+    Some(Workload { object: o, labels, selector, pod, annotations })
 }
 
 /// True when `selector` selects `labels`.
@@ -327,8 +327,16 @@ pub struct Resolved {
 }
 
 /// The pods and port behind Service `namespace/name` port `port` (a number or a port
-/// name), or `None` when the render has no such Service or port.
-pub fn resolve_service(objects: &[Object], namespace: &str, name: &str, port: &IntOrString) -> Option<Vec<Resolved>> {
+/// name), or `None` when the render has no such Service or port. `all` is
+/// [`workloads`]`(objects)`, found once by the caller: the policies resolve many Services
+/// over one render, and finding the workloads is most of the work.
+pub fn resolve_service(
+    objects: &[Object],
+    all: &[Workload],
+    namespace: &str,
+    name: &str,
+    port: &IntOrString,
+) -> Option<Vec<Resolved>> {
     let svc = objects.iter().find(|o| o.kind() == "Service" && o.namespace() == namespace && o.name() == name)?;
     let selector = string_map(svc.value.ptr("/spec/selector"));
     if selector.is_empty() {
@@ -339,10 +347,8 @@ pub fn resolve_service(objects: &[Object], namespace: &str, name: &str, port: &I
         IntOrString::String(s) => p.get("name").and_then(Json::as_str) == Some(s),
     })?;
     let protocol = Protocol::parse(sp.get("protocol").and_then(Json::as_str));
-    let backing: Vec<Workload> = workloads(objects)
-        .into_iter()
-        .filter(|w| w.object.namespace() == namespace && selects(&selector, &w.labels))
-        .collect();
+    let backing: Vec<&Workload> =
+        all.iter().filter(|w| w.object.namespace() == namespace && selects(&selector, &w.labels)).collect();
     let target = sp.get("targetPort").or_else(|| sp.get("port"))?;
     let numbers: BTreeSet<Port> = match target {
         Json::Number(n) => BTreeSet::from([Port(protocol, i32::try_from(n.as_i64()?).ok()?)]),
@@ -359,9 +365,10 @@ pub fn resolve_service(objects: &[Object], namespace: &str, name: &str, port: &I
 
 /// The pods Prometheus scrapes: annotated pod templates and Services (host-network pods
 /// excepted), each with the scraped port.
-pub fn scrape_targets(objects: &[Object]) -> Vec<Resolved> {
+/// `all` is [`workloads`]`(objects)`.
+pub fn scrape_targets(objects: &[Object], all: &[Workload]) -> Vec<Resolved> {
     let mut out = Vec::new();
-    for w in workloads(objects) {
+    for w in all {
         if w.host_network() || w.annotations.get("prometheus.io/scrape").map(String::as_str) != Some("true") {
             continue;
         }
@@ -476,7 +483,7 @@ pub fn policies(objects: &[Object], declared: &[(&str, Vec<Flows>)]) -> Result<V
                     let ns = namespace.as_deref().unwrap_or(w.object.namespace());
                     // A Service the render does not hold (an optional one, like Redis Sentinel
                     // in standalone mode, or one a layer removed) opens nothing.
-                    for r in resolve_service(objects, ns, name, &IntOrString::Int(*port)).unwrap_or_default() {
+                    for r in resolve_service(objects, &all, ns, name, &IntOrString::Int(*port)).unwrap_or_default() {
                         connect(&mut drafts, i, &r);
                     }
                 }
@@ -502,14 +509,14 @@ pub fn policies(objects: &[Object], declared: &[(&str, Vec<Flows>)]) -> Result<V
                     }
                 }
                 Egress::ScrapeTargets => {
-                    for r in scrape_targets(objects) {
+                    for r in scrape_targets(objects, &all) {
                         connect(&mut drafts, i, &r);
                     }
                 }
                 Egress::IngressBackends => {
                     backends_served = true;
                     for (ns, name, port) in ingress_backends(objects) {
-                        for r in resolve_service(objects, &ns, &name, &port).unwrap_or_default() {
+                        for r in resolve_service(objects, &all, &ns, &name, &port).unwrap_or_default() {
                             connect(&mut drafts, i, &r);
                         }
                     }
@@ -526,7 +533,7 @@ pub fn policies(objects: &[Object], declared: &[(&str, Vec<Flows>)]) -> Result<V
         // No ingress controller in the render: the cluster's own (in a namespace runway
         // does not know) reaches the backends.
         for (ns, name, port) in ingress_backends(objects) {
-            for r in resolve_service(objects, &ns, &name, &port).unwrap_or_default() {
+            for r in resolve_service(objects, &all, &ns, &name, &port).unwrap_or_default() {
                 for to in receivers(&r) {
                     drafts[to].ingress.entry(Peer::AllNamespaces).or_default().insert(r.port);
                     drafts[to].reasons.insert(format!(

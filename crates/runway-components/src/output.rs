@@ -21,24 +21,81 @@ impl Rendered {
 
     /// One file per object for `--output-dir`: `COMPONENT/KIND-NAME.yaml`, in canonical order.
     pub fn files(&self) -> Vec<(String, String)> {
-        self.objects
-            .iter()
-            .map(|o| {
-                let file = format!("{}/{}-{}.yaml", o.component, o.kind().to_ascii_lowercase(), o.name());
-                (file, emit::to_yaml_stream(std::iter::once(&o.value)))
-            })
-            .collect()
+        self.files_with(false, None)
     }
 
     /// One JSON file per object for `--output-dir --format json`: `COMPONENT/KIND-NAME.json`.
     pub fn files_json(&self) -> Vec<(String, String)> {
+        self.files_with(true, None)
+    }
+
+    /// The per-object files, each object's text taken from `memo` when an earlier render
+    /// wrote an equal object (the bytes are the same either way).
+    fn files_with(&self, json: bool, memo: Option<&TextMemo>) -> Vec<(String, String)> {
+        let ext = if json { "json" } else { "yaml" };
         self.objects
             .iter()
             .map(|o| {
-                let file = format!("{}/{}-{}.json", o.component, o.kind().to_ascii_lowercase(), o.name());
-                (file, emit::to_json_pretty(&o.value))
+                let file = format!("{}/{}-{}.{ext}", o.component, o.kind().to_ascii_lowercase(), o.name());
+                let text = match memo {
+                    Some(m) => m.text(o, json),
+                    None => object_text(&o.value, json),
+                };
+                (file, text)
             })
             .collect()
+    }
+}
+
+/// The text of one object's file: a one-document YAML stream, or pretty JSON.
+fn object_text(value: &serde_json::Value, json: bool) -> String {
+    if json {
+        emit::to_json_pretty(value)
+    } else {
+        emit::to_yaml_stream(std::iter::once(value))
+    }
+}
+
+/// Objects' file texts remembered across the renders of a fleet.
+///
+/// The clusters of a fleet share most of their objects byte for byte (CRDs, RBAC, most
+/// workloads; what differs is a host name, a checksum, a replica count). Comparing a
+/// value with the one written before is several times cheaper than writing it again, and
+/// the cert-manager CRDs alone are most of a cluster's bytes, so a fleet keeps the text of
+/// the first cluster's object under each (component, key, format) and reuses it for every
+/// later cluster whose object is equal. An object that differs is written afresh and not
+/// remembered (the first one stays), so the memo holds at most one text per object key,
+/// and what is written never depends on which cluster a thread rendered first.
+#[derive(Debug, Default)]
+pub struct TextMemo {
+    seen: std::sync::RwLock<MemoMap>,
+}
+
+type MemoMap = std::collections::BTreeMap<(String, String, bool), std::sync::Arc<(serde_json::Value, String)>>;
+
+impl TextMemo {
+    /// An empty memo.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The file text of `o` (YAML, or JSON with `json`): remembered if an equal object was
+    /// written before, else written now (and remembered if nothing was under its key).
+    pub fn text(&self, o: &runway_core::Object, json: bool) -> String {
+        let key = (o.component.clone(), o.key.clone(), json);
+        // A poisoned lock means another thread panicked mid-insert; the map itself is
+        // still whole (inserts are single calls), so its content is used as it is.
+        let known = self.seen.read().unwrap_or_else(|e| e.into_inner()).get(&key).cloned();
+        if let Some(entry) = known {
+            if entry.0 == o.value {
+                return entry.1.clone();
+            }
+            return object_text(&o.value, json);
+        }
+        let text = object_text(&o.value, json);
+        let mut seen = self.seen.write().unwrap_or_else(|e| e.into_inner());
+        seen.entry(key).or_insert_with(|| std::sync::Arc::new((o.value.clone(), text.clone())));
+        text
     }
 }
 
@@ -214,7 +271,12 @@ impl Rendered {
     /// The `--output-dir` files (YAML, or JSON with `json`), with `kustomization.yaml`
     /// listing them in apply order when `opts.kustomization` is on.
     pub fn files_for(&self, json: bool, opts: &GitOpsOptions) -> Vec<(String, String)> {
-        let mut files = if json { self.files_json() } else { self.files() };
+        self.files_memo(json, opts, None)
+    }
+
+    /// [`Rendered::files_for`], with objects' texts shared through `memo` (fleets).
+    pub fn files_memo(&self, json: bool, opts: &GitOpsOptions, memo: Option<&TextMemo>) -> Vec<(String, String)> {
+        let mut files = self.files_with(json, memo);
         if opts.kustomization {
             let resources: Vec<serde_json::Value> = files.iter().map(|(f, _)| f.clone().into()).collect();
             // `fifo` keeps the files' order (apply order) instead of kustomize's own sort.

@@ -111,7 +111,7 @@ pub const ANNOTATION_PREFIX: &str = "checkov.io/skip";
 /// The waivers the render adds itself: image digests and API tokens (see the module doc).
 pub fn derived(objects: &[Object], component: &str, api_workloads: &[&str]) -> Vec<Waiver> {
     let mut out = Vec::new();
-    for w in crate::network::workloads(objects).iter().filter(|w| w.object.component == component) {
+    for w in objects.iter().filter(|o| o.component == component).filter_map(crate::network::workload) {
         let undigested = ["containers", "initContainers"]
             .iter()
             .flat_map(|k| w.pod.get(*k).and_then(Json::as_array).into_iter().flatten())

@@ -130,28 +130,41 @@ impl Object {
 /// The first path where `orig` holds something that `back` lost (an unknown field).
 /// `null` in `orig` counts as absent.
 fn first_loss(orig: &serde_json::Value, back: &serde_json::Value, at: KeyPath) -> Option<KeyPath> {
+    let mut reversed = Vec::new();
+    if !lost_below(orig, back, &mut reversed) {
+        return None;
+    }
+    let mut path = at;
+    path.0.extend(reversed.into_iter().rev());
+    Some(path)
+}
+
+/// True when `orig` holds something `back` lost; `reversed` then holds where, innermost
+/// segment first. Segments are made only on the way back from a loss, so comparing a
+/// whole object builds no path per field.
+fn lost_below(orig: &serde_json::Value, back: &serde_json::Value, reversed: &mut Vec<crate::path::Segment>) -> bool {
+    use crate::path::Segment;
     use serde_json::Value as J;
     match (orig, back) {
         (J::Object(o), J::Object(b)) => {
-            for (k, v) in o {
-                if v.is_null() {
-                    continue;
-                }
-                match b.get(k) {
-                    None => return Some(at.key(k)),
-                    Some(bv) => {
-                        if let Some(p) = first_loss(v, bv, at.key(k)) {
-                            return Some(p);
-                        }
-                    }
+            for (k, v) in o.iter().filter(|(_, v)| !v.is_null()) {
+                if b.get(k).is_none_or(|bv| lost_below(v, bv, reversed)) {
+                    reversed.push(Segment::Key(k.clone()));
+                    return true;
                 }
             }
-            None
+            false
         }
         (J::Array(o), J::Array(b)) => {
-            o.iter().zip(b).enumerate().find_map(|(i, (ov, bv))| first_loss(ov, bv, at.index(i)))
+            for (i, (ov, bv)) in o.iter().zip(b).enumerate() {
+                if lost_below(ov, bv, reversed) {
+                    reversed.push(Segment::Index(i));
+                    return true;
+                }
+            }
+            false
         }
-        _ => None,
+        _ => false,
     }
 }
 

@@ -18,10 +18,29 @@ pub fn schema_of<P: JsonSchema>() -> serde_json::Value {
     schemars::schema_for!(P).to_value()
 }
 
+/// [`schema_of`], generated once per type and process: a type's schema never changes, and
+/// generating it was a measurable part of every render (a fleet reads every component's
+/// parameters once per cluster).
+fn cached_schema_of<P: JsonSchema + 'static>() -> std::sync::Arc<serde_json::Value> {
+    type Memo = std::collections::BTreeMap<std::any::TypeId, std::sync::Arc<serde_json::Value>>;
+    static MEMO: std::sync::Mutex<Memo> = std::sync::Mutex::new(std::collections::BTreeMap::new());
+    let id = std::any::TypeId::of::<P>();
+    // Entries are inserted whole, so a lock poisoned elsewhere still holds good schemas.
+    if let Some(s) = MEMO.lock().unwrap_or_else(|e| e.into_inner()).get(&id) {
+        return s.clone();
+    }
+    let schema = std::sync::Arc::new(schema_of::<P>());
+    MEMO.lock().unwrap_or_else(|e| e.into_inner()).entry(id).or_insert(schema).clone()
+}
+
 /// Reads `P` from `node`. `prefix` is the path of `node` (for messages); `what` names
 /// the owner (`elasticsearch`) for "not a parameter of" notes.
-pub fn read_params<P: DeserializeOwned + JsonSchema>(node: &Node, prefix: &KeyPath, what: &str) -> Result<P, Error> {
-    let schema = schema_of::<P>();
+pub fn read_params<P: DeserializeOwned + JsonSchema + 'static>(
+    node: &Node,
+    prefix: &KeyPath,
+    what: &str,
+) -> Result<P, Error> {
+    let schema = cached_schema_of::<P>();
     check_unknown_keys(node, &schema, &schema, prefix, what)?;
     let json = node.to_json();
     serde_path_to_error::deserialize(&json).map_err(|e| {

@@ -86,19 +86,17 @@ pub fn referenced_config(pod_spec: &J) -> BTreeSet<(&'static str, String)> {
 /// of its namespace that it references and that another component built. Deterministic:
 /// the same objects give the same annotations, whatever their order.
 pub fn annotate_referenced_checksums(objects: &mut [Object]) {
-    let mut content: BTreeMap<(&str, String, String), (String, String)> = BTreeMap::new();
-    for o in objects.iter() {
-        let kind = match o.kind() {
-            "ConfigMap" => "ConfigMap",
-            "Secret" => "Secret",
-            _ => continue,
-        };
-        content.insert(
-            (kind, o.namespace().to_string(), o.name().to_string()),
-            (o.component.clone(), content_hash(&o.value)),
-        );
+    // Where each ConfigMap and Secret is; hashed below only when another component's pod
+    // references it (hashing every one, dashboards included, was most of this pass).
+    let mut configs: BTreeMap<(&str, &str, &str), usize> = BTreeMap::new();
+    for (i, o) in objects.iter().enumerate() {
+        if let kind @ ("ConfigMap" | "Secret") = o.kind() {
+            configs.insert((kind, o.namespace(), o.name()), i);
+        }
     }
-    for o in objects.iter_mut() {
+    let mut hashes: BTreeMap<usize, String> = BTreeMap::new();
+    let mut sums: Vec<(usize, &'static str, String)> = Vec::new();
+    for (i, o) in objects.iter().enumerate() {
         let pointer = if o.value.ptr("/spec/template").is_some() {
             "/spec/template"
         } else if o.value.ptr("/spec/jobTemplate/spec/template").is_some() {
@@ -106,23 +104,24 @@ pub fn annotate_referenced_checksums(objects: &mut [Object]) {
         } else {
             continue;
         };
-        let ns = o.namespace().to_string();
         let Some(spec) = o.value.ptr(&format!("{pointer}/spec")) else { continue };
         let mut h = Sha256::new();
         let mut any = false;
         for (kind, name) in referenced_config(spec) {
-            let Some((component, hash)) = content.get(&(kind, ns.clone(), name.clone())) else { continue };
-            if *component == o.component {
+            let Some(&at) = configs.get(&(kind, o.namespace(), name.as_str())) else { continue };
+            if objects[at].component == o.component {
                 continue;
             }
             any = true;
+            let hash = hashes.entry(at).or_insert_with(|| content_hash(&objects[at].value));
             h.update(format!("{kind}/{name}={hash}\n").as_bytes());
         }
-        if !any {
-            continue;
+        if any {
+            sums.push((i, pointer, hex(&h.finalize())));
         }
-        let sum = hex(&h.finalize());
-        let Some(template) = o.value.pointer_mut(pointer) else { continue };
+    }
+    for (i, pointer, sum) in sums {
+        let Some(template) = objects[i].value.pointer_mut(pointer) else { continue };
         if template.get("metadata").is_none_or(|m| !m.is_object()) {
             template["metadata"] = J::Object(Default::default());
         }

@@ -134,6 +134,27 @@ pub fn provisioned_file(name: &str, value: &Value, ds: Datasource) -> Result<Str
     .with_path(path_of(name)))
 }
 
+/// [`provisioned_file`] for a dashboard runway ships, fixed up once per process.
+///
+/// A built-in dashboard is static text and the datasource a constant of the grafana
+/// component, so its file is the same in every render; a fleet renders it for every
+/// cluster, and parsing, fixing up and printing it again each time was a tenth of a
+/// cluster's render. Keyed by the dashboard's name, the address of its static text and the
+/// datasource, so a different text or datasource is never served a stale file; only
+/// successes are kept (an error is reported again, the same, on the next render).
+pub fn builtin_file(d: &BuiltinDashboard, ds: Datasource) -> Result<String, Error> {
+    type Key = (&'static str, usize, usize, String, String);
+    static MEMO: std::sync::Mutex<BTreeMap<Key, String>> = std::sync::Mutex::new(BTreeMap::new());
+    let key: Key = (d.name, d.json.as_ptr() as usize, d.json.len(), ds.name.to_string(), ds.uid.to_string());
+    // The map is only ever inserted into whole, so a poisoned lock still holds good entries.
+    if let Some(text) = MEMO.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
+        return Ok(text.clone());
+    }
+    let text = provisioned_file(d.name, &Value::String(d.json.into()), ds)?;
+    MEMO.lock().unwrap_or_else(|e| e.into_inner()).insert(key, text.clone());
+    Ok(text)
+}
+
 /// The fixed-up dashboard object.
 pub fn fix_up(name: &str, value: &Value, ds: Datasource) -> Result<Value, Error> {
     let path = path_of(name);

@@ -281,7 +281,7 @@ impl Component for Grafana {
         let builtin =
             cx.published.dashboards.iter().filter(|d| p.builtin_dashboards && !p.dashboards.contains_key(d.name));
         for d in builtin {
-            let file = dashboards::provisioned_file(d.name, &serde_json::Value::String(d.json.into()), ds)?;
+            let file = dashboards::builtin_file(d, ds)?;
             objects.push(Object::new(
                 Self::NAME,
                 &format!("dashboard-{}", d.name),
