@@ -10,7 +10,8 @@ fn main() {
     let out = Path::new(&std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR")).join("crds");
     fs::create_dir_all(&out).expect("OUT_DIR is writable");
     // cert-manager's and MetalLB's CRDs (rendered) and the Prometheus Operator's (not
-    // rendered: the operator owns them; every operator-mode render validates its PrometheusRule against them).
+    // rendered: the operator owns them; every operator-mode render validates its monitors and
+    // PrometheusRule against them).
     for dir in ["src/cert_manager/crds", "src/prometheus/crds", "src/metallb/crds"] {
         convert(Path::new(dir), &out);
     }

@@ -123,6 +123,75 @@ fn sysdig_backend_matches_its_snapshot_on_eks_gke_and_onprem() {
     });
 }
 
+/// The Sysdig stack with its API behind Traefik (`exposure: Ingress`, the controller set on
+/// the command line): the Ingress is Traefik's, and the API's Service tells Traefik to speak
+/// HTTPS to the pods through the serversTransport that skips verifying their self-signed
+/// certificate. The same stack on nginx carries `backend-protocol: HTTPS` on the Ingress
+/// and nothing on the Service.
+#[test]
+fn sysdig_api_behind_traefik_matches_its_snapshot() {
+    let settings = snapshot_settings("render");
+    settings.bind(|| {
+        let stack =
+            ["--platform", "gke", "--stack", "examples/sdc/stack.yaml", "--set", "sdc_backend.exposure=Ingress"];
+        let traefik = [&["render"][..], &stack, &["--set", "platform.ingress_controller=traefik"]].concat();
+        let out = render_ok(&traefik);
+        assert_eq!(out, render_ok(&traefik), "render is not deterministic for {traefik:?}");
+        insta::assert_snapshot!("sdc__gke-traefik-ingress", out);
+
+        let objects = |args: &[&str]| -> Vec<serde_json::Value> {
+            let json = render_ok(&[args, &["--format", "json"]].concat());
+            let list: serde_json::Value = serde_json::from_str(&json).expect("a JSON List");
+            list["items"].as_array().expect("items").clone()
+        };
+        let find = |items: &[serde_json::Value], kind: &str| -> serde_json::Value {
+            items
+                .iter()
+                .find(|o| o["kind"] == kind && o["metadata"]["name"] == "sdc-api")
+                .unwrap_or_else(|| panic!("no {kind} sdc-api"))
+                .clone()
+        };
+        let on_traefik = objects(&traefik);
+        let svc = find(&on_traefik, "Service")["metadata"]["annotations"].clone();
+        assert_eq!(svc["traefik.ingress.kubernetes.io/service.serversscheme"], "https");
+        assert_eq!(svc["traefik.ingress.kubernetes.io/service.serverstransport"], "self-signed-backend@file");
+        let ing = find(&on_traefik, "Ingress");
+        assert_eq!(ing["spec"]["ingressClassName"], "traefik");
+        assert_eq!(ing["metadata"]["annotations"]["traefik.ingress.kubernetes.io/router.tls"], "true");
+
+        let on_nginx = objects(&[&["render"][..], &stack, &["--set", "platform.ingress_controller=nginx"]].concat());
+        assert!(find(&on_nginx, "Service")["metadata"].get("annotations").is_none());
+        let ann = find(&on_nginx, "Ingress")["metadata"]["annotations"].clone();
+        assert_eq!(ann["nginx.ingress.kubernetes.io/backend-protocol"], "HTTPS");
+        assert_eq!(ann["nginx.ingress.kubernetes.io/proxy-body-size"], "100m");
+    });
+}
+
+/// Under Traefik no object of any render carries an nginx annotation: every Ingress (and
+/// backend Service) follows the chosen controller, whichever component builds it.
+#[test]
+fn no_traefik_render_carries_an_nginx_annotation() {
+    let sdc = ["--stack", "examples/sdc/stack.yaml", "--set", "sdc_backend.exposure=Ingress"];
+    let renders: Vec<Vec<&str>> = vec![
+        vec!["--stack", "examples/onprem/stack.yaml"],
+        vec!["--stack", "examples/onprem/stack.yaml", "--set", "traefik.dashboard.enabled=true"],
+        vec!["--stack", "examples/observability/stack.yaml"],
+        [&["--platform", "onprem"][..], &sdc].concat(),
+        [&["--platform", "gke"][..], &sdc, &["--set", "platform.ingress_controller=traefik"]].concat(),
+        [&["--platform", "eks"][..], &sdc, &["--set", "platform.ingress_controller=traefik"]].concat(),
+        vec!["--stack", "examples/gke/stack.yaml", "--set", "platform.ingress_controller=traefik"],
+    ];
+    for args in renders {
+        let args = [&["render"][..], &args].concat();
+        let out = render_ok(&args);
+        assert!(out.contains("ingressClassName: traefik"), "{args:?}: no Traefik Ingress");
+        assert!(!out.contains("ingressClassName: nginx"), "{args:?}: an nginx Ingress");
+        if let Some(at) = out.find("nginx.ingress.kubernetes.io/") {
+            panic!("{args:?}: an nginx annotation: {}", &out[at.saturating_sub(200)..(at + 100).min(out.len())]);
+        }
+    }
+}
+
 /// The runtime's secrets (Grafana, oauth2-proxy, external-dns): no value, plain or base64,
 /// reaches an object other than a Secret or anything runway prints on standard error.
 #[test]

@@ -4,6 +4,14 @@
 //! the chosen ingress controller (`platform.ingress_controller`): nginx's `auth-url` and
 //! `auth-signin` annotations, or Traefik's forwardAuth middleware that the `traefik`
 //! component defines ([`crate::traefik::AUTH_MIDDLEWARE_REF`]).
+//!
+//! What a backend needs beyond plain HTTP within the controller's defaults (it serves
+//! HTTPS only, takes large uploads, answers with large headers) is stated once, as a
+//! [`BackendNeeds`], and translated here for the chosen controller: nginx reads all of it
+//! from annotations of the Ingress; Traefik reads the backend protocol from annotations of
+//! the backend's *Service* ([`backend_service_annotations`]) and has no limits to raise
+//! for the other two. Components never write controller-specific annotations themselves,
+//! so switching the controller is one line.
 
 use std::collections::BTreeMap;
 
@@ -25,6 +33,43 @@ pub const TRAEFIK_ENTRYPOINTS_ANNOTATION: &str = "traefik.ingress.kubernetes.io/
 pub const TRAEFIK_TLS_ANNOTATION: &str = "traefik.ingress.kubernetes.io/router.tls";
 /// Traefik: the middlewares a router runs, as `NAME@PROVIDER`.
 pub const TRAEFIK_MIDDLEWARES_ANNOTATION: &str = "traefik.ingress.kubernetes.io/router.middlewares";
+/// Traefik, on a Service: the scheme Traefik uses to reach its endpoints (`https`).
+pub const TRAEFIK_SERVERS_SCHEME_ANNOTATION: &str = "traefik.ingress.kubernetes.io/service.serversscheme";
+/// Traefik, on a Service: the serversTransport (TLS settings towards the endpoints), as
+/// `NAME@PROVIDER`.
+pub const TRAEFIK_SERVERS_TRANSPORT_ANNOTATION: &str = "traefik.ingress.kubernetes.io/service.serverstransport";
+/// nginx: the protocol nginx speaks to the backend (`HTTPS`).
+pub const NGINX_BACKEND_PROTOCOL_ANNOTATION: &str = "nginx.ingress.kubernetes.io/backend-protocol";
+/// nginx: the largest request body nginx passes on (`client_max_body_size`; its default is 1m).
+pub const NGINX_PROXY_BODY_SIZE_ANNOTATION: &str = "nginx.ingress.kubernetes.io/proxy-body-size";
+/// nginx: the buffer for the first part of the backend's response, its headers
+/// (`proxy_buffer_size`; its default is one memory page, 4k or 8k).
+pub const NGINX_PROXY_BUFFER_SIZE_ANNOTATION: &str = "nginx.ingress.kubernetes.io/proxy-buffer-size";
+
+/// What a backend needs from the ingress controller beyond plain HTTP within the
+/// controller's defaults, translated per controller by [`ui_ingress`] and
+/// [`backend_service_annotations`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct BackendNeeds {
+    /// The backend serves HTTPS only, with a certificate the controller cannot verify
+    /// (self-signed, made in the pod); the hop stays inside the cluster. nginx: the
+    /// Ingress's `backend-protocol: HTTPS` (nginx does not verify backend certificates
+    /// unless told to). Traefik: `serversscheme: https` and the serversTransport
+    /// [`crate::traefik::SELF_SIGNED_TRANSPORT_REF`] (`insecureSkipVerify`) on the
+    /// backend's Service. Default: false (plain HTTP).
+    pub https_self_signed: bool,
+    /// The largest request body the backend must receive, in MiB. nginx:
+    /// `proxy-body-size` (its default is 1 MiB). Traefik: nothing, it limits request bodies
+    /// only with a buffering middleware, which no runway router uses. Default: `None`
+    /// (the controller's default).
+    pub max_request_body_mib: Option<u32>,
+    /// How large the backend's response headers get, in KiB (login responses with large
+    /// cookies). nginx: `proxy-buffer-size` (its default of one page answers larger ones
+    /// with 502 "upstream sent too big header"). Traefik: nothing, it proxies with Go's HTTP
+    /// transport, which accepts response headers up to 10 MiB and has no fixed-size header
+    /// buffer to raise. Default: `None` (the controller's default).
+    pub response_headers_kib: Option<u32>,
+}
 
 /// What an Ingress exposes.
 #[derive(Clone, Debug)]
@@ -41,6 +86,8 @@ pub struct IngressSpecFor<'a> {
     pub authenticated: bool,
     /// The component, for messages and labels.
     pub component: &'a str,
+    /// What the backend needs from the controller. Default: nothing beyond plain HTTP.
+    pub backend: BackendNeeds,
 }
 
 /// Builds the Ingress. Errors when `config.dns_zone` is unset, or when `authenticated` is
@@ -70,6 +117,16 @@ pub fn ui_ingress(spec: &IngressSpecFor, cx: &Context) -> Result<Ingress, Error>
                 );
             }
             annotations.insert("nginx.ingress.kubernetes.io/ssl-redirect".into(), "true".into());
+            let backend = &spec.backend;
+            if backend.https_self_signed {
+                annotations.insert(NGINX_BACKEND_PROTOCOL_ANNOTATION.into(), "HTTPS".into());
+            }
+            if let Some(mib) = backend.max_request_body_mib {
+                annotations.insert(NGINX_PROXY_BODY_SIZE_ANNOTATION.into(), format!("{mib}m"));
+            }
+            if let Some(kib) = backend.response_headers_kib {
+                annotations.insert(NGINX_PROXY_BUFFER_SIZE_ANNOTATION.into(), format!("{kib}k"));
+            }
         }
         (IngressController::Traefik, _) => {
             // HTTPS only on this router; plain HTTP is redirected by the traefik
@@ -79,6 +136,8 @@ pub fn ui_ingress(spec: &IngressSpecFor, cx: &Context) -> Result<Ingress, Error>
             if spec.authenticated {
                 annotations.insert(TRAEFIK_MIDDLEWARES_ANNOTATION.into(), crate::traefik::AUTH_MIDDLEWARE_REF.into());
             }
+            // The backend's protocol goes on its Service (backend_service_annotations); a
+            // large body or large response headers need nothing (see BackendNeeds).
         }
     }
     let mut metadata = meta::namespaced(spec.name, cx.namespace(), meta::labels(spec.name, spec.component));
@@ -111,6 +170,21 @@ pub fn ui_ingress(spec: &IngressSpecFor, cx: &Context) -> Result<Ingress, Error>
         }),
         ..Default::default()
     })
+}
+
+/// The annotations the backend's Service needs for `backend` under the chosen controller:
+/// Traefik reads the scheme and TLS settings towards a backend from its Service, nginx
+/// from the Ingress (so none for nginx). The component that builds the Service adds them
+/// when it renders the Ingress.
+pub fn backend_service_annotations(backend: &BackendNeeds, cx: &Context) -> BTreeMap<String, String> {
+    match cx.platform.ingress_controller {
+        IngressController::Nginx => BTreeMap::new(),
+        IngressController::Traefik if backend.https_self_signed => BTreeMap::from([
+            (TRAEFIK_SERVERS_SCHEME_ANNOTATION.to_string(), "https".to_string()),
+            (TRAEFIK_SERVERS_TRANSPORT_ANNOTATION.to_string(), crate::traefik::SELF_SIGNED_TRANSPORT_REF.to_string()),
+        ]),
+        IngressController::Traefik => BTreeMap::new(),
+    }
 }
 
 /// The Ingress as the object under `key`, or nothing when a layer removes that key
@@ -149,6 +223,7 @@ mod tests {
             port_name: "http",
             authenticated,
             component: "kibana",
+            backend: BackendNeeds::default(),
         }
     }
 
@@ -192,6 +267,49 @@ mod tests {
             let e = ui_ingress(&spec(true), &c).expect_err("refused");
             assert!(e.to_string().contains("oauth2_proxy"), "{e}");
         }
+    }
+
+    /// A backend that serves HTTPS with a self-signed certificate, takes 100 MiB bodies and
+    /// answers with 128 KiB of headers.
+    fn demanding() -> IngressSpecFor<'static> {
+        IngressSpecFor {
+            backend: BackendNeeds {
+                https_self_signed: true,
+                max_request_body_mib: Some(100),
+                response_headers_kib: Some(128),
+            },
+            ..spec(false)
+        }
+    }
+
+    #[test]
+    fn nginx_reads_every_backend_need_from_the_ingress() {
+        let c = cx(IngressController::Nginx);
+        let a = annotations(&ui_ingress(&demanding(), &c).expect("builds"));
+        assert_eq!(a[NGINX_BACKEND_PROTOCOL_ANNOTATION], "HTTPS");
+        assert_eq!(a[NGINX_PROXY_BODY_SIZE_ANNOTATION], "100m");
+        assert_eq!(a[NGINX_PROXY_BUFFER_SIZE_ANNOTATION], "128k");
+        assert!(backend_service_annotations(&demanding().backend, &c).is_empty(), "nginx needs nothing on the Service");
+        // A plain backend gets none of them.
+        let plain = annotations(&ui_ingress(&spec(false), &c).expect("builds"));
+        for k in
+            [NGINX_BACKEND_PROTOCOL_ANNOTATION, NGINX_PROXY_BODY_SIZE_ANNOTATION, NGINX_PROXY_BUFFER_SIZE_ANNOTATION]
+        {
+            assert!(!plain.contains_key(k), "{k}");
+        }
+    }
+
+    #[test]
+    fn traefik_reads_the_backend_protocol_from_the_service_and_needs_no_limits_raised() {
+        let c = cx(IngressController::Traefik);
+        let a = annotations(&ui_ingress(&demanding(), &c).expect("builds"));
+        assert!(a.keys().all(|k| !k.starts_with("nginx.")), "{a:?}");
+        assert_eq!(a, annotations(&ui_ingress(&spec(false), &c).expect("builds")), "the Ingress is a plain one");
+        let svc = backend_service_annotations(&demanding().backend, &c);
+        assert_eq!(svc[TRAEFIK_SERVERS_SCHEME_ANNOTATION], "https");
+        assert_eq!(svc[TRAEFIK_SERVERS_TRANSPORT_ANNOTATION], "self-signed-backend@file");
+        assert_eq!(svc.len(), 2);
+        assert!(backend_service_annotations(&BackendNeeds::default(), &c).is_empty());
     }
 
     #[test]

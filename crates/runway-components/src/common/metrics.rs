@@ -11,7 +11,8 @@
 //! A component declares a [`Scrape`] (which pods or Service, which named port, path and
 //! interval) and takes both its pod annotations and its monitor object from it, so the two
 //! can never disagree. The Prometheus Operator owns the CRDs, so runway does not render
-//! them; prometheus/crds/ holds upstream's copies, which renders validate rules against.
+//! them; prometheus/crds/ holds upstream's copies, which renders validate monitors and rules
+//! against.
 
 use std::collections::BTreeMap;
 

@@ -96,7 +96,7 @@ use sha2::{Digest, Sha256};
 
 pub use self::dashboards::{BuiltinDashboard, Datasource, BUILTIN as BUILTIN_DASHBOARDS, MAX_DASHBOARD_BYTES};
 pub use self::params::{GrafanaParams, OrgRole, DEFAULT_IMAGE, DEFAULT_SIDECAR_IMAGE, MAX_DASHBOARD_NAME};
-use crate::common::ingress::{ingress_object, IngressSpecFor};
+use crate::common::ingress::{ingress_object, BackendNeeds, IngressSpecFor};
 use crate::common::meta;
 use crate::common::metrics::{MetricsEndpoint, Scrape};
 use crate::common::pod::empty_dir;
@@ -299,6 +299,7 @@ impl Component for Grafana {
                 port_name: PORT_NAME,
                 authenticated: true,
                 component: Self::NAME,
+                backend: BackendNeeds::default(),
             },
             cx,
         )?);

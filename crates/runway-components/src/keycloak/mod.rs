@@ -97,7 +97,7 @@ use sha2::{Digest, Sha256};
 pub use self::params::{
     given_secrets, KeycloakParams, PostgresqlParams, DEFAULT_IMAGE, DEFAULT_POSTGRESQL_IMAGE, SECRET_KEYS,
 };
-use crate::common::ingress::{ui_ingress, IngressSpecFor};
+use crate::common::ingress::{ui_ingress, BackendNeeds, IngressSpecFor};
 use crate::common::meta;
 use crate::common::metrics::{MetricsEndpoint, Scrape};
 use crate::common::pod::{container_port as port, empty_dir};
@@ -249,7 +249,7 @@ impl Component for Keycloak {
         if let Some(values) = given_secrets(cx.secrets_of(Self::NAME), cx.secrets_of("oauth2_proxy"))? {
             objects.push(Object::new(Self::NAME, "secret", &secret(&values, ns)));
         }
-        let mut ingress = ui_ingress(
+        let ingress = ui_ingress(
             &IngressSpecFor {
                 name: NAME,
                 sub: &p.host_label,
@@ -257,16 +257,13 @@ impl Component for Keycloak {
                 port_name: "http",
                 authenticated: false,
                 component: Self::NAME,
+                // Keycloak's login responses carry large cookies and headers; nginx's
+                // default 4k/8k proxy buffer answers them with 502 ("upstream sent too big
+                // header").
+                backend: BackendNeeds { response_headers_kib: Some(128), ..BackendNeeds::default() },
             },
             cx,
         )?;
-        // Keycloak's login responses carry large cookies and headers; nginx's default
-        // 4k/8k proxy buffer answers them with 502 ("upstream sent too big header").
-        ingress
-            .metadata
-            .annotations
-            .get_or_insert_with(BTreeMap::new)
-            .insert("nginx.ingress.kubernetes.io/proxy-buffer-size".into(), "128k".into());
         objects.extend([
             Object::new(Self::NAME, "realm", &realm_config_map(ns, realm)),
             Object::new(Self::NAME, "svc", &service(ns)),
@@ -1090,6 +1087,13 @@ mod tests {
         let backend = &ing["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"];
         assert_eq!(backend["name"], "keycloak");
         assert_eq!(backend["port"]["name"], "http");
+        // Traefik has no header buffer to raise: no nginx annotation under it.
+        cx.platform.ingress_controller = crate::context::IngressController::Traefik;
+        let objects = Keycloak::build(&KeycloakParams::default(), &cx).expect("builds");
+        let a = find(&objects, "ingress").value["metadata"]["annotations"].clone();
+        let a = a.as_object().expect("annotations");
+        assert!(a.keys().all(|k| !k.starts_with("nginx.")), "{a:?}");
+        assert_eq!(a["traefik.ingress.kubernetes.io/router.tls"], "true");
     }
 
     #[test]

@@ -40,7 +40,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 pub use self::params::{KibanaParams, DEFAULT_IMAGE};
-use crate::common::ingress::{ingress_object, IngressSpecFor};
+use crate::common::ingress::{ingress_object, BackendNeeds, IngressSpecFor};
 use crate::common::meta;
 use crate::common::pod::{container_security, pod_security};
 use crate::common::pod::{empty_dir, mount};
@@ -122,6 +122,7 @@ impl Component for Kibana {
                 port_name: PORT_NAME,
                 authenticated: true,
                 component: Self::NAME,
+                backend: BackendNeeds::default(),
             },
             cx,
         )?;

@@ -62,7 +62,7 @@ use runway_core::refs::ExternalRef;
 use runway_core::{Error, KeyPath, Object};
 
 pub use self::params::{check_secrets, Oauth2ProxyParams, DEFAULT_IMAGE, SECRET_KEYS};
-use crate::common::ingress::{ui_ingress, IngressSpecFor};
+use crate::common::ingress::{ui_ingress, BackendNeeds, IngressSpecFor};
 use crate::common::meta;
 use crate::common::metrics::{MetricsEndpoint, Scrape};
 use crate::common::pod::container_port as port;
@@ -179,6 +179,7 @@ impl Component for Oauth2Proxy {
                 port_name: "http",
                 authenticated: false,
                 component: Self::NAME,
+                backend: BackendNeeds::default(),
             },
             cx,
         )?;

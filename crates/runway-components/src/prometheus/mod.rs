@@ -97,7 +97,7 @@ pub use self::params::{
     DEFAULT_ALERTMANAGER_IMAGE, DEFAULT_BLACKBOX_IMAGE, DEFAULT_CONFIG_RELOADER_IMAGE, DEFAULT_KSM_IMAGE,
     DEFAULT_NODE_EXPORTER_IMAGE, DEFAULT_PROMETHEUS_IMAGE,
 };
-use crate::common::ingress::{ui_ingress, IngressSpecFor};
+use crate::common::ingress::{ui_ingress, BackendNeeds, IngressSpecFor};
 use crate::common::meta;
 use crate::common::metrics::{prometheus_rule, MetricsEndpoint, Scrape};
 use crate::common::pod::container_port as port;
@@ -712,6 +712,7 @@ fn ingress(cx: &Context) -> Result<Ingress, Error> {
             port_name: PROMETHEUS_PORT_NAME,
             authenticated: true,
             component: COMPONENT,
+            backend: BackendNeeds::default(),
         },
         cx,
     )?;

@@ -73,7 +73,7 @@ use sha2::{Digest, Sha256};
 pub use self::params::{
     CollectorExposure, Exposure, SdcBackendParams, ServedRole, WorkerRole, DEFAULT_VERSION, IMAGE_REPOSITORY,
 };
-use crate::common::ingress::{ui_ingress, IngressSpecFor};
+use crate::common::ingress::{backend_service_annotations, ui_ingress, BackendNeeds, IngressSpecFor};
 use crate::common::meta;
 use crate::common::pod::container_port as port;
 use crate::common::pod::{Resources, SECURITY_EXCEPTION_ANNOTATION};
@@ -261,9 +261,18 @@ impl Component for SdcBackend {
             "api.deploy",
             &deployment(p, cx, Role::Api, p.api.replicas, &p.api.resources, secrets_sum.as_deref()),
         ));
-        objects.push(Object::new(Self::NAME, "api.svc", &api_service(p, cx)));
+        let ingress = p.exposure == Exposure::Ingress && !cx.omits(Self::NAME, "api.ingress");
+        let mut api_svc = api_service(p, cx);
+        if ingress {
+            // The controller's settings for this backend that live on the Service (Traefik's).
+            let needs = backend_service_annotations(&API_BACKEND, cx);
+            if !needs.is_empty() {
+                api_svc.metadata.annotations.get_or_insert_with(BTreeMap::new).extend(needs);
+            }
+        }
+        objects.push(Object::new(Self::NAME, "api.svc", &api_svc));
         objects.push(Object::new(Self::NAME, "api.pdb", &disruption_budget(Role::Api)));
-        if p.exposure == Exposure::Ingress && !cx.omits(Self::NAME, "api.ingress") {
+        if ingress {
             let spec = IngressSpecFor {
                 name: API,
                 sub: &p.ingress_host,
@@ -271,14 +280,11 @@ impl Component for SdcBackend {
                 port_name: "secure-api",
                 authenticated: false,
                 component: Self::NAME,
+                backend: API_BACKEND,
             };
             let mut ingress = ui_ingress(&spec, cx)?;
             ingress.metadata.namespace = Some(sdc::NAMESPACE.into());
             ingress.metadata.labels = Some(sdc::labels(Role::Api.label()));
-            let annotations = ingress.metadata.annotations.get_or_insert_with(BTreeMap::new);
-            // nginx in the pod serves HTTPS only.
-            annotations.insert("nginx.ingress.kubernetes.io/backend-protocol".into(), "HTTPS".into());
-            annotations.insert("nginx.ingress.kubernetes.io/proxy-body-size".into(), "100m".into());
             objects.push(Object::new(Self::NAME, "api.ingress", &ingress));
         }
         objects.push(Object::new(
@@ -647,6 +653,13 @@ fn service(p: &SdcBackendParams, cx: &Context, role: Role, type_: &str, node_por
     }
 }
 
+/// What the API needs from the ingress controller: nginx in the pod serves HTTPS only, with
+/// the certificate of `sysdigcloud-ssl-secret`, usually self-signed (the controller has no
+/// CA for it), and takes request bodies of up to 100 MiB, where nginx's default of 1 MiB
+/// would refuse large API requests.
+const API_BACKEND: BackendNeeds =
+    BackendNeeds { https_self_signed: true, max_request_body_mib: Some(100), response_headers_kib: None };
+
 fn api_service(p: &SdcBackendParams, cx: &Context) -> Service {
     let type_ = match p.exposure {
         Exposure::LoadBalancer => "LoadBalancer",
@@ -881,6 +894,27 @@ mod tests {
         assert_eq!(find(&objects, "api.svc")["spec"]["ports"][0]["nodePort"], 30443);
         assert_eq!(find(&objects, "collector.svc")["spec"]["type"], "NodePort");
         assert_eq!(find(&objects, "collector.svc")["spec"]["ports"][0]["nodePort"], 30644);
+    }
+
+    #[test]
+    fn behind_traefik_the_api_service_asks_for_https_through_the_self_signed_transport() {
+        use crate::common::ingress::{TRAEFIK_SERVERS_SCHEME_ANNOTATION, TRAEFIK_SERVERS_TRANSPORT_ANNOTATION};
+        let mut cx = ingress_cx();
+        cx.platform.ingress_controller = crate::context::IngressController::Traefik;
+        let objects = build(&with(|p| p.exposure = Exposure::Ingress), &cx);
+        let svc = &find(&objects, "api.svc")["metadata"]["annotations"];
+        assert_eq!(svc[TRAEFIK_SERVERS_SCHEME_ANNOTATION], "https");
+        assert_eq!(svc[TRAEFIK_SERVERS_TRANSPORT_ANNOTATION], crate::traefik::SELF_SIGNED_TRANSPORT_REF);
+        let ing = find(&objects, "api.ingress");
+        assert_eq!(ing["spec"]["ingressClassName"], "traefik");
+        let annotations = ing["metadata"]["annotations"].as_object().expect("annotations");
+        assert!(annotations.keys().all(|k| !k.starts_with("nginx.")), "{annotations:?}");
+        assert_eq!(annotations["traefik.ingress.kubernetes.io/router.tls"], "true");
+        // No Ingress, no Traefik settings on the Service.
+        let mut omitted = cx.clone();
+        omitted.omitted.entry("sdc_backend".into()).or_default().insert("api.ingress".into());
+        let objects = build(&with(|p| p.exposure = Exposure::Ingress), &omitted);
+        assert!(find(&objects, "api.svc")["metadata"].get("annotations").is_none());
     }
 
     #[test]

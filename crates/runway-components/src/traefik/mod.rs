@@ -32,6 +32,13 @@
 //! cert-manager's HTTP-01 solver Ingress (a longer rule, so a higher priority) is served
 //! before it.
 //!
+//! A backend that serves HTTPS only, with a self-signed certificate (the Sysdig API), is
+//! reached through the serversTransport `self-signed-backend@file` of the same dynamic
+//! configuration (`insecureSkipVerify`, as nginx's `backend-protocol: HTTPS` does not
+//! verify either), which its Service names in `service.serverstransport` beside
+//! `service.serversscheme: https` ([`crate::common::ingress::backend_service_annotations`]).
+//! Defined, it is used by no Service that does not name it.
+//!
 //! Why not a `Middleware` custom resource: Traefik's Kubernetes CRD provider watches all
 //! ten `traefik.io` kinds and does not start while any of their CRDs is missing
 //! (traefik/traefik#8378, traefik/traefik-helm-chart#340), so rendering the Middleware CRD
@@ -87,7 +94,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 pub use self::params::{DashboardParams, TraefikParams, Workload, DEFAULT_IMAGE};
-use crate::common::ingress::{ingress_object, IngressSpecFor};
+use crate::common::ingress::{ingress_object, BackendNeeds, IngressSpecFor};
 use crate::common::meta;
 use crate::common::metrics::{MetricsEndpoint, Scrape};
 use crate::common::pod::{container_port, container_security, empty_dir, mount, pod_security};
@@ -113,6 +120,12 @@ pub const METRICS_ENTRYPOINT: &str = "metrics";
 pub const AUTH_MIDDLEWARE: &str = "oauth2-proxy";
 /// How Ingresses refer to it (`router.middlewares`).
 pub const AUTH_MIDDLEWARE_REF: &str = "oauth2-proxy@file";
+/// The serversTransport for backends that serve HTTPS with a self-signed certificate
+/// (`insecureSkipVerify`), in the dynamic configuration.
+pub const SELF_SIGNED_TRANSPORT: &str = "self-signed-backend";
+/// How a backend's Service refers to it (`service.serverstransport`, see
+/// [`crate::common::ingress::BackendNeeds::https_self_signed`]).
+pub const SELF_SIGNED_TRANSPORT_REF: &str = "self-signed-backend@file";
 /// Container port of `web`.
 pub const HTTP_PORT: i32 = 8000;
 /// Container port of `websecure`.
@@ -152,7 +165,7 @@ impl Component for Traefik {
         ObjectDoc {
             key: "config",
             kind: "ConfigMap",
-            doc: "`traefik`: dynamic configuration (HTTPS redirect, oauth2-proxy forwardAuth, dashboard router)",
+            doc: "`traefik`: dynamic configuration (HTTPS redirect, oauth2-proxy forwardAuth, serversTransport for self-signed HTTPS backends, dashboard router)",
         },
         ObjectDoc { key: "svc", kind: "Service", doc: "`traefik`: the LoadBalancer, 80 and 443" },
         ObjectDoc {
@@ -257,6 +270,7 @@ impl Component for Traefik {
                     port_name: INTERNAL_ENTRYPOINT,
                     authenticated: true,
                     component: Self::NAME,
+                    backend: BackendNeeds::default(),
                 },
                 cx,
             )?);
@@ -316,10 +330,12 @@ struct DynamicContext<'a> {
     dashboard: bool,
     http_entrypoint: &'a str,
     internal_entrypoint: &'a str,
+    self_signed_transport: &'a str,
 }
 
 /// The dynamic configuration: the HTTPS redirect, the forwardAuth middleware when
-/// oauth2-proxy renders, and the dashboard's router when it is on.
+/// oauth2-proxy renders, the serversTransport for self-signed HTTPS backends, and the
+/// dashboard's router when it is on.
 fn dynamic_config(p: &TraefikParams, cx: &Context) -> Result<String, Error> {
     let auth_address = cx.published.auth_service.as_ref().map(|s| format!("{}/", s.http_url()));
     render_template(
@@ -331,6 +347,7 @@ fn dynamic_config(p: &TraefikParams, cx: &Context) -> Result<String, Error> {
             dashboard: p.dashboard.enabled,
             http_entrypoint: HTTP_ENTRYPOINT,
             internal_entrypoint: INTERNAL_ENTRYPOINT,
+            self_signed_transport: SELF_SIGNED_TRANSPORT,
         },
     )
 }
@@ -866,6 +883,14 @@ mod tests {
         for key in ["networkPolicy", "podMonitor"] {
             assert!(Traefik::OBJECTS.iter().any(|d| d.key == key), "{key} is documented");
         }
+    }
+
+    #[test]
+    fn self_signed_backends_have_a_transport_that_skips_verification() {
+        let config = dynamic(&build(&TraefikParams::default()));
+        let transport = &config["http"]["serversTransports"][SELF_SIGNED_TRANSPORT];
+        assert_eq!(transport, &serde_json::json!({"insecureSkipVerify": true}));
+        assert_eq!(SELF_SIGNED_TRANSPORT_REF, format!("{SELF_SIGNED_TRANSPORT}@file"));
     }
 
     #[test]
