@@ -23,7 +23,7 @@ fn main() {
     match hpa.build(&Context::default()) {
         Ok(object) => {
             let object = runway_core::Object::new("hpas", "kuard", &object);
-            print!("{}", runway_core::emit::to_yaml_stream(std::iter::once(&object.value)));
+            print!("{}", runway_core::emit::to_yaml_stream(std::iter::once(&*object.value)));
         }
         Err(e) => {
             eprintln!("error: {e}");

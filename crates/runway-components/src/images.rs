@@ -4,7 +4,7 @@
 //! `mirror.local/a/b:1` and Docker Hub's `curlimages/curl:8` becomes
 //! `mirror.local/curlimages/curl:8`.
 
-use runway_core::Object;
+use runway_core::{JsonPointer as _, Object};
 
 /// The registry host of an image reference, if it names one (Docker's rule: the first
 /// path segment is a host when it has a `.` or `:` or is `localhost`).
@@ -47,6 +47,10 @@ pub fn pull_policy(image: &str) -> &'static str {
 pub fn set_pull_policies(objects: &mut [Object]) {
     for o in objects {
         for pointer in ["/spec/template/spec", "/spec/jobTemplate/spec/template/spec"] {
+            // Looked up read-only first: asking for `&mut` copies a shared value (a CRD).
+            if o.value.ptr(pointer).is_none() {
+                continue;
+            }
             let Some(spec) = o.value.pointer_mut(pointer) else { continue };
             for list in ["containers", "initContainers"] {
                 for c in spec.get_mut(list).and_then(|c| c.as_array_mut()).into_iter().flatten() {
@@ -63,6 +67,13 @@ pub fn set_pull_policies(objects: &mut [Object]) {
 pub fn apply_mirror(objects: &mut [Object], mirror: &str) {
     for o in objects {
         for pointer in ["/spec/template/spec", "/spec/jobTemplate/spec/template/spec", "/spec"] {
+            // Read-only first: `&mut` copies a shared value, and only pods are rewritten.
+            let has_containers = o.value.ptr(pointer).is_some_and(|s| {
+                ["containers", "initContainers"].iter().any(|l| s.get(*l).is_some_and(|c| c.is_array()))
+            });
+            if !has_containers {
+                continue;
+            }
             let Some(spec) = o.value.pointer_mut(pointer) else { continue };
             let mut touched = false;
             for list in ["containers", "initContainers"] {

@@ -9,12 +9,12 @@ use crate::render::Rendered;
 impl Rendered {
     /// The objects as a YAML stream (`---` between documents).
     pub fn to_yaml(&self) -> String {
-        emit::to_yaml_stream(self.objects.iter().map(|o| &o.value))
+        emit::to_yaml_stream(self.objects.iter().map(|o| &*o.value))
     }
 
     /// The objects as a pretty-printed `v1/List`.
     pub fn to_json_list(&self) -> String {
-        let items: Vec<serde_json::Value> = self.objects.iter().map(|o| o.value.clone()).collect();
+        let items: Vec<serde_json::Value> = self.objects.iter().map(|o| (*o.value).clone()).collect();
         let list = serde_json::json!({"apiVersion": "v1", "kind": "List", "metadata": {}, "items": items});
         emit::to_json_pretty(&list)
     }
@@ -61,7 +61,8 @@ fn object_text(value: &serde_json::Value, json: bool) -> String {
 /// The clusters of a fleet share most of their objects byte for byte (CRDs, RBAC, most
 /// workloads; what differs is a host name, a checksum, a replica count). Comparing a
 /// value with the one written before is several times cheaper than writing it again, and
-/// the cert-manager CRDs alone are most of a cluster's bytes, so a fleet keeps the text of
+/// the cert-manager CRDs alone are most of a cluster's bytes (shared between clusters, so
+/// compared by pointer: [`runway_core::SharedValue`]), so a fleet keeps the text of
 /// the first cluster's object under each (component, key, format) and reuses it for every
 /// later cluster whose object is equal. An object that differs is written afresh and not
 /// remembered (the first one stays), so the memo holds at most one text per object key,
@@ -71,7 +72,7 @@ pub struct TextMemo {
     seen: std::sync::RwLock<MemoMap>,
 }
 
-type MemoMap = std::collections::BTreeMap<(String, String, bool), std::sync::Arc<(serde_json::Value, String)>>;
+type MemoMap = std::collections::BTreeMap<(String, String, bool), std::sync::Arc<(runway_core::SharedValue, String)>>;
 
 impl TextMemo {
     /// An empty memo.
@@ -379,5 +380,40 @@ mod tests {
         let expected: Vec<&str> = files[..files.len() - 1].iter().map(|(f, _)| f.as_str()).collect();
         assert_eq!(listed, expected);
         assert!(k.contains("order: fifo"));
+    }
+
+    fn zone(zone: &str) -> Rendered {
+        let mut s = crate::Stack::new();
+        s.platform("gke", "test").unwrap();
+        s.set("config.cloud.gcp_project=example", false).unwrap();
+        s.set(&format!("config.dns_zone={zone}"), false).unwrap();
+        s.render(crate::ALL).unwrap()
+    }
+
+    #[test]
+    fn remembered_texts_are_the_texts_written_afresh() {
+        let (a, b) = (zone("a.example.com"), zone("b.example.com"));
+        let memo = TextMemo::new();
+        for json in [false, true] {
+            for out in [&a, &b, &a] {
+                let opts = GitOpsOptions::default();
+                assert_eq!(out.files_memo(json, &opts, Some(&memo)), out.files_for(json, &opts));
+            }
+        }
+        // The clusters differ (host names), so some objects were written afresh.
+        assert_ne!(a.files(), b.files());
+    }
+
+    #[test]
+    fn vendored_crds_stay_shared_through_the_whole_pipeline() {
+        // Nothing between the build and the output may ask for `&mut` on an object it
+        // does not change: that would copy each CRD per render (a fleet's main cost).
+        let (a, b) = (zone("a.example.com"), zone("b.example.com"));
+        let crds = |r: &Rendered| -> Vec<runway_core::SharedValue> {
+            r.objects.iter().filter(|o| o.kind() == "CustomResourceDefinition").map(|o| o.value.clone()).collect()
+        };
+        let (ca, cb) = (crds(&a), crds(&b));
+        assert_eq!(ca.len(), 6);
+        assert!(ca.iter().zip(&cb).all(|(x, y)| x.shares_with(y)));
     }
 }

@@ -381,7 +381,7 @@ fn patch_object(
     if removed {
         return Ok(None);
     }
-    obj.value = tree.to_json();
+    obj.value = tree.to_json().into();
     obj.check_round_trip().map_err(|e| {
         let rel = e.path().cloned().unwrap_or_default();
         let span = tree.span_of(&rel);

@@ -125,7 +125,7 @@ struct Policies<'a>(Vec<&'a Json>);
 
 impl Policies<'_> {
     fn of(objects: &[runway_core::Object]) -> Policies<'_> {
-        Policies(objects.iter().filter(|o| o.kind() == "NetworkPolicy").map(|o| &o.value).collect())
+        Policies(objects.iter().filter(|o| o.kind() == "NetworkPolicy").map(|o| &*o.value).collect())
     }
 
     /// One direction: `Ingress` at `at` from `other`, or `Egress` from `at` to `other`.

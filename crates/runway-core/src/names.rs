@@ -116,62 +116,50 @@ pub fn check_names(obj: &serde_json::Value) -> Result<(), Error> {
             }
         }
     }
-    let mut places: Vec<Vec<String>> = [
-        &["metadata", "labels"][..],
-        &["spec", "template", "metadata", "labels"],
-        &["spec", "jobTemplate", "spec", "template", "metadata", "labels"],
-        &["spec", "selector", "matchLabels"],
-        &["spec", "selector"],
-    ]
-    .iter()
-    .map(|p| p.iter().map(|s| s.to_string()).collect())
-    .collect();
-    let claims = obj.ptr("/spec/volumeClaimTemplates").and_then(|v| v.as_array()).map_or(0, Vec::len);
-    for i in 0..claims {
-        places.push(vec![
-            "spec".into(),
-            "volumeClaimTemplates".into(),
-            i.to_string(),
-            "metadata".into(),
-            "labels".into(),
-        ]);
-    }
-    for at in &places {
-        let mut cur = Some(obj);
-        let mut path = KeyPath::root();
-        for k in at {
-            cur = match cur {
-                Some(serde_json::Value::Array(items)) => {
-                    let i = k.parse::<usize>().unwrap_or(usize::MAX);
-                    path = path.index(i);
-                    items.get(i)
-                }
-                Some(c) => {
-                    path = path.key(k);
-                    c.get(k.as_str())
-                }
-                None => None,
-            };
-        }
-        let Some(map) = cur.and_then(|c| c.as_object()) else { continue };
+    // The label maps of the object, by JSON pointer; the paths for messages are built only
+    // when a check fails (this runs for every object of every render).
+    const PLACES: [&str; 5] = [
+        "/metadata/labels",
+        "/spec/template/metadata/labels",
+        "/spec/jobTemplate/spec/template/metadata/labels",
+        "/spec/selector/matchLabels",
+        "/spec/selector",
+    ];
+    for place in PLACES {
         // A Service's `spec.selector` is a label map; other kinds hold a LabelSelector there.
-        if at.len() == 2 && at[1] == "selector" && kind != "Service" {
+        if place == "/spec/selector" && kind != "Service" {
             continue;
         }
-        for (k, v) in map {
-            if !is_qualified_name(k) {
+        if let Some(map) = obj.ptr(place).and_then(|m| m.as_object()) {
+            check_label_map(map, || KeyPath::parse(&place[1..].replace('/', ".")).unwrap_or_default())?;
+        }
+    }
+    let claims = obj.ptr("/spec/volumeClaimTemplates").and_then(|v| v.as_array()).map_or(&[][..], Vec::as_slice);
+    for (i, claim) in claims.iter().enumerate() {
+        if let Some(map) = claim.ptr("/metadata/labels").and_then(|m| m.as_object()) {
+            check_label_map(map, || {
+                KeyPath::root().key("spec").key("volumeClaimTemplates").index(i).key("metadata").key("labels")
+            })?;
+        }
+    }
+    Ok(())
+}
+
+/// Checks the keys and values of one label map; `at` gives the map's path for a message.
+fn check_label_map(map: &serde_json::Map<String, serde_json::Value>, at: impl Fn() -> KeyPath) -> Result<(), Error> {
+    for (k, v) in map {
+        if !is_qualified_name(k) {
+            return Err(Error::new(ErrorKind::InvalidObject(format!(
+                "`{k}` is not a valid label key (optional DNS prefix and `/`, then at most 63 alphanumerics, `-`, `_`, `.`)"
+            )))
+            .with_path(at().key(k)));
+        }
+        if let Some(v) = v.as_str() {
+            if !is_label_value(v) {
                 return Err(Error::new(ErrorKind::InvalidObject(format!(
-                    "`{k}` is not a valid label key (optional DNS prefix and `/`, then at most 63 alphanumerics, `-`, `_`, `.`)"
+                    "`{v}` is not a valid label value (at most 63 alphanumerics, `-`, `_`, `.`, alphanumeric at both ends)"
                 )))
-                .with_path(path.key(k)));
-            }
-            if let Some(v) = v.as_str() {
-                if !is_label_value(v) {
-                    return Err(Error::new(ErrorKind::InvalidObject(format!(
-                        "`{v}` is not a valid label value (at most 63 alphanumerics, `-`, `_`, `.`, alphanumeric at both ends)"
-                    )))
-                    .with_path(path.key(k)));
-                }
+                .with_path(at().key(k)));
             }
         }
     }

@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use crate::error::{Error, ErrorKind};
 use crate::path::KeyPath;
+use crate::shared::SharedValue;
 
 /// Reads a JSON value into the object's type and writes it back (`Err` names the field).
 type RoundTrip = fn(&serde_json::Value) -> Result<serde_json::Value, Error>;
@@ -20,8 +21,8 @@ pub struct Object {
     pub component: String,
     /// Its key inside the component (`sts`), the key that override files patch under.
     pub key: String,
-    /// The object.
-    pub value: serde_json::Value,
+    /// The object (shared with other objects until changed: [`SharedValue`]).
+    pub value: SharedValue,
     /// The Rust type's name, for messages (`StatefulSet`).
     pub type_name: &'static str,
     round_trip: RoundTrip,
@@ -53,16 +54,25 @@ impl Object {
         // no non-finite floats in their schema).
         let value = serde_json::to_value(obj).expect("k8s-openapi objects serialize to JSON");
         let type_name = std::any::type_name::<K>().rsplit("::").next().unwrap_or("object");
-        Object { component: component.to_string(), key: key.to_string(), value, type_name, round_trip: round_trip::<K> }
+        Object {
+            component: component.to_string(),
+            key: key.to_string(),
+            value: value.into(),
+            type_name,
+            round_trip: round_trip::<K>,
+        }
     }
 
     /// Wraps an object given as JSON (vendored data) with the typed round-trip of `K`
     /// attached, without deserializing it now: use it only for data that tests prove reads
     /// back into `K` unchanged. A layer's patch still goes through `K`.
-    pub fn from_value<K>(component: &str, key: &str, value: serde_json::Value) -> Self
+    /// The value may be a [`SharedValue`] that other objects hold too (it is copied on the
+    /// first change).
+    pub fn from_value<K>(component: &str, key: &str, value: impl Into<SharedValue>) -> Self
     where
         K: k8s_openapi::Resource + Serialize + DeserializeOwned,
     {
+        let value = value.into();
         let type_name = std::any::type_name::<K>().rsplit("::").next().unwrap_or("object");
         Object { component: component.to_string(), key: key.to_string(), value, type_name, round_trip: round_trip::<K> }
     }
@@ -73,7 +83,7 @@ impl Object {
         Object {
             component: component.to_string(),
             key: key.to_string(),
-            value,
+            value: value.into(),
             type_name,
             round_trip: |v| Ok(v.clone()),
         }
@@ -122,7 +132,7 @@ impl Object {
             })
             .with_path(path));
         }
-        self.value = back;
+        self.value = back.into();
         crate::names::check_names(&self.value)
     }
 }

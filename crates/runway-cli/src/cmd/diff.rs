@@ -109,7 +109,7 @@ fn render_both(
         let note = |m: String| format!("{m}  = note: while rendering the stack {what}\n");
         let stack = layers::build_from(layers, matches, inputs).map_err(note)?;
         let out = stack.render(ALL).map_err(|e| note(e.render()))?;
-        Ok(out.objects.into_iter().map(|o| o.value).collect())
+        Ok(out.objects.into_iter().map(|o| o.value.into_value()).collect())
     };
     let old = render(&at_rev, &format!("at revision `{rev}`"))?;
     let new = render(&Local(stdin), "in the working tree")?;

@@ -13,7 +13,7 @@ pub fn run(a: &GraphArgs, matches: Option<&ArgMatches>) -> Result<String, String
     let stack = layers::build(&a.layers, matches)?;
     let out = stack.render(ALL).map_err(|e| e.render())?;
     let objects: Vec<(&str, &serde_json::Value)> =
-        out.objects.iter().map(|o| (o.component.as_str(), &o.value)).collect();
+        out.objects.iter().map(|o| (o.component.as_str(), &*o.value)).collect();
     let mut graph = Graph::build(&objects);
     if let Some(name) = &a.component {
         // Aliases (`edns`) name the same component.

@@ -57,7 +57,7 @@ fn run_verb(cli: Cli, matches: &ArgMatches) -> Result<String, String> {
                 // `-f -` already took standard input.
                 let mut stdin_used = a.layers.files.iter().any(|f| f.as_os_str() == "-");
                 let previous = diff::read_render(prev, &mut stdin_used)?;
-                let new: Vec<serde_json::Value> = out.objects.iter().map(|o| o.value.clone()).collect();
+                let new: Vec<serde_json::Value> = out.objects.iter().map(|o| (*o.value).clone()).collect();
                 let changes = runway_core::diff::immutable_changes(&previous, &new);
                 if !changes.is_empty() {
                     return Err(diff::upgrade_errors(&changes));

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::{
     JSONSchemaProps, JSONSchemaPropsOrArray, JSONSchemaPropsOrBool,
 };
-use runway_core::Error;
+use runway_core::{Error, SharedValue};
 
 /// One vendored CRD: the object key it renders under and its upstream YAML.
 pub struct VendoredCrd {
@@ -89,6 +89,22 @@ pub fn load_value(crd: &VendoredCrd, labels: &BTreeMap<String, String>) -> Resul
         map.insert(k.clone(), serde_json::Value::String(v.clone()));
     }
     Ok(value)
+}
+
+/// [`load_value`], shared: every render with the same labels gets the same allocation, so
+/// building, comparing and dropping the CRDs costs next to nothing (a fleet renders them
+/// once per cluster); whatever changes one later (a patch, an annotation) copies it first
+/// ([`SharedValue`]). Only successes are kept.
+pub fn load_shared(crd: &VendoredCrd, labels: &BTreeMap<String, String>) -> Result<SharedValue, Error> {
+    type Memo = BTreeMap<(&'static str, BTreeMap<String, String>), SharedValue>;
+    static MEMO: std::sync::Mutex<Memo> = std::sync::Mutex::new(BTreeMap::new());
+    let key = (crd.file, labels.clone());
+    // Entries are inserted whole, so a lock poisoned elsewhere still holds good values.
+    if let Some(v) = MEMO.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
+        return Ok(v.clone());
+    }
+    let value = SharedValue::from(load_value(crd, labels)?);
+    Ok(MEMO.lock().unwrap_or_else(|e| e.into_inner()).entry(key).or_insert(value).clone())
 }
 
 /// The vendored JSON, parsed once per process: two thirds of a runtime render's bytes are

@@ -382,7 +382,7 @@ impl Component for CertManager {
                 objects.push(Object::from_value::<CustomResourceDefinition>(
                     n,
                     crd.key,
-                    crds::load_value(crd, &labels)?,
+                    crds::load_shared(crd, &labels)?,
                 ));
             }
         }

@@ -1404,7 +1404,8 @@ mod tests {
         let secret = objects.iter().find(|o| o.kind() == "Secret").expect("the Secret");
         assert_eq!(secret.name(), "alertmanager-secrets");
         assert_eq!(secret.key, "alertmanager.secret");
-        let yaml = runway_core::emit::to_yaml_stream(objects.iter().filter(|o| o.kind() != "Secret").map(|o| &o.value));
+        let yaml =
+            runway_core::emit::to_yaml_stream(objects.iter().filter(|o| o.kind() != "Secret").map(|o| &*o.value));
         assert!(!yaml.contains("hunter2"), "the password leaked outside its Secret");
         let am =
             objects.iter().find(|o| o.kind() == "StatefulSet" && o.name() == "alertmanager").expect("alertmanager");
@@ -1630,7 +1631,7 @@ mod tests {
         );
         // Grafana's datasource is the Service this component renders.
         let text =
-            runway_core::emit::to_yaml_stream(objects.iter().filter(|o| o.component == "grafana").map(|o| &o.value));
+            runway_core::emit::to_yaml_stream(objects.iter().filter(|o| o.component == "grafana").map(|o| &*o.value));
         assert!(text.contains("http://prometheus.kubeprod.svc:9090"), "grafana does not point at prometheus");
     }
 

@@ -138,7 +138,7 @@ impl<'a> CrdSchemas<'a> {
         for (vi, idxs) in groups {
             let v = &self.versions[vi];
             let Some(schema) = &v.schema else { continue };
-            let instances: Vec<&J> = idxs.iter().map(|i| &objects[*i].value).collect();
+            let instances: Vec<&J> = idxs.iter().map(|i| &*objects[*i].value).collect();
             let validator = jsonschema::draft4::options()
                 .should_validate_formats(false)
                 .build(&to_json_schema(&prune(schema, &instances)))
