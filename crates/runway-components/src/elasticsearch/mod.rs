@@ -68,11 +68,11 @@ use k8s_openapi::api::batch::v1::{CronJob, CronJobSpec, JobSpec, JobTemplateSpec
 use k8s_openapi::api::core::v1::{
     Affinity, ConfigMap, ConfigMapVolumeSource, Container, EnvVar, EnvVarSource, HTTPGetAction, ObjectFieldSelector,
     PersistentVolumeClaim, PersistentVolumeClaimSpec, PodAffinityTerm, PodAntiAffinity, PodSpec, PodTemplateSpec,
-    Probe, Service, ServiceAccount, ServicePort, ServiceSpec, TCPSocketAction, TopologySpreadConstraint, Volume,
-    VolumeMount, VolumeResourceRequirements, WeightedPodAffinityTerm,
+    Probe, Service, ServiceAccount, ServicePort, TCPSocketAction, TopologySpreadConstraint, Volume, VolumeMount,
+    VolumeResourceRequirements, WeightedPodAffinityTerm,
 };
-use k8s_openapi::api::policy::v1::{PodDisruptionBudget, PodDisruptionBudgetSpec};
-use k8s_openapi::api::rbac::v1::{PolicyRule, Role, RoleBinding, RoleRef, Subject};
+use k8s_openapi::api::policy::v1::PodDisruptionBudget;
+use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use runway_core::{Error, Object};
@@ -83,8 +83,11 @@ pub use self::params::{ElasticsearchParams, DEFAULT_EXPORTER_IMAGE, DEFAULT_IMAG
 use crate::common::es_node::{self, ES_HOME, MAX_MAP_COUNT};
 use crate::common::meta;
 use crate::common::metrics::{MetricsEndpoint, Scrape};
+use crate::common::pdb::{self, Budget};
 use crate::common::pod::{container_port as port, empty_dir, mount};
 use crate::common::pod::{container_security, pod_security, SECURITY_EXCEPTION_ANNOTATION};
+use crate::common::rbac::{self, Grant};
+use crate::common::service::{tcp_port, PodService, ServiceKind};
 use crate::common::template::render_template;
 use crate::component::{Component, ObjectDoc};
 use crate::context::{Context, Published, ServiceRef};
@@ -328,7 +331,7 @@ fn render_retention_script(days: u32, ns: &str) -> Result<String, Error> {
 
 /// No API token is mounted: Elasticsearch discovers its peers through DNS.
 fn service_account(ns: &str) -> ServiceAccount {
-    ServiceAccount { metadata: metadata(NAME, ns), automount_service_account_token: Some(false), ..Default::default() }
+    rbac::service_account(metadata(NAME, ns), Some(false))
 }
 
 /// Read access to endpoints and endpointslices in the namespace. Elasticsearch itself
@@ -336,36 +339,17 @@ fn service_account(ns: &str) -> ServiceAccount {
 /// BKPR had it under this key, so override files that extend it keep working, and because
 /// Kubernetes discovery plugins need exactly this once a user mounts the token.
 fn role(ns: &str) -> Role {
-    Role {
-        metadata: metadata(NAME, ns),
-        rules: Some(vec![
-            PolicyRule {
-                api_groups: Some(vec![String::new()]),
-                resources: Some(vec!["endpoints".into()]),
-                verbs: vec!["get".into(), "list".into(), "watch".into()],
-                ..Default::default()
-            },
-            PolicyRule {
-                api_groups: Some(vec!["discovery.k8s.io".into()]),
-                resources: Some(vec!["endpointslices".into()]),
-                verbs: vec!["get".into(), "list".into(), "watch".into()],
-                ..Default::default()
-            },
-        ]),
-    }
+    rbac::role(
+        metadata(NAME, ns),
+        vec![
+            rbac::rule(&[""], &["endpoints"], rbac::READ),
+            rbac::rule(&["discovery.k8s.io"], &["endpointslices"], rbac::READ),
+        ],
+    )
 }
 
 fn role_binding(ns: &str) -> RoleBinding {
-    RoleBinding {
-        metadata: metadata(NAME, ns),
-        role_ref: RoleRef { api_group: "rbac.authorization.k8s.io".into(), kind: "Role".into(), name: NAME.into() },
-        subjects: Some(vec![Subject {
-            kind: "ServiceAccount".into(),
-            name: NAME.into(),
-            namespace: Some(ns.into()),
-            ..Default::default()
-        }]),
-    }
+    Grant { role: NAME, service_account: NAME, namespace: ns }.role_binding(metadata(NAME, ns))
 }
 
 fn config_map(name: &str, ns: &str, labels: BTreeMap<String, String>, key: &str, text: String) -> ConfigMap {
@@ -377,68 +361,32 @@ fn config_map(name: &str, ns: &str, labels: BTreeMap<String, String>, key: &str,
 }
 
 fn service_ports() -> Vec<ServicePort> {
-    vec![
-        ServicePort {
-            name: Some("http".into()),
-            port: HTTP_PORT,
-            target_port: Some(IntOrString::String("http".into())),
-            protocol: Some("TCP".into()),
-            ..Default::default()
-        },
-        ServicePort {
-            name: Some("transport".into()),
-            port: TRANSPORT_PORT,
-            target_port: Some(IntOrString::String("transport".into())),
-            protocol: Some("TCP".into()),
-            ..Default::default()
-        },
-    ]
+    vec![tcp_port("http", HTTP_PORT, "http"), tcp_port("transport", TRANSPORT_PORT, "transport")]
 }
 
 /// BKPR's `svc`: headless, and listing pods before they are ready, because nodes must
 /// find each other (`discovery.seed_hosts`) before any of them can be ready. It is the
 /// StatefulSet's `serviceName`, which gives the pods their stable DNS names.
 fn headless_service(ns: &str) -> Service {
-    Service {
-        metadata: metadata(NAME, ns),
-        spec: Some(ServiceSpec {
-            cluster_ip: Some("None".into()),
-            publish_not_ready_addresses: Some(true),
-            selector: Some(selector_labels()),
-            ports: Some(service_ports()),
-            ..Default::default()
-        }),
-        ..Default::default()
-    }
+    PodService { kind: ServiceKind::HeadlessPublishingNotReady, selector: selector_labels(), ports: service_ports() }
+        .build(metadata(NAME, ns))
 }
 
 /// The Service clients use: a cluster IP in front of ready nodes only.
 fn client_service(ns: &str) -> Service {
-    Service {
-        metadata: metadata(CLIENT_SERVICE, ns),
-        spec: Some(ServiceSpec {
-            type_: Some("ClusterIP".into()),
-            selector: Some(selector_labels()),
-            ports: Some(service_ports()),
-            ..Default::default()
-        }),
-        ..Default::default()
-    }
+    PodService { kind: ServiceKind::ClusterIp, selector: selector_labels(), ports: service_ports() }
+        .build(metadata(CLIENT_SERVICE, ns))
 }
 
 /// `minAvailable` is the quorum, so evictions (node drains, cluster upgrades) stop before
 /// the cluster would lose its elected master. With one replica this blocks every drain
 /// until the pod is deleted by hand, which is the honest answer for a single-node store.
 fn disruption_budget(p: &ElasticsearchParams, ns: &str) -> PodDisruptionBudget {
-    PodDisruptionBudget {
-        metadata: metadata(NAME, ns),
-        spec: Some(PodDisruptionBudgetSpec {
-            min_available: Some(IntOrString::Int(p.quorum() as i32)),
-            selector: Some(meta::selector(selector_labels())),
-            ..Default::default()
-        }),
-        ..Default::default()
-    }
+    pdb::disruption_budget(
+        metadata(NAME, ns),
+        Budget::MinAvailable(p.quorum() as i32),
+        meta::selector(selector_labels()),
+    )
 }
 
 fn config_map_volume(name: &str, config_map: &str, mode: Option<i32>) -> Volume {

@@ -62,7 +62,7 @@ use k8s_openapi::api::core::v1::{
     EnvVarSource, HTTPGetAction, HostPathVolumeSource, ObjectFieldSelector, PodSecurityContext, PodSpec,
     PodTemplateSpec, Probe, SeccompProfile, SecurityContext, ServiceAccount, Toleration, Volume, VolumeMount,
 };
-use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, PolicyRule, RoleRef, Subject};
+use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use runway_core::{Error, KeyPath, Object};
@@ -73,6 +73,7 @@ pub use self::params::{FluentdEsParams, LogLevel, DEFAULT_IMAGE};
 use crate::common::meta;
 use crate::common::metrics::{MetricsEndpoint, Scrape};
 use crate::common::pod::{Resources, SECURITY_EXCEPTION_ANNOTATION};
+use crate::common::rbac::{self, Grant};
 use crate::common::template::render_template;
 use crate::component::{Component, ObjectDoc};
 use crate::context::{Context, Published, ServiceRef};
@@ -348,38 +349,20 @@ fn config_map(name: &str, ns: &str, files: Vec<(String, String)>) -> ConfigMap {
 
 /// Its token is mounted (the default, said explicitly): the metadata filter calls the API.
 fn service_account(ns: &str) -> ServiceAccount {
-    ServiceAccount { metadata: metadata(NAME, ns), automount_service_account_token: Some(true), ..Default::default() }
+    rbac::service_account(metadata(NAME, ns), Some(true))
 }
 
 /// What the kubernetes_metadata filter reads (BKPR's rules).
 fn cluster_role() -> ClusterRole {
-    ClusterRole {
-        metadata: meta::cluster_scoped(NAME, labels()),
-        rules: Some(vec![PolicyRule {
-            api_groups: Some(vec![String::new()]),
-            resources: Some(vec!["namespaces".into(), "pods".into()]),
-            verbs: vec!["get".into(), "list".into(), "watch".into()],
-            ..Default::default()
-        }]),
-        ..Default::default()
-    }
+    rbac::cluster_role(
+        meta::cluster_scoped(NAME, labels()),
+        vec![rbac::rule(&[""], &["namespaces", "pods"], rbac::READ)],
+    )
 }
 
 fn cluster_role_binding(ns: &str) -> ClusterRoleBinding {
-    ClusterRoleBinding {
-        metadata: meta::cluster_scoped(NAME, labels()),
-        role_ref: RoleRef {
-            api_group: "rbac.authorization.k8s.io".into(),
-            kind: "ClusterRole".into(),
-            name: NAME.into(),
-        },
-        subjects: Some(vec![Subject {
-            kind: "ServiceAccount".into(),
-            name: NAME.into(),
-            namespace: Some(ns.into()),
-            ..Default::default()
-        }]),
-    }
+    Grant { role: NAME, service_account: NAME, namespace: ns }
+        .cluster_role_binding(meta::cluster_scoped(NAME, labels()))
 }
 
 fn mount(name: &str, path: &str, read_only: bool) -> VolumeMount {

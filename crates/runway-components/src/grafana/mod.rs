@@ -81,10 +81,10 @@ use k8s_openapi::api::core::v1::{
     ConfigMap, ConfigMapProjection, ConfigMapVolumeSource, Container, ContainerPort, DownwardAPIProjection,
     DownwardAPIVolumeFile, EnvVar, EnvVarSource, HTTPGetAction, KeyToPath, ObjectFieldSelector, PersistentVolumeClaim,
     PersistentVolumeClaimSpec, PodSpec, PodTemplateSpec, Probe, ProjectedVolumeSource, Secret, SecretKeySelector,
-    Service, ServiceAccount, ServiceAccountTokenProjection, ServicePort, ServiceSpec, Volume, VolumeMount,
-    VolumeProjection, VolumeResourceRequirements,
+    Service, ServiceAccount, ServiceAccountTokenProjection, Volume, VolumeMount, VolumeProjection,
+    VolumeResourceRequirements,
 };
-use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, PolicyRule, Role, RoleBinding, RoleRef, Subject};
+use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, PolicyRule, Role, RoleBinding};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use k8s_openapi::ByteString;
@@ -101,6 +101,8 @@ use crate::common::meta;
 use crate::common::metrics::{MetricsEndpoint, Scrape};
 use crate::common::pod::empty_dir;
 use crate::common::pod::{container_security, pod_security};
+use crate::common::rbac::{self, Grant};
+use crate::common::service::{tcp_port, PodService, ServiceKind};
 use crate::common::template::render_template;
 use crate::component::{Component, ObjectDoc};
 use crate::context::Context;
@@ -355,53 +357,32 @@ fn render_providers() -> Result<String, Error> {
 }
 
 fn service_account(ns: &str) -> ServiceAccount {
-    ServiceAccount { metadata: metadata(NAME, ns), automount_service_account_token: Some(false), ..Default::default() }
+    rbac::service_account(metadata(NAME, ns), Some(false))
 }
 
 /// What the sidecar does with the API: list and watch ConfigMaps (it filters by label).
 fn read_config_maps() -> Vec<PolicyRule> {
-    vec![PolicyRule {
-        api_groups: Some(vec![String::new()]),
-        resources: Some(vec!["configmaps".into()]),
-        verbs: vec!["get".into(), "list".into(), "watch".into()],
-        ..Default::default()
-    }]
+    vec![rbac::rule(&[""], &["configmaps"], rbac::READ)]
 }
 
-fn subject(ns: &str) -> Subject {
-    Subject { kind: "ServiceAccount".into(), name: NAME.into(), namespace: Some(ns.into()), ..Default::default() }
+fn grant(ns: &str) -> Grant<'_> {
+    Grant { role: NAME, service_account: NAME, namespace: ns }
 }
 
 fn role(ns: &str) -> Role {
-    Role { metadata: metadata(NAME, ns), rules: Some(read_config_maps()) }
+    rbac::role(metadata(NAME, ns), read_config_maps())
 }
 
 fn role_binding(ns: &str) -> RoleBinding {
-    RoleBinding {
-        metadata: metadata(NAME, ns),
-        role_ref: RoleRef { api_group: "rbac.authorization.k8s.io".into(), kind: "Role".into(), name: NAME.into() },
-        subjects: Some(vec![subject(ns)]),
-    }
+    grant(ns).role_binding(metadata(NAME, ns))
 }
 
 fn cluster_role() -> ClusterRole {
-    ClusterRole {
-        metadata: meta::cluster_scoped(NAME, labels()),
-        rules: Some(read_config_maps()),
-        ..Default::default()
-    }
+    rbac::cluster_role(meta::cluster_scoped(NAME, labels()), read_config_maps())
 }
 
 fn cluster_role_binding(ns: &str) -> ClusterRoleBinding {
-    ClusterRoleBinding {
-        metadata: meta::cluster_scoped(NAME, labels()),
-        role_ref: RoleRef {
-            api_group: "rbac.authorization.k8s.io".into(),
-            kind: "ClusterRole".into(),
-            name: NAME.into(),
-        },
-        subjects: Some(vec![subject(ns)]),
-    }
+    grant(ns).cluster_role_binding(meta::cluster_scoped(NAME, labels()))
 }
 
 /// The Secret `grafana` from the secrets file's `grafana` entry, or `None` when it has
@@ -465,22 +446,12 @@ fn dashboard_config_map(name: &str, ns: &str, file: String) -> ConfigMap {
 /// Headless, because it is the StatefulSet's `serviceName`; the ingress controller sends
 /// traffic to the pod's address either way.
 fn service(ns: &str) -> Service {
-    Service {
-        metadata: metadata(NAME, ns),
-        spec: Some(ServiceSpec {
-            cluster_ip: Some("None".into()),
-            selector: Some(meta::selector_labels(NAME)),
-            ports: Some(vec![ServicePort {
-                name: Some(PORT_NAME.into()),
-                port: HTTP_PORT,
-                target_port: Some(IntOrString::String(PORT_NAME.into())),
-                protocol: Some("TCP".into()),
-                ..Default::default()
-            }]),
-            ..Default::default()
-        }),
-        ..Default::default()
+    PodService {
+        kind: ServiceKind::Headless,
+        selector: meta::selector_labels(NAME),
+        ports: vec![tcp_port(PORT_NAME, HTTP_PORT, PORT_NAME)],
     }
+    .build(metadata(NAME, ns))
 }
 
 fn env(name: &str, value: &str) -> EnvVar {

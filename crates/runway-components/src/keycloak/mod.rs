@@ -83,10 +83,10 @@ use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec, StatefulSet, Statef
 use k8s_openapi::api::core::v1::{
     Affinity, ConfigMap, ConfigMapVolumeSource, Container, EnvVar, EnvVarSource, ExecAction, HTTPGetAction, Lifecycle,
     LifecycleHandler, ObjectFieldSelector, PersistentVolumeClaim, PersistentVolumeClaimSpec, PodAffinityTerm,
-    PodAntiAffinity, PodSpec, PodTemplateSpec, Probe, Secret, SecretKeySelector, Service, ServiceAccount, ServicePort,
-    ServiceSpec, Volume, VolumeMount, VolumeResourceRequirements, WeightedPodAffinityTerm,
+    PodAntiAffinity, PodSpec, PodTemplateSpec, Probe, Secret, SecretKeySelector, Service, ServiceAccount, Volume,
+    VolumeMount, VolumeResourceRequirements, WeightedPodAffinityTerm,
 };
-use k8s_openapi::api::policy::v1::{PodDisruptionBudget, PodDisruptionBudgetSpec};
+use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use k8s_openapi::ByteString;
@@ -100,8 +100,11 @@ pub use self::params::{
 use crate::common::ingress::{ui_ingress, IngressSpecFor};
 use crate::common::meta;
 use crate::common::metrics::{MetricsEndpoint, Scrape};
+use crate::common::pdb::{self, Budget};
 use crate::common::pod::{container_port as port, empty_dir};
 use crate::common::pod::{container_security, pod_security, Resources, SECURITY_EXCEPTION_ANNOTATION};
+use crate::common::rbac;
+use crate::common::service::{tcp_port, PodService, ServiceKind};
 use crate::component::{Component, ObjectDoc};
 use crate::context::{Context, Published};
 
@@ -379,11 +382,7 @@ fn realm_json(p: &KeycloakParams, client_id: &str, auth_host: &str) -> String {
 }
 
 fn service_account(ns: &str) -> ServiceAccount {
-    ServiceAccount {
-        metadata: meta::namespaced(NAME, ns, labels()),
-        automount_service_account_token: Some(false),
-        ..Default::default()
-    }
+    rbac::service_account(meta::namespaced(NAME, ns, labels()), Some(false))
 }
 
 fn secret(values: &BTreeMap<String, String>, ns: &str) -> Secret {
@@ -404,34 +403,20 @@ fn realm_config_map(ns: &str, realm: String) -> ConfigMap {
 }
 
 fn service(ns: &str) -> Service {
-    Service {
-        metadata: meta::namespaced(NAME, ns, labels()),
-        spec: Some(ServiceSpec {
-            type_: Some("ClusterIP".into()),
-            selector: Some(meta::selector_labels(NAME)),
-            ports: Some(vec![ServicePort {
-                name: Some("http".into()),
-                port: SERVICE_PORT,
-                target_port: Some(IntOrString::String("http".into())),
-                protocol: Some("TCP".into()),
-                ..Default::default()
-            }]),
-            ..Default::default()
-        }),
-        ..Default::default()
+    PodService {
+        kind: ServiceKind::ClusterIp,
+        selector: meta::selector_labels(NAME),
+        ports: vec![tcp_port("http", SERVICE_PORT, "http")],
     }
+    .build(meta::namespaced(NAME, ns, labels()))
 }
 
 fn disruption_budget(ns: &str) -> PodDisruptionBudget {
-    PodDisruptionBudget {
-        metadata: meta::namespaced(NAME, ns, labels()),
-        spec: Some(PodDisruptionBudgetSpec {
-            max_unavailable: Some(IntOrString::Int(1)),
-            selector: Some(meta::selector(meta::selector_labels(NAME))),
-            ..Default::default()
-        }),
-        ..Default::default()
-    }
+    pdb::disruption_budget(
+        meta::namespaced(NAME, ns, labels()),
+        Budget::MaxUnavailable(1),
+        meta::selector(meta::selector_labels(NAME)),
+    )
 }
 
 fn mount(name: &str, path: &str, read_only: bool) -> VolumeMount {
@@ -657,22 +642,12 @@ fn spread_over_nodes(selector: &k8s_openapi::apimachinery::pkg::apis::meta::v1::
 /// Headless: the database's address (`keycloak-postgresql`, the pod's IP) and the
 /// StatefulSet's `serviceName`.
 fn postgresql_service(ns: &str) -> Service {
-    Service {
-        metadata: meta::namespaced(POSTGRESQL_NAME, ns, postgresql_labels()),
-        spec: Some(ServiceSpec {
-            cluster_ip: Some("None".into()),
-            selector: Some(meta::selector_labels(POSTGRESQL_NAME)),
-            ports: Some(vec![ServicePort {
-                name: Some("postgresql".into()),
-                port: POSTGRESQL_PORT,
-                target_port: Some(IntOrString::String("postgresql".into())),
-                protocol: Some("TCP".into()),
-                ..Default::default()
-            }]),
-            ..Default::default()
-        }),
-        ..Default::default()
+    PodService {
+        kind: ServiceKind::Headless,
+        selector: meta::selector_labels(POSTGRESQL_NAME),
+        ports: vec![tcp_port("postgresql", POSTGRESQL_PORT, "postgresql")],
     }
+    .build(meta::namespaced(POSTGRESQL_NAME, ns, postgresql_labels()))
 }
 
 fn pg_isready() -> Vec<String> {

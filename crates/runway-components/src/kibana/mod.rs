@@ -31,7 +31,7 @@ use std::collections::BTreeMap;
 use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec, DeploymentStrategy};
 use k8s_openapi::api::core::v1::{
     ConfigMap, ConfigMapVolumeSource, Container, ContainerPort, HTTPGetAction, PodSpec, PodTemplateSpec, Probe,
-    Service, ServiceAccount, ServicePort, ServiceSpec, TCPSocketAction, Volume, VolumeMount,
+    Service, ServiceAccount, TCPSocketAction, Volume, VolumeMount,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
@@ -44,6 +44,8 @@ use crate::common::ingress::{ingress_object, IngressSpecFor};
 use crate::common::meta;
 use crate::common::pod::{container_security, pod_security};
 use crate::common::pod::{empty_dir, mount};
+use crate::common::rbac;
+use crate::common::service::{tcp_port, PodService, ServiceKind};
 use crate::common::template::render_template;
 use crate::component::{Component, ObjectDoc};
 use crate::context::{Context, ServiceRef};
@@ -177,11 +179,7 @@ fn render_config(cx: &Context, es: &ServiceRef) -> Result<String, Error> {
 
 /// No API token: Kibana talks to Elasticsearch only.
 fn service_account(ns: &str) -> ServiceAccount {
-    ServiceAccount {
-        metadata: meta::namespaced(NAME, ns, labels(NAME)),
-        automount_service_account_token: Some(false),
-        ..Default::default()
-    }
+    rbac::service_account(meta::namespaced(NAME, ns, labels(NAME)), Some(false))
 }
 
 fn config_map(ns: &str, config: String) -> ConfigMap {
@@ -194,22 +192,12 @@ fn config_map(ns: &str, config: String) -> ConfigMap {
 
 /// BKPR's `kibana-logging`, selecting the pods by BKPR's label (`name: kibana`).
 fn service(ns: &str) -> Service {
-    Service {
-        metadata: meta::namespaced(SERVICE, ns, labels(SERVICE)),
-        spec: Some(ServiceSpec {
-            type_: Some("ClusterIP".into()),
-            selector: Some(meta::selector_labels(NAME)),
-            ports: Some(vec![ServicePort {
-                name: Some(PORT_NAME.into()),
-                port: PORT,
-                target_port: Some(IntOrString::String(PORT_NAME.into())),
-                protocol: Some("TCP".into()),
-                ..Default::default()
-            }]),
-            ..Default::default()
-        }),
-        ..Default::default()
+    PodService {
+        kind: ServiceKind::ClusterIp,
+        selector: meta::selector_labels(NAME),
+        ports: vec![tcp_port(PORT_NAME, PORT, PORT_NAME)],
     }
+    .build(meta::namespaced(SERVICE, ns, labels(SERVICE)))
 }
 
 fn tcp_probe(period: i32, failures: i32) -> Probe {

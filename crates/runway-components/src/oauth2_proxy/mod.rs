@@ -52,9 +52,9 @@ use k8s_openapi::api::autoscaling::v2::{
 };
 use k8s_openapi::api::core::v1::{
     Affinity, Container, EnvVar, EnvVarSource, HTTPGetAction, PodAffinityTerm, PodAntiAffinity, PodSpec,
-    PodTemplateSpec, Probe, Secret, SecretKeySelector, Service, ServicePort, ServiceSpec, WeightedPodAffinityTerm,
+    PodTemplateSpec, Probe, Secret, SecretKeySelector, Service, WeightedPodAffinityTerm,
 };
-use k8s_openapi::api::policy::v1::{PodDisruptionBudget, PodDisruptionBudgetSpec};
+use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use k8s_openapi::ByteString;
@@ -65,8 +65,10 @@ pub use self::params::{check_secrets, Oauth2ProxyParams, DEFAULT_IMAGE, SECRET_K
 use crate::common::ingress::{ui_ingress, IngressSpecFor};
 use crate::common::meta;
 use crate::common::metrics::{MetricsEndpoint, Scrape};
+use crate::common::pdb::{self, Budget};
 use crate::common::pod::container_port as port;
 use crate::common::pod::{container_security, pod_security};
+use crate::common::service::{tcp_port, PodService, ServiceKind};
 use crate::component::{Component, ObjectDoc};
 use crate::context::{AuthRef, Context, Published, ServiceRef};
 
@@ -271,22 +273,12 @@ fn secret(values: &BTreeMap<String, String>, ns: &str) -> Secret {
 }
 
 fn service(ns: &str) -> Service {
-    Service {
-        metadata: meta::namespaced(NAME, ns, labels()),
-        spec: Some(ServiceSpec {
-            type_: Some("ClusterIP".into()),
-            selector: Some(meta::selector_labels(NAME)),
-            ports: Some(vec![ServicePort {
-                name: Some("http".into()),
-                port: HTTP_PORT,
-                protocol: Some("TCP".into()),
-                target_port: Some(IntOrString::String("http".into())),
-                ..Default::default()
-            }]),
-            ..Default::default()
-        }),
-        ..Default::default()
+    PodService {
+        kind: ServiceKind::ClusterIp,
+        selector: meta::selector_labels(NAME),
+        ports: vec![tcp_port("http", HTTP_PORT, "http")],
     }
+    .build(meta::namespaced(NAME, ns, labels()))
 }
 
 fn secret_env(name: &str, key: &str) -> EnvVar {
@@ -442,15 +434,11 @@ fn autoscaler(p: &Oauth2ProxyParams, ns: &str) -> HorizontalPodAutoscaler {
 }
 
 fn disruption_budget(ns: &str) -> PodDisruptionBudget {
-    PodDisruptionBudget {
-        metadata: meta::namespaced(NAME, ns, labels()),
-        spec: Some(PodDisruptionBudgetSpec {
-            max_unavailable: Some(IntOrString::Int(1)),
-            selector: Some(meta::selector(meta::selector_labels(NAME))),
-            ..Default::default()
-        }),
-        ..Default::default()
-    }
+    pdb::disruption_budget(
+        meta::namespaced(NAME, ns, labels()),
+        Budget::MaxUnavailable(1),
+        meta::selector(meta::selector_labels(NAME)),
+    )
 }
 
 #[cfg(test)]

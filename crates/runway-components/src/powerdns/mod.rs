@@ -98,7 +98,7 @@ use k8s_openapi::api::core::v1::{
     SecretKeySelector, Service, ServiceAccount, ServicePort, ServiceSpec, TCPSocketAction, Volume, VolumeMount,
     VolumeResourceRequirements, WeightedPodAffinityTerm,
 };
-use k8s_openapi::api::policy::v1::{PodDisruptionBudget, PodDisruptionBudgetSpec};
+use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use k8s_openapi::ByteString;
@@ -114,7 +114,10 @@ pub use self::params::{
 };
 use crate::common::meta;
 use crate::common::metrics::{MetricsEndpoint, Scrape};
+use crate::common::pdb::{self, Budget};
 use crate::common::pod::{container_security, pod_security, Resources, SECURITY_EXCEPTION_ANNOTATION};
+use crate::common::rbac;
+use crate::common::service::{load_balancer_metadata, tcp_port, PodService, ServiceKind};
 use crate::common::template::render_template;
 use crate::component::{Component, ObjectDoc};
 use crate::context::Context;
@@ -549,27 +552,18 @@ fn dns_ports() -> Vec<ServicePort> {
 fn pdns_service(ns: &str) -> Service {
     let mut ports = vec![service_port("api", API_PORT, "api", "TCP")];
     ports.extend(dns_ports());
-    Service {
-        metadata: meta::namespaced(NAME, ns, labels()),
-        spec: Some(ServiceSpec {
-            type_: Some("ClusterIP".into()),
-            selector: Some(meta::selector_labels(NAME)),
-            ports: Some(ports),
-            ..Default::default()
-        }),
-        ..Default::default()
-    }
+    PodService { kind: ServiceKind::ClusterIp, selector: meta::selector_labels(NAME), ports }.build(meta::namespaced(
+        NAME,
+        ns,
+        labels(),
+    ))
 }
 
 /// DNS for the site's resolvers, through the platform's load balancer. The API is not on
 /// it: only external-dns, in the cluster, writes records.
 fn dns_service(cx: &Context) -> Service {
-    let mut metadata = meta::namespaced(DNS_SERVICE, cx.namespace(), labels());
-    if !cx.platform.load_balancer_annotations.is_empty() {
-        metadata.annotations = Some(cx.platform.load_balancer_annotations.clone());
-    }
     Service {
-        metadata,
+        metadata: load_balancer_metadata(meta::namespaced(DNS_SERVICE, cx.namespace(), labels()), cx),
         spec: Some(ServiceSpec {
             type_: Some("LoadBalancer".into()),
             selector: Some(meta::selector_labels(NAME)),
@@ -581,15 +575,11 @@ fn dns_service(cx: &Context) -> Service {
 }
 
 fn pdns_disruption_budget(ns: &str) -> PodDisruptionBudget {
-    PodDisruptionBudget {
-        metadata: meta::namespaced(NAME, ns, labels()),
-        spec: Some(PodDisruptionBudgetSpec {
-            max_unavailable: Some(IntOrString::Int(1)),
-            selector: Some(meta::selector(meta::selector_labels(NAME))),
-            ..Default::default()
-        }),
-        ..Default::default()
-    }
+    pdb::disruption_budget(
+        meta::namespaced(NAME, ns, labels()),
+        Budget::MaxUnavailable(1),
+        meta::selector(meta::selector_labels(NAME)),
+    )
 }
 
 fn port(name: &str, port: i32, protocol: &str) -> ContainerPort {
@@ -848,61 +838,41 @@ fn pdns_deployment(p: &PowerdnsParams, cx: &Context, checksum: &str) -> Deployme
 /// No API token: the nodes find each other through DNS (BKPR's Bitnami image read
 /// endpoints, which needed a Role).
 fn galera_service_account(ns: &str) -> ServiceAccount {
-    ServiceAccount {
-        metadata: meta::namespaced(GALERA, ns, galera_labels()),
-        automount_service_account_token: Some(false),
-        ..Default::default()
-    }
+    rbac::service_account(meta::namespaced(GALERA, ns, galera_labels()), Some(false))
 }
 
 /// BKPR's `mariadb-galera` Service: MySQL on the synced nodes, and the exporter.
 fn galera_service(ns: &str) -> Service {
-    Service {
-        metadata: meta::namespaced(GALERA, ns, galera_labels()),
-        spec: Some(ServiceSpec {
-            type_: Some("ClusterIP".into()),
-            selector: Some(meta::selector_labels(GALERA)),
-            ports: Some(vec![
-                service_port("mysql", MYSQL_PORT, "mysql", "TCP"),
-                service_port("metrics", EXPORTER_PORT, "metrics", "TCP"),
-            ]),
-            ..Default::default()
-        }),
-        ..Default::default()
+    PodService {
+        kind: ServiceKind::ClusterIp,
+        selector: meta::selector_labels(GALERA),
+        ports: vec![tcp_port("mysql", MYSQL_PORT, "mysql"), tcp_port("metrics", EXPORTER_PORT, "metrics")],
     }
+    .build(meta::namespaced(GALERA, ns, galera_labels()))
 }
 
 /// BKPR's headless Service: every node's DNS name, before it is ready (nodes must reach
 /// each other to become ready).
 fn galera_headless_service(ns: &str) -> Service {
-    Service {
-        metadata: meta::namespaced(GALERA_HEADLESS, ns, galera_labels()),
-        spec: Some(ServiceSpec {
-            cluster_ip: Some("None".into()),
-            publish_not_ready_addresses: Some(true),
-            selector: Some(meta::selector_labels(GALERA)),
-            ports: Some(vec![
-                service_port("galera", GALERA_PORT, "galera", "TCP"),
-                service_port("ist", IST_PORT, "ist", "TCP"),
-                service_port("sst", SST_PORT, "sst", "TCP"),
-            ]),
-            ..Default::default()
-        }),
-        ..Default::default()
+    PodService {
+        kind: ServiceKind::HeadlessPublishingNotReady,
+        selector: meta::selector_labels(GALERA),
+        ports: vec![
+            tcp_port("galera", GALERA_PORT, "galera"),
+            tcp_port("ist", IST_PORT, "ist"),
+            tcp_port("sst", SST_PORT, "sst"),
+        ],
     }
+    .build(meta::namespaced(GALERA_HEADLESS, ns, galera_labels()))
 }
 
 /// A majority of the nodes stays up through drains: losing it stops every write.
 fn galera_disruption_budget(p: &PowerdnsParams, ns: &str) -> PodDisruptionBudget {
-    PodDisruptionBudget {
-        metadata: meta::namespaced(GALERA, ns, galera_labels()),
-        spec: Some(PodDisruptionBudgetSpec {
-            min_available: Some(IntOrString::Int((p.galera.replicas / 2 + 1) as i32)),
-            selector: Some(meta::selector(meta::selector_labels(GALERA))),
-            ..Default::default()
-        }),
-        ..Default::default()
-    }
+    pdb::disruption_budget(
+        meta::namespaced(GALERA, ns, galera_labels()),
+        Budget::MinAvailable((p.galera.replicas / 2 + 1) as i32),
+        meta::selector(meta::selector_labels(GALERA)),
+    )
 }
 
 fn mariadb_container(p: &PowerdnsParams) -> Container {

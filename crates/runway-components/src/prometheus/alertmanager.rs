@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::api::apps::v1::{StatefulSet, StatefulSetSpec, StatefulSetUpdateStrategy};
 use k8s_openapi::api::core::v1::{
-    ConfigMap, Container, PodSpec, PodTemplateSpec, Secret, SecretVolumeSource, Service, ServiceSpec, Volume,
+    ConfigMap, Container, PodSpec, PodTemplateSpec, Secret, SecretVolumeSource, Service, Volume,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use k8s_openapi::ByteString;
@@ -28,6 +28,7 @@ use super::{
 };
 use crate::common::meta;
 use crate::common::pod::{container_security, pod_security};
+use crate::common::service::{PodService, ServiceKind};
 use crate::context::Context;
 
 /// Where the Secret of `*_file` fields is mounted.
@@ -587,16 +588,12 @@ pub fn secret(ns: &str, name: &str, values: &BTreeMap<String, String>) -> Secret
 /// `alertmanager.svc`: headless, because it is the StatefulSet's `serviceName` (BKPR's
 /// Service of that name was the StatefulSet's too).
 pub fn service(ns: &str) -> Service {
-    Service {
-        metadata: metadata(ALERTMANAGER, ns),
-        spec: Some(ServiceSpec {
-            cluster_ip: Some("None".into()),
-            selector: Some(meta::selector_labels(ALERTMANAGER)),
-            ports: Some(vec![service_port(ALERTMANAGER_PORT_NAME, ALERTMANAGER_PORT)]),
-            ..Default::default()
-        }),
-        ..Default::default()
+    PodService {
+        kind: ServiceKind::Headless,
+        selector: meta::selector_labels(ALERTMANAGER),
+        ports: vec![service_port(ALERTMANAGER_PORT_NAME, ALERTMANAGER_PORT)],
     }
+    .build(metadata(ALERTMANAGER, ns))
 }
 
 /// `alertmanager.deploy`: BKPR's StatefulSet (key `deploy`), one replica with HA gossip

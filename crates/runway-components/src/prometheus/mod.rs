@@ -74,13 +74,13 @@ use std::collections::BTreeMap;
 use k8s_openapi::api::apps::v1::{StatefulSet, StatefulSetSpec, StatefulSetUpdateStrategy};
 use k8s_openapi::api::core::v1::{
     ConfigMap, ConfigMapVolumeSource, Container, HTTPGetAction, PersistentVolumeClaim, PersistentVolumeClaimSpec,
-    PodSpec, PodTemplateSpec, Probe, Service, ServiceAccount, ServicePort, ServiceSpec, TCPSocketAction, Volume,
-    VolumeMount, VolumeResourceRequirements,
+    PodSpec, PodTemplateSpec, Probe, Service, ServiceAccount, ServicePort, TCPSocketAction, Volume, VolumeMount,
+    VolumeResourceRequirements,
 };
 use k8s_openapi::api::networking::v1::{
     HTTPIngressPath, Ingress, IngressBackend, IngressServiceBackend, ServiceBackendPort,
 };
-use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, PolicyRule, RoleRef, Subject};
+use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, PolicyRule};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use runway_core::refs::ExternalRef;
@@ -102,6 +102,8 @@ use crate::common::meta;
 use crate::common::metrics::{prometheus_rule, MetricsEndpoint, Scrape};
 use crate::common::pod::container_port as port;
 use crate::common::pod::{container_security, pod_security};
+use crate::common::rbac::{self, Grant};
+use crate::common::service::{tcp_port, PodService, ServiceKind};
 use crate::component::{Component, ObjectDoc};
 use crate::context::{Context, Published, ServiceRef};
 use crate::quantity::Quantity;
@@ -386,13 +388,7 @@ fn sha256_hex(text: &str) -> String {
 }
 
 fn service_port(name: &str, port: i32) -> ServicePort {
-    ServicePort {
-        name: Some(name.into()),
-        port,
-        target_port: Some(IntOrString::String(name.into())),
-        protocol: Some("TCP".into()),
-        ..Default::default()
-    }
+    tcp_port(name, port, name)
 }
 
 fn mount(name: &str, path: &str, read_only: bool) -> VolumeMount {
@@ -532,25 +528,20 @@ fn config_reload_container(p: &PrometheusParams, reload_url: &str, dir: &str) ->
 
 /// Prometheus discovers targets through the API, so its token is mounted.
 fn service_account(ns: &str) -> ServiceAccount {
-    ServiceAccount { metadata: metadata(PROMETHEUS, ns), ..Default::default() }
+    rbac::service_account(metadata(PROMETHEUS, ns), None)
 }
 
 fn read(group: &str, resources: &[&str]) -> PolicyRule {
-    PolicyRule {
-        api_groups: Some(vec![group.into()]),
-        resources: Some(resources.iter().map(|r| r.to_string()).collect()),
-        verbs: vec!["get".into(), "list".into(), "watch".into()],
-        ..Default::default()
-    }
+    rbac::rule(&[group], resources, rbac::READ)
 }
 
 /// BKPR's `prometheusRole`, at current API groups: discovery of nodes, pods, services,
 /// endpointslices and ingresses; the kubelets' metrics (`nodes/metrics`, which the kubelet
 /// checks for `/metrics` and `/metrics/cadvisor`); the API servers' `/metrics`.
 fn cluster_role() -> ClusterRole {
-    ClusterRole {
-        metadata: meta::cluster_scoped(PROMETHEUS, labels(PROMETHEUS)),
-        rules: Some(vec![
+    rbac::cluster_role(
+        meta::cluster_scoped(PROMETHEUS, labels(PROMETHEUS)),
+        vec![
             read("", &["nodes", "nodes/metrics", "pods", "services"]),
             read("discovery.k8s.io", &["endpointslices"]),
             read("networking.k8s.io", &["ingresses"]),
@@ -559,26 +550,13 @@ fn cluster_role() -> ClusterRole {
                 verbs: vec!["get".into()],
                 ..Default::default()
             },
-        ]),
-        ..Default::default()
-    }
+        ],
+    )
 }
 
 fn cluster_role_binding(ns: &str) -> ClusterRoleBinding {
-    ClusterRoleBinding {
-        metadata: meta::cluster_scoped(PROMETHEUS, labels(PROMETHEUS)),
-        role_ref: RoleRef {
-            api_group: "rbac.authorization.k8s.io".into(),
-            kind: "ClusterRole".into(),
-            name: PROMETHEUS.into(),
-        },
-        subjects: Some(vec![Subject {
-            kind: "ServiceAccount".into(),
-            name: PROMETHEUS.into(),
-            namespace: Some(ns.into()),
-            ..Default::default()
-        }]),
-    }
+    Grant { role: PROMETHEUS, service_account: PROMETHEUS, namespace: ns }
+        .cluster_role_binding(meta::cluster_scoped(PROMETHEUS, labels(PROMETHEUS)))
 }
 
 /// `prometheus.config`: `prometheus.yml` and the rule files. The probe jobs are left out
@@ -607,16 +585,12 @@ fn config_map(p: &PrometheusParams, cx: &Context) -> Result<ConfigMap, Error> {
 
 /// `prometheus.svc`: headless, because it is the StatefulSet's `serviceName`.
 fn service(ns: &str) -> Service {
-    Service {
-        metadata: metadata(PROMETHEUS, ns),
-        spec: Some(ServiceSpec {
-            cluster_ip: Some("None".into()),
-            selector: Some(meta::selector_labels(PROMETHEUS)),
-            ports: Some(vec![service_port(PROMETHEUS_PORT_NAME, PROMETHEUS_PORT)]),
-            ..Default::default()
-        }),
-        ..Default::default()
+    PodService {
+        kind: ServiceKind::Headless,
+        selector: meta::selector_labels(PROMETHEUS),
+        ports: vec![service_port(PROMETHEUS_PORT_NAME, PROMETHEUS_PORT)],
     }
+    .build(metadata(PROMETHEUS, ns))
 }
 
 fn prometheus_container(p: &PrometheusParams, external_host: Option<&str>) -> Container {

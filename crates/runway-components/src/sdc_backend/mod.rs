@@ -62,7 +62,7 @@ use k8s_openapi::api::core::v1::{
     Secret, SecretProjection, SecretVolumeSource, SecurityContext, Service, ServicePort, ServiceSpec, TCPSocketAction,
     TopologySpreadConstraint, Volume, VolumeMount, VolumeProjection, WeightedPodAffinityTerm,
 };
-use k8s_openapi::api::policy::v1::{PodDisruptionBudget, PodDisruptionBudgetSpec};
+use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use k8s_openapi::ByteString;
@@ -75,6 +75,7 @@ pub use self::params::{
 };
 use crate::common::ingress::{ui_ingress, IngressSpecFor};
 use crate::common::meta;
+use crate::common::pdb::{self, Budget};
 use crate::common::pod::container_port as port;
 use crate::common::pod::{Resources, SECURITY_EXCEPTION_ANNOTATION};
 use crate::component::{Component, ObjectDoc};
@@ -666,15 +667,11 @@ fn collector_service(p: &SdcBackendParams, cx: &Context) -> Service {
 
 /// One pod of the role down at a time (drains and upgrades proceed even with one replica).
 fn disruption_budget(role: Role) -> PodDisruptionBudget {
-    PodDisruptionBudget {
-        metadata: meta::namespaced(role.name(), sdc::NAMESPACE, sdc::labels(role.label())),
-        spec: Some(PodDisruptionBudgetSpec {
-            max_unavailable: Some(IntOrString::Int(1)),
-            selector: Some(sdc::selector(role.label())),
-            ..Default::default()
-        }),
-        ..Default::default()
-    }
+    pdb::disruption_budget(
+        meta::namespaced(role.name(), sdc::NAMESPACE, sdc::labels(role.label())),
+        Budget::MaxUnavailable(1),
+        sdc::selector(role.label()),
+    )
 }
 
 #[cfg(test)]

@@ -79,11 +79,11 @@ use k8s_openapi::api::core::v1::{
     Affinity, ConfigMapProjection, Container, ContainerPort, EnvVar, EnvVarSource, ExecAction, KeyToPath, Lifecycle,
     LifecycleHandler, LocalObjectReference, ObjectFieldSelector, PodAffinityTerm, PodAntiAffinity, PodSpec,
     PodTemplateSpec, Probe, ProjectedVolumeSource, SecurityContext, Service, ServiceAccount,
-    ServiceAccountTokenProjection, ServicePort, ServiceSpec, TCPSocketAction, TopologySpreadConstraint, Volume,
-    VolumeMount, VolumeProjection, WeightedPodAffinityTerm,
+    ServiceAccountTokenProjection, TCPSocketAction, TopologySpreadConstraint, Volume, VolumeMount, VolumeProjection,
+    WeightedPodAffinityTerm,
 };
-use k8s_openapi::api::policy::v1::{PodDisruptionBudget, PodDisruptionBudgetSpec};
-use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, PolicyRule, RoleRef, Subject};
+use k8s_openapi::api::policy::v1::PodDisruptionBudget;
+use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use runway_core::refs::ExternalRef;
@@ -91,8 +91,11 @@ use runway_core::{Error, Object};
 
 pub use self::params::{Ec2NamingScheme, SdcCassandraParams, Snitch, AWS_STORAGE, DEFAULT_IMAGE, OTHER_STORAGE};
 use crate::common::meta;
+use crate::common::pdb::{self, Budget};
 use crate::common::pod::{container_security, pod_security, Resources, SECURITY_EXCEPTION_ANNOTATION};
 use crate::common::pod::{empty_dir, mount};
+use crate::common::rbac::{self, Grant};
+use crate::common::service::{tcp_port, PodService, ServiceKind};
 use crate::component::{Component, ObjectDoc};
 use crate::context::Context;
 use crate::sdc;
@@ -216,38 +219,20 @@ pub fn seed_list(seeds: u32) -> String {
 /// No token is automounted: only the `rackdc` init container gets one, through its own
 /// projected volume.
 fn service_account() -> ServiceAccount {
-    ServiceAccount { metadata: metadata(NAME), automount_service_account_token: Some(false), ..Default::default() }
+    rbac::service_account(metadata(NAME), Some(false))
 }
 
 /// Read access to nodes (cluster-scoped, so a ClusterRole): the zone label. Nothing else.
 fn node_reader_role() -> ClusterRole {
-    ClusterRole {
-        metadata: meta::cluster_scoped(NODE_READER, sdc::labels(ROLE)),
-        rules: Some(vec![PolicyRule {
-            api_groups: Some(vec![String::new()]),
-            resources: Some(vec!["nodes".into()]),
-            verbs: vec!["get".into()],
-            ..Default::default()
-        }]),
-        ..Default::default()
-    }
+    rbac::cluster_role(
+        meta::cluster_scoped(NODE_READER, sdc::labels(ROLE)),
+        vec![rbac::rule(&[""], &["nodes"], &["get"])],
+    )
 }
 
 fn node_reader_binding() -> ClusterRoleBinding {
-    ClusterRoleBinding {
-        metadata: meta::cluster_scoped(NODE_READER, sdc::labels(ROLE)),
-        role_ref: RoleRef {
-            api_group: "rbac.authorization.k8s.io".into(),
-            kind: "ClusterRole".into(),
-            name: NODE_READER.into(),
-        },
-        subjects: Some(vec![Subject {
-            kind: "ServiceAccount".into(),
-            name: NAME.into(),
-            namespace: Some(sdc::NAMESPACE.into()),
-            ..Default::default()
-        }]),
-    }
+    Grant { role: NODE_READER, service_account: NAME, namespace: sdc::NAMESPACE }
+        .cluster_role_binding(meta::cluster_scoped(NODE_READER, sdc::labels(ROLE)))
 }
 
 /// The ports, named and ordered as the original's Service.
@@ -262,42 +247,18 @@ const PORTS: [(&str, i32); 5] = [
 /// The original's headless Service, listing pods before they are ready: seeds must
 /// resolve while their nodes start (Cassandra refuses to start with no seed resolved).
 fn headless_service() -> Service {
-    Service {
-        metadata: metadata(NAME),
-        spec: Some(ServiceSpec {
-            cluster_ip: Some("None".into()),
-            publish_not_ready_addresses: Some(true),
-            selector: Some(sdc::selector_labels(ROLE)),
-            ports: Some(
-                PORTS
-                    .iter()
-                    .map(|(name, port)| ServicePort {
-                        name: Some((*name).into()),
-                        port: *port,
-                        target_port: Some(IntOrString::String((*name).into())),
-                        protocol: Some("TCP".into()),
-                        ..Default::default()
-                    })
-                    .collect(),
-            ),
-            ..Default::default()
-        }),
-        ..Default::default()
+    PodService {
+        kind: ServiceKind::HeadlessPublishingNotReady,
+        selector: sdc::selector_labels(ROLE),
+        ports: PORTS.iter().map(|(name, port)| tcp_port(name, *port, name)).collect(),
     }
+    .build(metadata(NAME))
 }
 
 /// One node at a time may be evicted: with a replication factor of 3, QUORUM reads and
 /// writes keep working.
 fn disruption_budget() -> PodDisruptionBudget {
-    PodDisruptionBudget {
-        metadata: metadata(NAME),
-        spec: Some(PodDisruptionBudgetSpec {
-            max_unavailable: Some(IntOrString::Int(1)),
-            selector: Some(sdc::selector(ROLE)),
-            ..Default::default()
-        }),
-        ..Default::default()
-    }
+    pdb::disruption_budget(metadata(NAME), Budget::MaxUnavailable(1), sdc::selector(ROLE))
 }
 
 fn env(name: &str, value: impl Into<String>) -> EnvVar {

@@ -58,9 +58,9 @@ use k8s_openapi::api::apps::v1::{
 use k8s_openapi::api::core::v1::{
     Affinity, ConfigMap, ConfigMapVolumeSource, Container, EnvVar, EnvVarSource, HTTPGetAction, LocalObjectReference,
     ObjectFieldSelector, PodAffinityTerm, PodAntiAffinity, PodSpec, PodTemplateSpec, Probe, Service, ServiceAccount,
-    ServicePort, ServiceSpec, TCPSocketAction, TopologySpreadConstraint, Volume, VolumeMount, WeightedPodAffinityTerm,
+    TCPSocketAction, TopologySpreadConstraint, Volume, VolumeMount, WeightedPodAffinityTerm,
 };
-use k8s_openapi::api::policy::v1::{PodDisruptionBudget, PodDisruptionBudgetSpec};
+use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use runway_core::refs::ExternalRef;
@@ -71,8 +71,11 @@ use sha2::{Digest, Sha256};
 pub use self::params::{tag_version, SdcElasticsearchParams, DEFAULT_IMAGE, SUPPORTED_MAJORS};
 use crate::common::es_node::{self, ES_HOME, MAX_MAP_COUNT};
 use crate::common::meta;
+use crate::common::pdb::{self, Budget};
 use crate::common::pod::{container_port as port, empty_dir, mount};
 use crate::common::pod::{container_security, pod_security, SECURITY_EXCEPTION_ANNOTATION};
+use crate::common::rbac;
+use crate::common::service::{tcp_port, PodService, ServiceKind};
 use crate::common::template::render_template;
 use crate::component::{Component, ObjectDoc};
 use crate::context::Context;
@@ -225,7 +228,7 @@ fn render_config(p: &SdcElasticsearchParams, bootstrap: bool) -> Result<String, 
 
 /// No API token is mounted: Elasticsearch discovers its peers through DNS.
 fn service_account() -> ServiceAccount {
-    ServiceAccount { metadata: metadata(NAME), automount_service_account_token: Some(false), ..Default::default() }
+    rbac::service_account(metadata(NAME), Some(false))
 }
 
 fn config_map(text: String) -> ConfigMap {
@@ -236,53 +239,23 @@ fn config_map(text: String) -> ConfigMap {
     }
 }
 
-fn service_port(name: &str, target: &str, port: i32) -> ServicePort {
-    ServicePort {
-        name: Some(name.into()),
-        port,
-        target_port: Some(IntOrString::String(target.into())),
-        protocol: Some("TCP".into()),
-        ..Default::default()
-    }
-}
-
 /// Both Services are headless. `sdc-elasticsearch` (the original's, the StatefulSet's
 /// serviceName) lists ready nodes for the backend; the discovery Service lists every pod,
 /// because nodes must find each other before any of them can be ready.
 fn service(name: &str, discovery: bool) -> Service {
-    let ports = if discovery {
-        vec![service_port(TRANSPORT_PORT_NAME, TRANSPORT_CONTAINER_PORT, TRANSPORT_PORT)]
+    let transport = tcp_port(TRANSPORT_PORT_NAME, TRANSPORT_PORT, TRANSPORT_CONTAINER_PORT);
+    let (kind, ports) = if discovery {
+        (ServiceKind::HeadlessPublishingNotReady, vec![transport])
     } else {
-        vec![
-            service_port(HTTP_PORT_NAME, HTTP_PORT_NAME, HTTP_PORT),
-            service_port(TRANSPORT_PORT_NAME, TRANSPORT_CONTAINER_PORT, TRANSPORT_PORT),
-        ]
+        (ServiceKind::Headless, vec![tcp_port(HTTP_PORT_NAME, HTTP_PORT, HTTP_PORT_NAME), transport])
     };
-    Service {
-        metadata: metadata(name),
-        spec: Some(ServiceSpec {
-            cluster_ip: Some("None".into()),
-            publish_not_ready_addresses: discovery.then_some(true),
-            selector: Some(sdc::selector_labels(ROLE)),
-            ports: Some(ports),
-            ..Default::default()
-        }),
-        ..Default::default()
-    }
+    PodService { kind, selector: sdc::selector_labels(ROLE), ports }.build(metadata(name))
 }
 
 /// `minAvailable` is the quorum, so evictions stop before the cluster would lose its
 /// elected master.
 fn disruption_budget(p: &SdcElasticsearchParams) -> PodDisruptionBudget {
-    PodDisruptionBudget {
-        metadata: metadata(NAME),
-        spec: Some(PodDisruptionBudgetSpec {
-            min_available: Some(IntOrString::Int(p.quorum() as i32)),
-            selector: Some(sdc::selector(ROLE)),
-            ..Default::default()
-        }),
-        ..Default::default()
-    }
+    pdb::disruption_budget(metadata(NAME), Budget::MinAvailable(p.quorum() as i32), sdc::selector(ROLE))
 }
 
 fn elasticsearch_container(p: &SdcElasticsearchParams) -> Container {

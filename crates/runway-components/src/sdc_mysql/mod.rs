@@ -85,12 +85,11 @@ use std::collections::BTreeMap;
 use k8s_openapi::api::apps::v1::{StatefulSet, StatefulSetSpec, StatefulSetUpdateStrategy};
 use k8s_openapi::api::core::v1::{
     Affinity, ConfigMap, ConfigMapVolumeSource, Container, ContainerPort, EnvVar, EnvVarSource, ExecAction, KeyToPath,
-    ObjectFieldSelector, PodSpec, PodTemplateSpec, Probe, Secret, SecretKeySelector, Service, ServicePort, ServiceSpec,
-    TopologySpreadConstraint, Volume, VolumeMount,
+    ObjectFieldSelector, PodSpec, PodTemplateSpec, Probe, Secret, SecretKeySelector, Service, TopologySpreadConstraint,
+    Volume, VolumeMount,
 };
-use k8s_openapi::api::policy::v1::{PodDisruptionBudget, PodDisruptionBudgetSpec};
+use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
-use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use k8s_openapi::ByteString;
 use runway_core::refs::ExternalRef;
 use runway_core::{Error, Object};
@@ -99,8 +98,10 @@ use sha2::{Digest, Sha256};
 
 pub use self::params::{given_secret, SdcMysqlParams, DEFAULT_IMAGE, SECRETS_COMPONENT, SECRET_KEYS};
 use crate::common::meta;
+use crate::common::pdb::{self, Budget};
 use crate::common::pod::empty_dir;
 use crate::common::pod::{container_security, pod_security, Resources};
+use crate::common::service::{tcp_port, PodService, ServiceKind};
 use crate::common::template::render_template;
 use crate::component::{Component, ObjectDoc};
 use crate::context::Context;
@@ -433,34 +434,16 @@ fn config_map(name: &str, role: &str, ns: &str, data: BTreeMap<String, String>) 
 /// A headless Service (the original's, and the StatefulSet's `serviceName`), port `sql`.
 /// Only ready pods are listed: a replica that has not cloned yet takes no reads.
 fn headless_service(name: &str, role: &str, ns: &str) -> Service {
-    Service {
-        metadata: metadata(name, role, ns),
-        spec: Some(ServiceSpec {
-            cluster_ip: Some("None".into()),
-            selector: Some(sdc::selector_labels(role)),
-            ports: Some(vec![ServicePort {
-                name: Some("sql".into()),
-                port: PORT,
-                target_port: Some(IntOrString::String(CONTAINER.into())),
-                protocol: Some("TCP".into()),
-                ..Default::default()
-            }]),
-            ..Default::default()
-        }),
-        ..Default::default()
+    PodService {
+        kind: ServiceKind::Headless,
+        selector: sdc::selector_labels(role),
+        ports: vec![tcp_port("sql", PORT, CONTAINER)],
     }
+    .build(metadata(name, role, ns))
 }
 
 fn replica_disruption_budget(ns: &str) -> PodDisruptionBudget {
-    PodDisruptionBudget {
-        metadata: metadata(REPLICA, REPLICA_ROLE, ns),
-        spec: Some(PodDisruptionBudgetSpec {
-            max_unavailable: Some(IntOrString::Int(1)),
-            selector: Some(sdc::selector(REPLICA_ROLE)),
-            ..Default::default()
-        }),
-        ..Default::default()
-    }
+    pdb::disruption_budget(metadata(REPLICA, REPLICA_ROLE, ns), Budget::MaxUnavailable(1), sdc::selector(REPLICA_ROLE))
 }
 
 fn secret_env(name: &str, key: &str) -> EnvVar {

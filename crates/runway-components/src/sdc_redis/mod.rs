@@ -72,11 +72,10 @@ use k8s_openapi::api::apps::v1::{StatefulSet, StatefulSetSpec, StatefulSetUpdate
 use k8s_openapi::api::core::v1::{
     ConfigMap, ConfigMapVolumeSource, Container, ContainerPort, EmptyDirVolumeSource, EnvVar, EnvVarSource, ExecAction,
     ObjectFieldSelector, PersistentVolumeClaim, PodSpec, PodTemplateSpec, Probe, Secret, SecretKeySelector, Service,
-    ServicePort, ServiceSpec, Volume, VolumeMount,
+    ServicePort, Volume, VolumeMount,
 };
-use k8s_openapi::api::policy::v1::{PodDisruptionBudget, PodDisruptionBudgetSpec};
+use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
-use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use k8s_openapi::ByteString;
 use runway_core::refs::ExternalRef;
 use runway_core::{Error, Object};
@@ -85,7 +84,9 @@ use sha2::{Digest, Sha256};
 
 pub use self::params::{given_password, RedisMode, SdcRedisParams, SentinelParams, DEFAULT_IMAGE, SECRETS_COMPONENT};
 use crate::common::meta;
+use crate::common::pdb::{self, Budget};
 use crate::common::pod::{container_security, pod_security};
+use crate::common::service::{tcp_port, PodService, ServiceKind};
 use crate::common::template::render_template;
 use crate::component::{Component, ObjectDoc};
 use crate::context::Context;
@@ -419,13 +420,7 @@ fn config_map(name: &str, role: &str, data: BTreeMap<String, String>) -> ConfigM
 }
 
 fn service_port(name: &str, port: i32) -> ServicePort {
-    ServicePort {
-        name: Some(name.into()),
-        port,
-        target_port: Some(IntOrString::String(name.into())),
-        protocol: Some("TCP".into()),
-        ..Default::default()
-    }
+    tcp_port(name, port, name)
 }
 
 /// The original's ports: `client` 6379 and `gossip` 16379.
@@ -439,34 +434,16 @@ fn sentinel_service_ports() -> Vec<ServicePort> {
 
 /// A headless Service (the StatefulSet's `serviceName`); ready pods only.
 fn headless_service(name: &str, role: &str, ports: Vec<ServicePort>) -> Service {
-    Service {
-        metadata: metadata(name, role),
-        spec: Some(ServiceSpec {
-            cluster_ip: Some("None".into()),
-            selector: Some(sdc::selector_labels(role)),
-            ports: Some(ports),
-            ..Default::default()
-        }),
-        ..Default::default()
-    }
+    PodService { kind: ServiceKind::Headless, selector: sdc::selector_labels(role), ports }.build(metadata(name, role))
 }
 
 /// `maxUnavailable: 1`, or `minAvailable` when given.
 fn disruption_budget(name: &str, role: &str, min_available: Option<u32>) -> PodDisruptionBudget {
-    let (min, max) = match min_available {
-        Some(m) => (Some(IntOrString::Int(i32::try_from(m).unwrap_or(i32::MAX))), None),
-        None => (None, Some(IntOrString::Int(1))),
+    let budget = match min_available {
+        Some(m) => Budget::MinAvailable(i32::try_from(m).unwrap_or(i32::MAX)),
+        None => Budget::MaxUnavailable(1),
     };
-    PodDisruptionBudget {
-        metadata: metadata(name, role),
-        spec: Some(PodDisruptionBudgetSpec {
-            min_available: min,
-            max_unavailable: max,
-            selector: Some(sdc::selector(role)),
-            ..Default::default()
-        }),
-        ..Default::default()
-    }
+    pdb::disruption_budget(metadata(name, role), budget, sdc::selector(role))
 }
 
 fn container_port(name: &str, port: i32) -> ContainerPort {
