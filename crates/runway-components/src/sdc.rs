@@ -7,11 +7,12 @@
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::{
-    Affinity, PersistentVolumeClaim, PersistentVolumeClaimSpec, PodAffinityTerm, PodAntiAffinity,
-    TopologySpreadConstraint, VolumeResourceRequirements, WeightedPodAffinityTerm,
+    Affinity, PersistentVolumeClaim, PodAffinityTerm, PodAntiAffinity, TopologySpreadConstraint,
+    WeightedPodAffinityTerm,
 };
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 
+use crate::common::storage::ClaimTemplate;
 use crate::context::Context;
 use crate::quantity::Quantity;
 
@@ -45,19 +46,7 @@ pub fn selector(role: &str) -> LabelSelector {
 /// The `data` claim template of a datastore: its metadata is the original's (a name, no
 /// labels), because claim templates are immutable and an install is adopted in place.
 pub fn data_claim_template(storage_class: &str, storage: &Quantity) -> PersistentVolumeClaim {
-    PersistentVolumeClaim {
-        metadata: ObjectMeta { name: Some("data".into()), ..Default::default() },
-        spec: Some(PersistentVolumeClaimSpec {
-            access_modes: Some(vec!["ReadWriteOnce".into()]),
-            storage_class_name: Some(storage_class.to_string()),
-            resources: Some(VolumeResourceRequirements {
-                requests: Some(BTreeMap::from([("storage".to_string(), storage.to_k8s())])),
-                ..Default::default()
-            }),
-            ..Default::default()
-        }),
-        ..Default::default()
-    }
+    ClaimTemplate { name: "data", size: storage, storage_class: Some(storage_class), name_label: false }.build()
 }
 
 /// Prefer nodes without pods of the `avoid` roles (weighted), and spread `role`'s pods

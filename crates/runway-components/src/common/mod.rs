@@ -2,6 +2,7 @@
 //! the same-shape objects (Services, budgets, RBAC, IngressClasses) many of them build.
 
 pub mod checksum;
+pub mod env;
 pub mod es_node;
 pub mod ingress;
 pub mod ingress_class;
@@ -11,6 +12,7 @@ pub mod pdb;
 pub mod pod;
 pub mod rbac;
 pub mod service;
+pub mod storage;
 pub mod template;
 #[cfg(test)]
 pub mod testing;

@@ -60,7 +60,7 @@ use k8s_openapi::api::apps::v1::{DaemonSet, DaemonSetSpec, DaemonSetUpdateStrate
 use k8s_openapi::api::core::v1::{
     Capabilities, ConfigMap, ConfigMapVolumeSource, Container, ContainerPort, EmptyDirVolumeSource, EnvVar,
     EnvVarSource, HTTPGetAction, HostPathVolumeSource, ObjectFieldSelector, PodSecurityContext, PodSpec,
-    PodTemplateSpec, Probe, SeccompProfile, SecurityContext, ServiceAccount, Toleration, Volume, VolumeMount,
+    PodTemplateSpec, Probe, SecurityContext, ServiceAccount, Toleration, Volume,
 };
 use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
@@ -72,6 +72,8 @@ use sha2::{Digest, Sha256};
 pub use self::params::{FluentdEsParams, LogLevel, DEFAULT_IMAGE};
 use crate::common::meta;
 use crate::common::metrics::{MetricsEndpoint, Scrape};
+use crate::common::pod::runtime_default_seccomp;
+use crate::common::pod::{mount, read_only_mount};
 use crate::common::pod::{Resources, SECURITY_EXCEPTION_ANNOTATION};
 use crate::common::rbac::{self, Grant};
 use crate::common::template::render_template;
@@ -365,15 +367,6 @@ fn cluster_role_binding(ns: &str) -> ClusterRoleBinding {
         .cluster_role_binding(meta::cluster_scoped(NAME, labels()))
 }
 
-fn mount(name: &str, path: &str, read_only: bool) -> VolumeMount {
-    VolumeMount {
-        name: name.into(),
-        mount_path: path.into(),
-        read_only: read_only.then_some(true),
-        ..Default::default()
-    }
-}
-
 fn host_path(name: &str, path: &str, type_: &str) -> Volume {
     Volume {
         name: name.into(),
@@ -402,7 +395,7 @@ fn root_without_capabilities() -> SecurityContext {
         run_as_group: Some(0),
         run_as_non_root: Some(false),
         capabilities: Some(Capabilities { drop: Some(vec!["ALL".into()]), ..Default::default() }),
-        seccomp_profile: Some(SeccompProfile { type_: "RuntimeDefault".into(), ..Default::default() }),
+        seccomp_profile: Some(runtime_default_seccomp()),
         ..Default::default()
     }
 }
@@ -423,18 +416,15 @@ fn metrics_probe(period: i32, failures: i32) -> Probe {
 }
 
 fn fluentd_container(p: &FluentdEsParams) -> Container {
-    let mut mounts = vec![
-        mount("varlog", LOG_DIR, true),
-        mount("varlogpos", POS_DIR, false),
-        mount("varlogbuffers", BUFFER_DIR, false),
-    ];
+    let mut mounts =
+        vec![read_only_mount("varlog", LOG_DIR), mount("varlogpos", POS_DIR), mount("varlogbuffers", BUFFER_DIR)];
     if p.docker_logs {
-        mounts.push(mount("varlibdockercontainers", DOCKER_CONTAINERS_DIR, true));
+        mounts.push(read_only_mount("varlibdockercontainers", DOCKER_CONTAINERS_DIR));
     }
     mounts.extend([
-        mount("config", CONFIG_DIR, true),
-        mount("configd", CONFIGD_DIR, true),
-        mount("tmp", "/tmp", false),
+        read_only_mount("config", CONFIG_DIR),
+        read_only_mount("configd", CONFIGD_DIR),
+        mount("tmp", "/tmp"),
     ]);
     Container {
         name: CONTAINER.into(),
@@ -486,7 +476,7 @@ fn tmp_permissions_container(p: &FluentdEsParams) -> Container {
         command: Some(vec!["chmod".into(), "1777".into(), "/tmp".into()]),
         resources: Some(Resources::new("10m", "16Mi", None, "32Mi").to_k8s()),
         security_context: Some(root_without_capabilities()),
-        volume_mounts: Some(vec![mount("tmp", "/tmp", false)]),
+        volume_mounts: Some(vec![mount("tmp", "/tmp")]),
         ..Default::default()
     }
 }
@@ -532,7 +522,7 @@ fn daemon_set(p: &FluentdEsParams, ns: &str, checksum: &str, scrape: &BTreeMap<S
             run_as_user: Some(0),
             run_as_group: Some(0),
             run_as_non_root: Some(false),
-            seccomp_profile: Some(SeccompProfile { type_: "RuntimeDefault".into(), ..Default::default() }),
+            seccomp_profile: Some(runtime_default_seccomp()),
             ..Default::default()
         }),
         // Every node, tainted or not (control planes, GPU and spot pools): their logs too.

@@ -80,9 +80,8 @@ use k8s_openapi::api::apps::v1::{StatefulSet, StatefulSetSpec, StatefulSetUpdate
 use k8s_openapi::api::core::v1::{
     ConfigMap, ConfigMapProjection, ConfigMapVolumeSource, Container, ContainerPort, DownwardAPIProjection,
     DownwardAPIVolumeFile, EnvVar, EnvVarSource, HTTPGetAction, KeyToPath, ObjectFieldSelector, PersistentVolumeClaim,
-    PersistentVolumeClaimSpec, PodSpec, PodTemplateSpec, Probe, ProjectedVolumeSource, Secret, SecretKeySelector,
-    Service, ServiceAccount, ServiceAccountTokenProjection, Volume, VolumeMount, VolumeProjection,
-    VolumeResourceRequirements,
+    PodSpec, PodTemplateSpec, Probe, ProjectedVolumeSource, Secret, SecretKeySelector, Service, ServiceAccount,
+    ServiceAccountTokenProjection, Volume, VolumeProjection,
 };
 use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, PolicyRule, Role, RoleBinding};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
@@ -96,13 +95,16 @@ use sha2::{Digest, Sha256};
 
 pub use self::dashboards::{BuiltinDashboard, Datasource, BUILTIN as BUILTIN_DASHBOARDS, MAX_DASHBOARD_BYTES};
 pub use self::params::{GrafanaParams, OrgRole, DEFAULT_IMAGE, DEFAULT_SIDECAR_IMAGE, MAX_DASHBOARD_NAME};
+use crate::common::env::value_env as env;
 use crate::common::ingress::{ingress_object, IngressSpecFor};
 use crate::common::meta;
 use crate::common::metrics::{MetricsEndpoint, Scrape};
 use crate::common::pod::empty_dir;
 use crate::common::pod::{container_security, pod_security};
+use crate::common::pod::{mount, read_only_mount};
 use crate::common::rbac::{self, Grant};
 use crate::common::service::{tcp_port, PodService, ServiceKind};
+use crate::common::storage::ClaimTemplate;
 use crate::common::template::render_template;
 use crate::component::{Component, ObjectDoc};
 use crate::context::Context;
@@ -454,10 +456,6 @@ fn service(ns: &str) -> Service {
     .build(metadata(NAME, ns))
 }
 
-fn env(name: &str, value: &str) -> EnvVar {
-    EnvVar { name: name.into(), value: Some(value.into()), ..Default::default() }
-}
-
 fn secret_env(name: &str, key: &str, optional: bool) -> EnvVar {
     EnvVar {
         name: name.into(),
@@ -469,15 +467,6 @@ fn secret_env(name: &str, key: &str, optional: bool) -> EnvVar {
             }),
             ..Default::default()
         }),
-        ..Default::default()
-    }
-}
-
-fn mount(name: &str, path: &str, read_only: bool) -> VolumeMount {
-    VolumeMount {
-        name: name.into(),
-        mount_path: path.into(),
-        read_only: if read_only { Some(true) } else { None },
         ..Default::default()
     }
 }
@@ -564,9 +553,9 @@ fn grafana_env(p: &GrafanaParams, host: &str) -> Vec<EnvVar> {
         env("GF_USERS_AUTO_ASSIGN_ORG_ROLE", p.auto_role.as_str()),
         env("GF_USERS_ALLOW_SIGN_UP", "false"),
         env("GF_SERVER_PROTOCOL", "http"),
-        env("GF_SERVER_HTTP_PORT", &HTTP_PORT.to_string()),
+        env("GF_SERVER_HTTP_PORT", HTTP_PORT.to_string()),
         env("GF_SERVER_DOMAIN", host),
-        env("GF_SERVER_ROOT_URL", &format!("https://{host}/")),
+        env("GF_SERVER_ROOT_URL", format!("https://{host}/")),
         env("GF_PATHS_DATA", DATA_DIR),
         env("GF_PATHS_PROVISIONING", PROVISIONING_DIR),
         env("GF_EXPLORE_ENABLED", "true"),
@@ -578,7 +567,7 @@ fn grafana_env(p: &GrafanaParams, host: &str) -> Vec<EnvVar> {
         env("GF_ANALYTICS_CHECK_FOR_UPDATES", "false"),
     ];
     if !p.plugins.is_empty() {
-        e.push(env("GF_PLUGINS_PREINSTALL_SYNC", &p.plugins.join(",")));
+        e.push(env("GF_PLUGINS_PREINSTALL_SYNC", p.plugins.join(",")));
     }
     e
 }
@@ -597,12 +586,12 @@ fn grafana_container(p: &GrafanaParams, host: &str) -> Container {
         resources: Some(p.resources.to_k8s()),
         security_context: Some(container_security(true)),
         volume_mounts: Some(vec![
-            mount("datadir", DATA_DIR, false),
-            mount("datasources", &format!("{PROVISIONING_DIR}/datasources"), true),
-            mount("dashboards-provider", &format!("{PROVISIONING_DIR}/dashboards"), true),
-            mount("dashboards", DASHBOARDS_DIR, true),
-            mount("tmp", "/tmp", false),
-            mount("logs", "/var/log/grafana", false),
+            mount("datadir", DATA_DIR),
+            read_only_mount("datasources", &format!("{PROVISIONING_DIR}/datasources")),
+            read_only_mount("dashboards-provider", &format!("{PROVISIONING_DIR}/dashboards")),
+            read_only_mount("dashboards", DASHBOARDS_DIR),
+            mount("tmp", "/tmp"),
+            mount("logs", "/var/log/grafana"),
         ]),
         // Database migrations (a BKPR install starts from Grafana 5) may take minutes.
         startup_probe: Some(health_probe(10, 60)),
@@ -635,7 +624,7 @@ fn sidecar_container(p: &GrafanaParams, ns: &str) -> Container {
             env("RESOURCE", "configmap"),
             env("NAMESPACE", namespaces),
             env("METHOD", "WATCH"),
-            env("HEALTH_PORT", &SIDECAR_HEALTH_PORT.to_string()),
+            env("HEALTH_PORT", SIDECAR_HEALTH_PORT.to_string()),
             env("LOG_LEVEL", "INFO"),
         ]),
         // Declared so the probes below point at a port of the container.
@@ -643,9 +632,9 @@ fn sidecar_container(p: &GrafanaParams, ns: &str) -> Container {
         resources: Some(p.sidecar_resources.to_k8s()),
         security_context: Some(container_security(true)),
         volume_mounts: Some(vec![
-            mount("dashboards", DASHBOARDS_DIR, false),
-            mount("sidecar-tmp", "/tmp", false),
-            mount("api-token", TOKEN_DIR, true),
+            mount("dashboards", DASHBOARDS_DIR),
+            mount("sidecar-tmp", "/tmp"),
+            read_only_mount("api-token", TOKEN_DIR),
         ]),
         // Ready once the first listing is written, so Grafana starts with its dashboards.
         readiness_probe: Some(health()),
@@ -716,23 +705,7 @@ fn stateful_set(p: &GrafanaParams, cx: &Context, host: &str, checksum: &str) -> 
 /// The `datadir` claim template, with BKPR's metadata (`labels: {name: datadir}`): claim
 /// templates are immutable, so anything else would refuse to adopt the StatefulSet.
 fn data_claim_template(p: &GrafanaParams, cx: &Context) -> PersistentVolumeClaim {
-    PersistentVolumeClaim {
-        metadata: ObjectMeta {
-            name: Some("datadir".into()),
-            labels: Some(BTreeMap::from([("name".to_string(), "datadir".to_string())])),
-            ..Default::default()
-        },
-        spec: Some(PersistentVolumeClaimSpec {
-            access_modes: Some(vec!["ReadWriteOnce".into()]),
-            storage_class_name: cx.storage_class().map(str::to_string),
-            resources: Some(VolumeResourceRequirements {
-                requests: Some(BTreeMap::from([("storage".to_string(), p.storage.to_k8s())])),
-                ..Default::default()
-            }),
-            ..Default::default()
-        }),
-        ..Default::default()
-    }
+    ClaimTemplate { name: "datadir", size: &p.storage, storage_class: cx.storage_class(), name_label: true }.build()
 }
 
 #[cfg(test)]

@@ -60,8 +60,8 @@ use std::collections::BTreeMap;
 use k8s_openapi::api::apps::v1::{DaemonSet, DaemonSetSpec, DaemonSetUpdateStrategy, RollingUpdateDaemonSet};
 use k8s_openapi::api::core::v1::{
     Capabilities, Container, EnvVar, EnvVarSource, HTTPGetAction, HostPathVolumeSource, ObjectFieldSelector,
-    PodSecurityContext, PodSpec, PodTemplateSpec, Probe, SeccompProfile, SecurityContext, ServiceAccount, Toleration,
-    Volume, VolumeMount,
+    PodSecurityContext, PodSpec, PodTemplateSpec, Probe, SecurityContext, ServiceAccount, Toleration, Volume,
+    VolumeMount,
 };
 use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, Role, RoleBinding};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
@@ -71,6 +71,7 @@ use runway_core::{Error, Object};
 pub use self::params::{KuredParams, RebootMethod, DEFAULT_IMAGE, DEFAULT_LOCK_ANNOTATION};
 use crate::common::meta;
 use crate::common::metrics::{MetricsEndpoint, Scrape};
+use crate::common::pod::runtime_default_seccomp;
 use crate::common::pod::{container_port, SECURITY_EXCEPTION_ANNOTATION};
 use crate::common::rbac::{self, rule, rule_named, Grant};
 use crate::component::{Component, ObjectDoc};
@@ -297,7 +298,7 @@ fn args(p: &KuredParams, cx: &Context) -> Vec<String> {
 }
 
 fn security(p: &KuredParams) -> SecurityContext {
-    let seccomp = Some(SeccompProfile { type_: "RuntimeDefault".into(), ..Default::default() });
+    let seccomp = Some(runtime_default_seccomp());
     match p.reboot_method {
         // Signalling PID 1 needs root's uid (capabilities added to a non-root container
         // are not effective) and CAP_KILL, nothing else.

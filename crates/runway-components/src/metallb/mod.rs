@@ -42,8 +42,8 @@ use k8s_openapi::api::admissionregistration::v1::{
 use k8s_openapi::api::apps::v1::{DaemonSet, DaemonSetSpec, Deployment, DeploymentSpec};
 use k8s_openapi::api::core::v1::{
     Capabilities, ConfigMap, ConfigMapVolumeSource, Container, ContainerPort, EnvVar, EnvVarSource, HTTPGetAction,
-    ObjectFieldSelector, PodSecurityContext, PodSpec, PodTemplateSpec, Probe, SeccompProfile, Secret,
-    SecretVolumeSource, SecurityContext, Service, ServiceAccount, ServiceSpec, Toleration, Volume, VolumeMount,
+    ObjectFieldSelector, PodSecurityContext, PodSpec, PodTemplateSpec, Probe, Secret, SecretVolumeSource,
+    SecurityContext, Service, ServiceAccount, ServiceSpec, Toleration, Volume, VolumeMount,
 };
 use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, PolicyRule, Role, RoleBinding};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
@@ -56,6 +56,7 @@ pub use self::crds::VENDORED;
 pub use self::params::{check_address, MetallbParams, DEFAULT_CONTROLLER_IMAGE, DEFAULT_SPEAKER_IMAGE};
 use crate::common::meta;
 use crate::common::metrics::{MetricsEndpoint, Scrape};
+use crate::common::pod::runtime_default_seccomp;
 use crate::common::pod::{container_security, pod_security, SECURITY_EXCEPTION_ANNOTATION};
 use crate::common::rbac::{self, rule, rule_named as named_rule, Grant, READ};
 use crate::common::service::tcp_port;
@@ -564,7 +565,7 @@ fn speaker(p: &MetallbParams, ns: &str, mut annotations: BTreeMap<String, String
             run_as_user: Some(0),
             run_as_non_root: Some(false),
             capabilities: Some(Capabilities { add: Some(strings(&["NET_RAW"])), drop: Some(strings(&["ALL"])) }),
-            seccomp_profile: Some(SeccompProfile { type_: "RuntimeDefault".into(), ..Default::default() }),
+            seccomp_profile: Some(runtime_default_seccomp()),
             ..Default::default()
         }),
         volume_mounts: Some(vec![
@@ -595,7 +596,7 @@ fn speaker(p: &MetallbParams, ns: &str, mut annotations: BTreeMap<String, String
                     automount_service_account_token: Some(true),
                     host_network: Some(true),
                     security_context: Some(PodSecurityContext {
-                        seccomp_profile: Some(SeccompProfile { type_: "RuntimeDefault".into(), ..Default::default() }),
+                        seccomp_profile: Some(runtime_default_seccomp()),
                         ..Default::default()
                     }),
                     node_selector: linux(),

@@ -74,9 +74,9 @@ use k8s_openapi::api::autoscaling::v2::{
     ResourceMetricSource,
 };
 use k8s_openapi::api::core::v1::{
-    Affinity, Capabilities, ConfigMap, Container, ContainerPort, EnvVar, EnvVarSource, ExecAction, HTTPGetAction,
-    Lifecycle, LifecycleHandler, ObjectFieldSelector, PodAffinityTerm, PodAntiAffinity, PodSpec, PodTemplateSpec,
-    Probe, Service, ServiceAccount, ServicePort, ServiceSpec, TopologySpreadConstraint, WeightedPodAffinityTerm,
+    Affinity, Capabilities, ConfigMap, Container, ContainerPort, EnvVar, ExecAction, HTTPGetAction, Lifecycle,
+    LifecycleHandler, PodAffinityTerm, PodAntiAffinity, PodSpec, PodTemplateSpec, Probe, Service, ServiceAccount,
+    ServicePort, ServiceSpec, TopologySpreadConstraint, WeightedPodAffinityTerm,
 };
 use k8s_openapi::api::networking::v1::IngressClass;
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
@@ -88,6 +88,7 @@ use runway_core::{Error, KeyPath, Object};
 pub use self::params::{
     DefaultBackendParams, NginxIngressParams, DEFAULT_BACKEND_IMAGE, DEFAULT_IMAGE, RESERVED_PORTS,
 };
+use crate::common::env::field_env;
 use crate::common::ingress_class::ingress_class as common_ingress_class;
 use crate::common::meta;
 use crate::common::metrics::{MetricsEndpoint, Scrape};
@@ -448,17 +449,6 @@ fn default_backend_service(ns: &str) -> Service {
         ports: vec![tcp_port("http", 80, "http")],
     }
     .build(metadata(DEFAULT_BACKEND_NAME, ns))
-}
-
-fn field_env(name: &str, path: &str) -> EnvVar {
-    EnvVar {
-        name: name.into(),
-        value_from: Some(EnvVarSource {
-            field_ref: Some(ObjectFieldSelector { api_version: Some("v1".into()), field_path: path.into() }),
-            ..Default::default()
-        }),
-        ..Default::default()
-    }
 }
 
 fn healthz_probe(port: IntOrString, failure_threshold: i32) -> Probe {

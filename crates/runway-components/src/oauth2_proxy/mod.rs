@@ -50,10 +50,7 @@ use k8s_openapi::api::autoscaling::v2::{
     CrossVersionObjectReference, HorizontalPodAutoscaler, HorizontalPodAutoscalerSpec, MetricSpec, MetricTarget,
     ResourceMetricSource,
 };
-use k8s_openapi::api::core::v1::{
-    Affinity, Container, EnvVar, EnvVarSource, HTTPGetAction, PodAffinityTerm, PodAntiAffinity, PodSpec,
-    PodTemplateSpec, Probe, Secret, SecretKeySelector, Service, WeightedPodAffinityTerm,
-};
+use k8s_openapi::api::core::v1::{Container, EnvVar, HTTPGetAction, PodSpec, PodTemplateSpec, Probe, Secret, Service};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
@@ -62,11 +59,13 @@ use runway_core::refs::ExternalRef;
 use runway_core::{Error, KeyPath, Object};
 
 pub use self::params::{check_secrets, Oauth2ProxyParams, DEFAULT_IMAGE, SECRET_KEYS};
+use crate::common::env;
 use crate::common::ingress::{ui_ingress, IngressSpecFor};
 use crate::common::meta;
 use crate::common::metrics::{MetricsEndpoint, Scrape};
 use crate::common::pdb::{self, Budget};
 use crate::common::pod::container_port as port;
+use crate::common::pod::spread_over_nodes;
 use crate::common::pod::{container_security, pod_security};
 use crate::common::service::{tcp_port, PodService, ServiceKind};
 use crate::component::{Component, ObjectDoc};
@@ -281,15 +280,9 @@ fn service(ns: &str) -> Service {
     .build(meta::namespaced(NAME, ns, labels()))
 }
 
+/// `name` from the key `key` of the Secret `oauth2-proxy`.
 fn secret_env(name: &str, key: &str) -> EnvVar {
-    EnvVar {
-        name: name.into(),
-        value_from: Some(EnvVarSource {
-            secret_key_ref: Some(SecretKeySelector { name: NAME.into(), key: key.into(), optional: None }),
-            ..Default::default()
-        }),
-        ..Default::default()
-    }
+    env::secret_env(name, NAME, key)
 }
 
 fn http_probe(path: &str) -> Probe {
@@ -378,20 +371,7 @@ fn deployment(
                     enable_service_links: Some(false),
                     security_context: Some(pod_security(UID, UID, UID)),
                     // BKPR's weak node diversity: spread over nodes when possible.
-                    affinity: Some(Affinity {
-                        pod_anti_affinity: Some(PodAntiAffinity {
-                            preferred_during_scheduling_ignored_during_execution: Some(vec![WeightedPodAffinityTerm {
-                                weight: 70,
-                                pod_affinity_term: PodAffinityTerm {
-                                    label_selector: Some(selector),
-                                    topology_key: "kubernetes.io/hostname".into(),
-                                    ..Default::default()
-                                },
-                            }]),
-                            ..Default::default()
-                        }),
-                        ..Default::default()
-                    }),
+                    affinity: Some(spread_over_nodes(&selector, 70)),
                     containers: vec![container(p, host, zone, provider_args)],
                     ..Default::default()
                 }),

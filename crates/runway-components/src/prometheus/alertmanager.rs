@@ -23,11 +23,12 @@ use serde::{Deserialize, Serialize};
 use super::config::to_yaml;
 use super::params::{check_duration, is_label_name, PrometheusParams};
 use super::{
-    claim_template, config_map_volume, config_reload_container, http_probe, metadata, mount, port, scrape_annotations,
+    claim_template, config_map_volume, config_reload_container, http_probe, metadata, port, scrape_annotations,
     service_port, template_labels, ALERTMANAGER, ALERTMANAGER_PATH, ALERTMANAGER_PORT, ALERTMANAGER_PORT_NAME, RUN_AS,
 };
 use crate::common::meta;
 use crate::common::pod::{container_security, pod_security};
+use crate::common::pod::{mount, read_only_mount};
 use crate::common::service::{PodService, ServiceKind};
 use crate::context::Context;
 
@@ -605,10 +606,10 @@ pub fn stateful_set(
     secret: Option<&SecretSource>,
 ) -> StatefulSet {
     let ns = cx.namespace();
-    let mut mounts = vec![mount("config", CONFIG_DIR, true), mount("storage", DATA_DIR, false)];
+    let mut mounts = vec![read_only_mount("config", CONFIG_DIR), mount("storage", DATA_DIR)];
     let mut volumes = vec![config_map_volume("config", ALERTMANAGER)];
     if let Some(s) = secret {
-        mounts.push(mount("secrets", SECRETS_DIR, true));
+        mounts.push(read_only_mount("secrets", SECRETS_DIR));
         volumes.push(Volume {
             name: "secrets".into(),
             secret: Some(SecretVolumeSource { secret_name: Some(s.name.clone()), ..Default::default() }),

@@ -20,10 +20,11 @@ use serde::Serialize;
 use super::config::to_yaml;
 use super::params::PrometheusParams;
 use super::{
-    config_map_volume, http_probe, labels, metadata, mount, port, scrape_annotations, service_port, sha256_hex,
+    config_map_volume, http_probe, labels, metadata, port, scrape_annotations, service_port, sha256_hex,
     template_labels, NOBODY,
 };
 use crate::common::meta;
+use crate::common::pod::read_only_mount;
 use crate::common::pod::{container_security, pod_security, SECURITY_EXCEPTION_ANNOTATION};
 use crate::common::rbac::{self, Grant};
 use crate::common::service::{PodService, ServiceKind};
@@ -86,8 +87,8 @@ pub fn node_exporter(p: &PrometheusParams, cx: &Context) -> DaemonSet {
                 mount_propagation: Some("HostToContainer".into()),
                 ..Default::default()
             },
-            mount("procfs", "/host/proc", true),
-            mount("sysfs", "/host/sys", true),
+            read_only_mount("procfs", "/host/proc"),
+            read_only_mount("sysfs", "/host/sys"),
         ]),
         liveness_probe: Some(http_probe("/", "scrape", 10, 3)),
         readiness_probe: Some(http_probe("/", "scrape", 10, 3)),
@@ -317,7 +318,7 @@ pub fn blackbox_deployment(p: &PrometheusParams, cx: &Context, config: &str) -> 
         ports: Some(vec![port("http", BLACKBOX_PORT)]),
         resources: Some(p.blackbox_exporter.resources.to_k8s()),
         security_context: Some(container_security(true)),
-        volume_mounts: Some(vec![mount("config", "/etc/blackbox-exporter", true)]),
+        volume_mounts: Some(vec![read_only_mount("config", "/etc/blackbox-exporter")]),
         liveness_probe: Some(http_probe("/-/healthy", "http", 10, 3)),
         readiness_probe: Some(http_probe("/-/healthy", "http", 10, 3)),
         ..Default::default()

@@ -73,9 +73,8 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::api::apps::v1::{StatefulSet, StatefulSetSpec, StatefulSetUpdateStrategy};
 use k8s_openapi::api::core::v1::{
-    ConfigMap, ConfigMapVolumeSource, Container, HTTPGetAction, PersistentVolumeClaim, PersistentVolumeClaimSpec,
-    PodSpec, PodTemplateSpec, Probe, Service, ServiceAccount, ServicePort, TCPSocketAction, Volume, VolumeMount,
-    VolumeResourceRequirements,
+    ConfigMap, ConfigMapVolumeSource, Container, HTTPGetAction, PersistentVolumeClaim, PodSpec, PodTemplateSpec, Probe,
+    Service, ServiceAccount, ServicePort, TCPSocketAction, Volume,
 };
 use k8s_openapi::api::networking::v1::{
     HTTPIngressPath, Ingress, IngressBackend, IngressServiceBackend, ServiceBackendPort,
@@ -102,8 +101,10 @@ use crate::common::meta;
 use crate::common::metrics::{prometheus_rule, MetricsEndpoint, Scrape};
 use crate::common::pod::container_port as port;
 use crate::common::pod::{container_security, pod_security};
+use crate::common::pod::{mount, read_only_mount};
 use crate::common::rbac::{self, Grant};
 use crate::common::service::{tcp_port, PodService, ServiceKind};
+use crate::common::storage::ClaimTemplate;
 use crate::component::{Component, ObjectDoc};
 use crate::context::{Context, Published, ServiceRef};
 use crate::quantity::Quantity;
@@ -391,15 +392,6 @@ fn service_port(name: &str, port: i32) -> ServicePort {
     tcp_port(name, port, name)
 }
 
-fn mount(name: &str, path: &str, read_only: bool) -> VolumeMount {
-    VolumeMount {
-        name: name.into(),
-        mount_path: path.into(),
-        read_only: read_only.then_some(true),
-        ..Default::default()
-    }
-}
-
 fn config_map_volume(name: &str, config_map: &str) -> Volume {
     Volume {
         name: name.into(),
@@ -473,23 +465,7 @@ fn rules_object(p: &PrometheusParams, cx: &Context) -> Result<Object, Error> {
 /// claim templates are immutable, so anything else would stop an adopted StatefulSet from
 /// updating.
 fn claim_template(name: &str, size: &Quantity, cx: &Context) -> PersistentVolumeClaim {
-    PersistentVolumeClaim {
-        metadata: ObjectMeta {
-            name: Some(name.into()),
-            labels: Some(BTreeMap::from([("name".to_string(), name.to_string())])),
-            ..Default::default()
-        },
-        spec: Some(PersistentVolumeClaimSpec {
-            access_modes: Some(vec!["ReadWriteOnce".into()]),
-            storage_class_name: cx.storage_class().map(str::to_string),
-            resources: Some(VolumeResourceRequirements {
-                requests: Some(BTreeMap::from([("storage".to_string(), size.to_k8s())])),
-                ..Default::default()
-            }),
-            ..Default::default()
-        }),
-        ..Default::default()
-    }
+    ClaimTemplate { name, size, storage_class: cx.storage_class(), name_label: true }.build()
 }
 
 /// BKPR's `configmap-reload` sidecar: watches `dir` (the mounted ConfigMap) and POSTs to
@@ -508,7 +484,7 @@ fn config_reload_container(p: &PrometheusParams, reload_url: &str, dir: &str) ->
         ports: Some(vec![crate::common::pod::container_port("reload-metrics", 8080)]),
         resources: Some(p.config_reloader_resources.to_k8s()),
         security_context: Some(container_security(true)),
-        volume_mounts: Some(vec![mount("config", dir, true)]),
+        volume_mounts: Some(vec![read_only_mount("config", dir)]),
         // Restarted when it stops listening; no readiness probe, which would take the
         // server out of its Service when only the reloader is down.
         liveness_probe: Some(Probe {
@@ -614,10 +590,7 @@ fn prometheus_container(p: &PrometheusParams, external_host: Option<&str>) -> Co
         ports: Some(vec![port(PROMETHEUS_PORT_NAME, PROMETHEUS_PORT)]),
         resources: Some(p.prometheus.resources.to_k8s()),
         security_context: Some(container_security(true)),
-        volume_mounts: Some(vec![
-            mount("config", PROMETHEUS_CONFIG_DIR, true),
-            mount("data", PROMETHEUS_DATA_DIR, false),
-        ]),
+        volume_mounts: Some(vec![read_only_mount("config", PROMETHEUS_CONFIG_DIR), mount("data", PROMETHEUS_DATA_DIR)]),
         // `/-/healthy` answers as soon as the web server runs, also while the write-ahead
         // log is replayed after a crash (BKPR saw that take over ten minutes, and waited 20
         // before its first liveness check); `/-/ready` only once queries can be served.

@@ -58,9 +58,9 @@ use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec, DeploymentStrategy,
 use k8s_openapi::api::core::v1::{
     Affinity, Capabilities, ConfigMapKeySelector, ConfigMapVolumeSource, Container, ContainerPort,
     EmptyDirVolumeSource, EnvVar, EnvVarSource, HTTPGetAction, KeyToPath, LocalObjectReference, PodAffinityTerm,
-    PodAntiAffinity, PodSecurityContext, PodSpec, PodTemplateSpec, Probe, ProjectedVolumeSource, SeccompProfile,
-    Secret, SecretProjection, SecretVolumeSource, SecurityContext, Service, ServicePort, ServiceSpec, TCPSocketAction,
-    TopologySpreadConstraint, Volume, VolumeMount, VolumeProjection, WeightedPodAffinityTerm,
+    PodAntiAffinity, PodSecurityContext, PodSpec, PodTemplateSpec, Probe, ProjectedVolumeSource, Secret,
+    SecretProjection, SecretVolumeSource, SecurityContext, Service, ServicePort, ServiceSpec, TCPSocketAction,
+    TopologySpreadConstraint, Volume, VolumeProjection, WeightedPodAffinityTerm,
 };
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
@@ -73,10 +73,13 @@ use sha2::{Digest, Sha256};
 pub use self::params::{
     CollectorExposure, Exposure, SdcBackendParams, ServedRole, WorkerRole, DEFAULT_VERSION, IMAGE_REPOSITORY,
 };
+use crate::common::env::value_env;
 use crate::common::ingress::{ui_ingress, IngressSpecFor};
 use crate::common::meta;
 use crate::common::pdb::{self, Budget};
 use crate::common::pod::container_port as port;
+use crate::common::pod::runtime_default_seccomp;
+use crate::common::pod::{mount, read_only_mount};
 use crate::common::pod::{Resources, SECURITY_EXCEPTION_ANNOTATION};
 use crate::component::{Component, ObjectDoc};
 use crate::context::Context;
@@ -385,19 +388,6 @@ fn config_env(name: &str, key: &str) -> EnvVar {
     }
 }
 
-fn value_env(name: &str, value: &str) -> EnvVar {
-    EnvVar { name: name.into(), value: Some(value.into()), ..Default::default() }
-}
-
-fn mount(name: &str, path: &str, read_only: bool) -> VolumeMount {
-    VolumeMount {
-        name: name.into(),
-        mount_path: path.into(),
-        read_only: read_only.then_some(true),
-        ..Default::default()
-    }
-}
-
 /// The projected volume of every secret value the backend reads, under the original key
 /// names. Optional values (Cassandra, SMTP, OAuth, LDAP passwords) are an `optional`
 /// projection of the same Secret: absent keys are skipped.
@@ -501,14 +491,14 @@ fn container(p: &SdcBackendParams, role: Role, resources: &Resources) -> Contain
                 drop: Some(vec!["ALL".into()]),
                 add: Some(CAPABILITIES.iter().map(|c| c.to_string()).collect()),
             }),
-            seccomp_profile: Some(SeccompProfile { type_: "RuntimeDefault".into(), ..Default::default() }),
+            seccomp_profile: Some(runtime_default_seccomp()),
             ..Default::default()
         }),
         volume_mounts: Some(vec![
-            mount("logs", "/var/log/sysdigcloud", false),
-            mount("config", CONFIG_DIR, true),
-            mount("secrets", SECRETS_DIR, true),
-            mount("ssl", "/opt/certs/", true),
+            mount("logs", "/var/log/sysdigcloud"),
+            read_only_mount("config", CONFIG_DIR),
+            read_only_mount("secrets", SECRETS_DIR),
+            read_only_mount("ssl", "/opt/certs/"),
         ]),
         startup_probe: Some(startup),
         readiness_probe: Some(readiness),
@@ -541,7 +531,7 @@ fn deployment(
         automount_service_account_token: Some(false),
         image_pull_secrets: Some(vec![LocalObjectReference { name: secrets::PULL_SECRET.into() }]),
         security_context: Some(PodSecurityContext {
-            seccomp_profile: Some(SeccompProfile { type_: "RuntimeDefault".into(), ..Default::default() }),
+            seccomp_profile: Some(runtime_default_seccomp()),
             ..Default::default()
         }),
         termination_grace_period_seconds: Some(60),

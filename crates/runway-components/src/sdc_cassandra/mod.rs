@@ -76,11 +76,10 @@ use k8s_openapi::api::apps::v1::{
     StatefulSet, StatefulSetPersistentVolumeClaimRetentionPolicy, StatefulSetSpec, StatefulSetUpdateStrategy,
 };
 use k8s_openapi::api::core::v1::{
-    Affinity, ConfigMapProjection, Container, ContainerPort, EnvVar, EnvVarSource, ExecAction, KeyToPath, Lifecycle,
-    LifecycleHandler, LocalObjectReference, ObjectFieldSelector, PodAffinityTerm, PodAntiAffinity, PodSpec,
-    PodTemplateSpec, Probe, ProjectedVolumeSource, SecurityContext, Service, ServiceAccount,
-    ServiceAccountTokenProjection, TCPSocketAction, TopologySpreadConstraint, Volume, VolumeMount, VolumeProjection,
-    WeightedPodAffinityTerm,
+    Affinity, ConfigMapProjection, Container, ContainerPort, ExecAction, KeyToPath, Lifecycle, LifecycleHandler,
+    LocalObjectReference, PodAffinityTerm, PodAntiAffinity, PodSpec, PodTemplateSpec, Probe, ProjectedVolumeSource,
+    SecurityContext, Service, ServiceAccount, ServiceAccountTokenProjection, TCPSocketAction, TopologySpreadConstraint,
+    Volume, VolumeMount, VolumeProjection, WeightedPodAffinityTerm,
 };
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding};
@@ -90,6 +89,7 @@ use runway_core::refs::ExternalRef;
 use runway_core::{Error, Object};
 
 pub use self::params::{Ec2NamingScheme, SdcCassandraParams, Snitch, AWS_STORAGE, DEFAULT_IMAGE, OTHER_STORAGE};
+use crate::common::env::{field_env, value_env as env};
 use crate::common::meta;
 use crate::common::pdb::{self, Budget};
 use crate::common::pod::{container_security, pod_security, Resources, SECURITY_EXCEPTION_ANNOTATION};
@@ -259,21 +259,6 @@ fn headless_service() -> Service {
 /// writes keep working.
 fn disruption_budget() -> PodDisruptionBudget {
     pdb::disruption_budget(metadata(NAME), Budget::MaxUnavailable(1), sdc::selector(ROLE))
-}
-
-fn env(name: &str, value: impl Into<String>) -> EnvVar {
-    EnvVar { name: name.into(), value: Some(value.into()), ..Default::default() }
-}
-
-fn field_env(name: &str, path: &str) -> EnvVar {
-    EnvVar {
-        name: name.into(),
-        value_from: Some(EnvVarSource {
-            field_ref: Some(ObjectFieldSelector { api_version: Some("v1".into()), field_path: path.into() }),
-            ..Default::default()
-        }),
-        ..Default::default()
-    }
 }
 
 /// Small init containers.

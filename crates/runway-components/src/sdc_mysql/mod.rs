@@ -85,8 +85,8 @@ use std::collections::BTreeMap;
 use k8s_openapi::api::apps::v1::{StatefulSet, StatefulSetSpec, StatefulSetUpdateStrategy};
 use k8s_openapi::api::core::v1::{
     Affinity, ConfigMap, ConfigMapVolumeSource, Container, ContainerPort, EnvVar, EnvVarSource, ExecAction, KeyToPath,
-    ObjectFieldSelector, PodSpec, PodTemplateSpec, Probe, Secret, SecretKeySelector, Service, TopologySpreadConstraint,
-    Volume, VolumeMount,
+    ObjectFieldSelector, PodSpec, PodTemplateSpec, Probe, Secret, Service, TopologySpreadConstraint, Volume,
+    VolumeMount,
 };
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
@@ -97,10 +97,12 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 pub use self::params::{given_secret, SdcMysqlParams, DEFAULT_IMAGE, SECRETS_COMPONENT, SECRET_KEYS};
+use crate::common::env::{self, value_env};
 use crate::common::meta;
 use crate::common::pdb::{self, Budget};
 use crate::common::pod::empty_dir;
 use crate::common::pod::{container_security, pod_security, Resources};
+use crate::common::pod::{mount, read_only_mount};
 use crate::common::service::{tcp_port, PodService, ServiceKind};
 use crate::common::template::render_template;
 use crate::component::{Component, ObjectDoc};
@@ -446,23 +448,9 @@ fn replica_disruption_budget(ns: &str) -> PodDisruptionBudget {
     pdb::disruption_budget(metadata(REPLICA, REPLICA_ROLE, ns), Budget::MaxUnavailable(1), sdc::selector(REPLICA_ROLE))
 }
 
+/// `name` from the key `key` of the Secret `sdc-mysql`.
 fn secret_env(name: &str, key: &str) -> EnvVar {
-    EnvVar {
-        name: name.into(),
-        value_from: Some(EnvVarSource {
-            secret_key_ref: Some(SecretKeySelector {
-                name: sdc::secrets::MYSQL.into(),
-                key: key.into(),
-                optional: None,
-            }),
-            ..Default::default()
-        }),
-        ..Default::default()
-    }
-}
-
-fn value_env(name: &str, value: &str) -> EnvVar {
-    EnvVar { name: name.into(), value: Some(value.into()), ..Default::default() }
+    env::secret_env(name, sdc::secrets::MYSQL, key)
 }
 
 fn pod_name_env() -> EnvVar {
@@ -484,24 +472,15 @@ fn replication_password_env() -> EnvVar {
     secret_env("MYSQL_REPLICATION_PASSWORD", sdc::secrets::MYSQL_REPLICATION_PASSWORD)
 }
 
-fn mount(name: &str, path: &str, read_only: bool) -> VolumeMount {
-    VolumeMount {
-        name: name.into(),
-        mount_path: path.into(),
-        read_only: read_only.then_some(true),
-        ..Default::default()
-    }
-}
-
 /// What every MySQL container mounts: the volume, the option files, the socket directory,
 /// `/tmp` and the ConfigMap.
 fn mysql_mounts() -> Vec<VolumeMount> {
     vec![
-        mount("data", VOLUME_DIR, false),
-        mount("conf", CONF_D, false),
-        mount("run", RUN_DIR, false),
-        mount("tmp", "/tmp", false),
-        mount("config", CONFIG_DIR, true),
+        mount("data", VOLUME_DIR),
+        mount("conf", CONF_D),
+        mount("run", RUN_DIR),
+        mount("tmp", "/tmp"),
+        read_only_mount("config", CONFIG_DIR),
     ]
 }
 
@@ -654,7 +633,7 @@ fn master_stateful_set(p: &SdcMysqlParams, cx: &Context, sums: &Checksums) -> St
     ];
     let mut container = mysql_container(p, &p.resources, env);
     if let Some(mounts) = container.volume_mounts.as_mut() {
-        mounts.push(mount("initdb", INITDB_DIR, true));
+        mounts.push(read_only_mount("initdb", INITDB_DIR));
     }
     let init = init_container(
         p,

@@ -72,7 +72,7 @@ use k8s_openapi::api::apps::v1::{StatefulSet, StatefulSetSpec, StatefulSetUpdate
 use k8s_openapi::api::core::v1::{
     ConfigMap, ConfigMapVolumeSource, Container, ContainerPort, EmptyDirVolumeSource, EnvVar, EnvVarSource, ExecAction,
     ObjectFieldSelector, PersistentVolumeClaim, PodSpec, PodTemplateSpec, Probe, Secret, SecretKeySelector, Service,
-    ServicePort, Volume, VolumeMount,
+    ServicePort, Volume,
 };
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
@@ -86,6 +86,7 @@ pub use self::params::{given_password, RedisMode, SdcRedisParams, SentinelParams
 use crate::common::meta;
 use crate::common::pdb::{self, Budget};
 use crate::common::pod::{container_security, pod_security};
+use crate::common::pod::{mount, read_only_mount};
 use crate::common::service::{tcp_port, PodService, ServiceKind};
 use crate::common::template::render_template;
 use crate::component::{Component, ObjectDoc};
@@ -450,15 +451,6 @@ fn container_port(name: &str, port: i32) -> ContainerPort {
     ContainerPort { name: Some(name.into()), container_port: port, protocol: Some("TCP".into()), ..Default::default() }
 }
 
-fn mount(name: &str, path: &str, read_only: bool) -> VolumeMount {
-    VolumeMount {
-        name: name.into(),
-        mount_path: path.into(),
-        read_only: read_only.then_some(true),
-        ..Default::default()
-    }
-}
-
 fn empty_dir(name: &str, in_memory: bool) -> Volume {
     Volume {
         name: name.into(),
@@ -596,11 +588,7 @@ fn redis_stateful_set(p: &SdcRedisParams, cx: &Context, replica: bool, sums: &Ch
         ports: Some(vec![container_port("client", PORT), container_port("gossip", BUS_PORT)]),
         resources: Some(p.resources.to_k8s()),
         security_context: Some(container_security(true)),
-        volume_mounts: Some(vec![
-            mount("data", "/data", false),
-            mount("config", CONFIG_DIR, true),
-            mount("run", RUN_DIR, false),
-        ]),
+        volume_mounts: Some(vec![mount("data", "/data"), read_only_mount("config", CONFIG_DIR), mount("run", RUN_DIR)]),
         startup_probe: Some(ping_probe(&cli, "^(PONG|LOADING)", 5, 60)),
         liveness_probe: Some(ping_probe(&cli, "^(PONG|LOADING)", 10, 3)),
         readiness_probe: Some(ping_probe(&cli, "^PONG$", 5, 3)),
@@ -647,7 +635,7 @@ fn sentinel_stateful_set(p: &SdcRedisParams, cx: &Context, sums: &Checksums) -> 
         ports: Some(vec![container_port("sentinel", SENTINEL_PORT)]),
         resources: Some(s.resources.to_k8s()),
         security_context: Some(container_security(true)),
-        volume_mounts: Some(vec![mount("data", "/data", false), mount("config", CONFIG_DIR, true)]),
+        volume_mounts: Some(vec![mount("data", "/data"), read_only_mount("config", CONFIG_DIR)]),
         readiness_probe: Some(ping_probe(&cli, "^PONG$", 5, 3)),
         liveness_probe: Some(ping_probe(&cli, "^PONG$", 10, 3)),
         ..Default::default()
