@@ -12,6 +12,7 @@ use k8s_openapi::api::core::v1::{
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 
+use crate::common::pod::spread_over_zones;
 use crate::common::storage::ClaimTemplate;
 use crate::context::Context;
 use crate::quantity::Quantity;
@@ -70,13 +71,7 @@ pub fn placement(role: &str, avoid: &[(&str, i32)], cx: &Context) -> (Affinity, 
         }),
         ..Default::default()
     };
-    let spread = vec![TopologySpreadConstraint {
-        max_skew: 1,
-        topology_key: cx.platform.zone_label.clone(),
-        when_unsatisfiable: "ScheduleAnyway".into(),
-        label_selector: Some(selector(role)),
-        ..Default::default()
-    }];
+    let spread = vec![spread_over_zones(&selector(role), &cx.platform.zone_label)];
     (affinity, spread)
 }
 

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::{
     Affinity, Capabilities, PodAffinityTerm, PodAntiAffinity, PodSecurityContext, ResourceRequirements, SeccompProfile,
-    SecurityContext, WeightedPodAffinityTerm,
+    SecurityContext, TopologySpreadConstraint, WeightedPodAffinityTerm,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity as K8sQuantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
@@ -173,6 +173,19 @@ pub fn spread_over_nodes(selector: &LabelSelector, weight: i32) -> Affinity {
     }
 }
 
+/// Spread pods matching `selector` evenly over the zones named by the node label
+/// `zone_label`, on a best-effort basis: `ScheduleAnyway`, because with `DoNotSchedule`
+/// nodes without the zone label (kind, bare metal) would take no pod at all.
+pub fn spread_over_zones(selector: &LabelSelector, zone_label: &str) -> TopologySpreadConstraint {
+    TopologySpreadConstraint {
+        max_skew: 1,
+        topology_key: zone_label.into(),
+        when_unsatisfiable: "ScheduleAnyway".into(),
+        label_selector: Some(selector.clone()),
+        ..Default::default()
+    }
+}
+
 /// An emptyDir volume (scratch space, and what a read-only root filesystem writes to).
 pub fn empty_dir(name: &str) -> k8s_openapi::api::core::v1::Volume {
     k8s_openapi::api::core::v1::Volume {
@@ -206,6 +219,13 @@ mod tests {
         let terms = affinity.pod_anti_affinity.and_then(|a| a.preferred_during_scheduling_ignored_during_execution);
         let term = &terms.expect("one preferred term")[0];
         assert_eq!((term.weight, term.pod_affinity_term.topology_key.as_str()), (70, "kubernetes.io/hostname"));
+    }
+
+    #[test]
+    fn zone_spread_is_best_effort_over_the_zone_label() {
+        let c = spread_over_zones(&LabelSelector::default(), "topology.kubernetes.io/zone");
+        assert_eq!((c.max_skew, c.topology_key.as_str()), (1, "topology.kubernetes.io/zone"));
+        assert_eq!(c.when_unsatisfiable, "ScheduleAnyway");
     }
 
     #[test]

@@ -75,8 +75,8 @@ use k8s_openapi::api::autoscaling::v2::{
 };
 use k8s_openapi::api::core::v1::{
     Affinity, Capabilities, ConfigMap, Container, ContainerPort, EnvVar, ExecAction, HTTPGetAction, Lifecycle,
-    LifecycleHandler, PodAffinityTerm, PodAntiAffinity, PodSpec, PodTemplateSpec, Probe, Service, ServiceAccount,
-    ServicePort, ServiceSpec, TopologySpreadConstraint, WeightedPodAffinityTerm,
+    LifecycleHandler, PodSpec, PodTemplateSpec, Probe, Service, ServiceAccount, ServicePort, ServiceSpec,
+    TopologySpreadConstraint,
 };
 use k8s_openapi::api::networking::v1::IngressClass;
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
@@ -94,6 +94,7 @@ use crate::common::meta;
 use crate::common::metrics::{MetricsEndpoint, Scrape};
 use crate::common::pdb::{self, Budget};
 use crate::common::pod::{container_security, pod_security, SECURITY_EXCEPTION_ANNOTATION};
+use crate::common::pod::{spread_over_nodes, spread_over_zones};
 use crate::common::rbac::{self, rule, rule_named, Grant, READ};
 use crate::common::service::{load_balancer_metadata, tcp_port, PodService, ServiceKind};
 use crate::component::{Component, ObjectDoc};
@@ -560,27 +561,8 @@ fn pod_annotations(cx: &Context) -> BTreeMap<String, String> {
 /// Prefer spreading over nodes (BKPR's `weakNodeDiversity`) and zones: a node or zone
 /// going down takes only part of the ingress capacity with it.
 fn spread(selector: &LabelSelector, cx: &Context) -> (Affinity, Vec<TopologySpreadConstraint>) {
-    let affinity = Affinity {
-        pod_anti_affinity: Some(PodAntiAffinity {
-            preferred_during_scheduling_ignored_during_execution: Some(vec![WeightedPodAffinityTerm {
-                weight: 100,
-                pod_affinity_term: PodAffinityTerm {
-                    label_selector: Some(selector.clone()),
-                    topology_key: "kubernetes.io/hostname".into(),
-                    ..Default::default()
-                },
-            }]),
-            ..Default::default()
-        }),
-        ..Default::default()
-    };
-    let zones = vec![TopologySpreadConstraint {
-        max_skew: 1,
-        topology_key: cx.platform.zone_label.clone(),
-        when_unsatisfiable: "ScheduleAnyway".into(),
-        label_selector: Some(selector.clone()),
-        ..Default::default()
-    }];
+    let affinity = spread_over_nodes(selector, 100);
+    let zones = vec![spread_over_zones(selector, &cx.platform.zone_label)];
     (affinity, zones)
 }
 

@@ -76,10 +76,9 @@ use k8s_openapi::api::apps::v1::{
     StatefulSet, StatefulSetPersistentVolumeClaimRetentionPolicy, StatefulSetSpec, StatefulSetUpdateStrategy,
 };
 use k8s_openapi::api::core::v1::{
-    Affinity, ConfigMapProjection, Container, ContainerPort, ExecAction, KeyToPath, Lifecycle, LifecycleHandler,
-    LocalObjectReference, PodAffinityTerm, PodAntiAffinity, PodSpec, PodTemplateSpec, Probe, ProjectedVolumeSource,
-    SecurityContext, Service, ServiceAccount, ServiceAccountTokenProjection, TCPSocketAction, TopologySpreadConstraint,
-    Volume, VolumeMount, VolumeProjection, WeightedPodAffinityTerm,
+    ConfigMapProjection, Container, ContainerPort, ExecAction, KeyToPath, Lifecycle, LifecycleHandler,
+    LocalObjectReference, PodSpec, PodTemplateSpec, Probe, ProjectedVolumeSource, SecurityContext, Service,
+    ServiceAccount, ServiceAccountTokenProjection, TCPSocketAction, Volume, VolumeMount, VolumeProjection,
 };
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding};
@@ -94,6 +93,7 @@ use crate::common::meta;
 use crate::common::pdb::{self, Budget};
 use crate::common::pod::{container_security, pod_security, Resources, SECURITY_EXCEPTION_ANNOTATION};
 use crate::common::pod::{empty_dir, mount};
+use crate::common::pod::{spread_over_nodes, spread_over_zones};
 use crate::common::rbac::{self, Grant};
 use crate::common::service::{tcp_port, PodService, ServiceKind};
 use crate::component::{Component, ObjectDoc};
@@ -492,29 +492,8 @@ fn stateful_set(p: &SdcCassandraParams, cx: &Context, snitch: Snitch) -> Result<
         security_context: Some(pod_security(CASSANDRA_UID, CASSANDRA_UID, CASSANDRA_UID)),
         termination_grace_period_seconds: Some(TERMINATION_GRACE_SECONDS),
         image_pull_secrets: pull_secrets,
-        affinity: Some(Affinity {
-            pod_anti_affinity: Some(PodAntiAffinity {
-                preferred_during_scheduling_ignored_during_execution: Some(vec![WeightedPodAffinityTerm {
-                    weight: 100,
-                    pod_affinity_term: PodAffinityTerm {
-                        label_selector: Some(selector.clone()),
-                        topology_key: "kubernetes.io/hostname".into(),
-                        ..Default::default()
-                    },
-                }]),
-                ..Default::default()
-            }),
-            ..Default::default()
-        }),
-        // ScheduleAnyway: with DoNotSchedule, nodes without the zone label (kind, bare
-        // metal) would take no pod at all.
-        topology_spread_constraints: Some(vec![TopologySpreadConstraint {
-            max_skew: 1,
-            topology_key: cx.platform.zone_label.clone(),
-            when_unsatisfiable: "ScheduleAnyway".into(),
-            label_selector: Some(selector.clone()),
-            ..Default::default()
-        }]),
+        affinity: Some(spread_over_nodes(&selector, 100)),
+        topology_spread_constraints: Some(vec![spread_over_zones(&selector, &cx.platform.zone_label)]),
         init_containers: Some(init_containers),
         containers: vec![cassandra_container(p, snitch)],
         volumes: Some(volumes),

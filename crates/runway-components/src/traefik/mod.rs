@@ -73,9 +73,8 @@ use k8s_openapi::api::apps::v1::{
     RollingUpdateDaemonSet, RollingUpdateDeployment,
 };
 use k8s_openapi::api::core::v1::{
-    Affinity, ConfigMap, ConfigMapVolumeSource, Container, HTTPGetAction, PodAffinityTerm, PodAntiAffinity, PodSpec,
-    PodTemplateSpec, Probe, Service, ServiceAccount, ServicePort, ServiceSpec, TopologySpreadConstraint, Volume,
-    WeightedPodAffinityTerm,
+    ConfigMap, ConfigMapVolumeSource, Container, HTTPGetAction, PodSpec, PodTemplateSpec, Probe, Service,
+    ServiceAccount, ServicePort, ServiceSpec, Volume,
 };
 use k8s_openapi::api::networking::v1::IngressClass;
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
@@ -93,6 +92,7 @@ use crate::common::meta;
 use crate::common::metrics::{MetricsEndpoint, Scrape};
 use crate::common::pdb::{self, Budget};
 use crate::common::pod::{container_port, container_security, empty_dir, mount, pod_security};
+use crate::common::pod::{spread_over_nodes, spread_over_zones};
 use crate::common::rbac::{self, rule, Grant, READ};
 use crate::common::service::{load_balancer_metadata, tcp_port, PodService, ServiceKind};
 use crate::common::template::render_template;
@@ -509,29 +509,8 @@ fn pod_template(
         node_selector: Some(BTreeMap::from([("kubernetes.io/os".to_string(), "linux".to_string())])),
         // Prefer spreading over nodes and zones: one going down takes only part of the
         // ingress capacity with it (a DaemonSet is on every node anyway).
-        affinity: spread.then(|| Affinity {
-            pod_anti_affinity: Some(PodAntiAffinity {
-                preferred_during_scheduling_ignored_during_execution: Some(vec![WeightedPodAffinityTerm {
-                    weight: 100,
-                    pod_affinity_term: PodAffinityTerm {
-                        label_selector: Some(selector.clone()),
-                        topology_key: "kubernetes.io/hostname".into(),
-                        ..Default::default()
-                    },
-                }]),
-                ..Default::default()
-            }),
-            ..Default::default()
-        }),
-        topology_spread_constraints: spread.then(|| {
-            vec![TopologySpreadConstraint {
-                max_skew: 1,
-                topology_key: cx.platform.zone_label.clone(),
-                when_unsatisfiable: "ScheduleAnyway".into(),
-                label_selector: Some(selector.clone()),
-                ..Default::default()
-            }]
-        }),
+        affinity: spread.then(|| spread_over_nodes(&selector, 100)),
+        topology_spread_constraints: spread.then(|| vec![spread_over_zones(&selector, &cx.platform.zone_label)]),
         containers: vec![container(p, cx, class)],
         volumes: Some(vec![
             Volume {
