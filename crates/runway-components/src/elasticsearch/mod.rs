@@ -76,9 +76,9 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use runway_core::{Error, Object};
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 
 pub use self::params::{ElasticsearchParams, DEFAULT_EXPORTER_IMAGE, DEFAULT_IMAGE, DEFAULT_RETENTION_IMAGE};
+use crate::common::checksum::sha256_hex;
 use crate::common::es_node::{self, ES_HOME, MAX_MAP_COUNT};
 use crate::common::meta;
 use crate::common::metrics::{MetricsEndpoint, Scrape};
@@ -265,10 +265,6 @@ fn retention_labels() -> BTreeMap<String, String> {
 
 fn metadata(name: &str, ns: &str) -> ObjectMeta {
     meta::namespaced(name, ns, labels())
-}
-
-fn sha256_hex(text: &str) -> String {
-    Sha256::digest(text.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// `elasticsearch-logging-0` .. `elasticsearch-logging-{replicas-1}`.

@@ -67,9 +67,9 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use runway_core::{Error, KeyPath, Object};
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 
 pub use self::params::{FluentdEsParams, LogLevel, DEFAULT_IMAGE};
+use crate::common::checksum::named_sha256;
 use crate::common::meta;
 use crate::common::metrics::{MetricsEndpoint, Scrape};
 use crate::common::pod::runtime_default_seccomp;
@@ -335,14 +335,7 @@ fn render_files(p: &FluentdEsParams, ns: &str, es: &ServiceRef) -> Result<Vec<(S
 
 /// The sha256 of every file with its name, in include order.
 fn config_checksum(files: &[(String, String)]) -> String {
-    let mut h = Sha256::new();
-    for (name, text) in files {
-        h.update(name.as_bytes());
-        h.update([0]);
-        h.update(text.as_bytes());
-        h.update([0]);
-    }
-    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    named_sha256(files.iter().map(|(name, text)| (name.as_str(), text.as_str())))
 }
 
 fn config_map(name: &str, ns: &str, files: Vec<(String, String)>) -> ConfigMap {

@@ -91,10 +91,10 @@ use runway_core::refs::ExternalRef;
 use runway_core::suggest::best_match;
 use runway_core::{Error, Object};
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 
 pub use self::dashboards::{BuiltinDashboard, Datasource, BUILTIN as BUILTIN_DASHBOARDS, MAX_DASHBOARD_BYTES};
 pub use self::params::{GrafanaParams, OrgRole, DEFAULT_IMAGE, DEFAULT_SIDECAR_IMAGE, MAX_DASHBOARD_NAME};
+use crate::common::checksum::sha256_hex;
 use crate::common::env::value_env as env;
 use crate::common::ingress::{ingress_object, IngressSpecFor};
 use crate::common::meta;
@@ -317,10 +317,6 @@ fn labels() -> BTreeMap<String, String> {
 
 fn metadata(name: &str, ns: &str) -> ObjectMeta {
     meta::namespaced(name, ns, labels())
-}
-
-fn sha256_hex(text: &str) -> String {
-    Sha256::digest(text.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// A string as a JSON string literal, which is also a YAML double-quoted scalar.

@@ -90,11 +90,11 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use k8s_openapi::ByteString;
 use runway_core::refs::ExternalRef;
 use runway_core::{Error, Object};
-use sha2::{Digest, Sha256};
 
 pub use self::params::{
     given_secrets, KeycloakParams, PostgresqlParams, DEFAULT_IMAGE, DEFAULT_POSTGRESQL_IMAGE, SECRET_KEYS,
 };
+use crate::common::checksum::sha256_hex;
 use crate::common::env::{self, field_env, value_env};
 use crate::common::ingress::{ui_ingress, IngressSpecFor};
 use crate::common::meta;
@@ -310,10 +310,6 @@ fn labels() -> BTreeMap<String, String> {
 
 fn postgresql_labels() -> BTreeMap<String, String> {
     meta::labels(POSTGRESQL_NAME, COMPONENT_LABEL)
-}
-
-fn sha256_hex(text: &str) -> String {
-    Sha256::digest(text.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The realm file (a Keycloak `RealmRepresentation`), built as data so every value is

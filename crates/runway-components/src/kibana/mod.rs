@@ -37,9 +37,9 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use runway_core::{Error, KeyPath, Object};
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 
 pub use self::params::{KibanaParams, DEFAULT_IMAGE};
+use crate::common::checksum::sha256_hex;
 use crate::common::ingress::{ingress_object, IngressSpecFor};
 use crate::common::meta;
 use crate::common::pod::{container_security, pod_security};
@@ -151,10 +151,6 @@ fn elasticsearch_of(cx: &Context) -> Result<&ServiceRef, Error> {
 
 fn labels(name: &str) -> BTreeMap<String, String> {
     meta::labels(name, COMPONENT_LABEL)
-}
-
-fn sha256_hex(text: &str) -> String {
-    Sha256::digest(text.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[derive(Serialize)]

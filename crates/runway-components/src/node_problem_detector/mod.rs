@@ -54,9 +54,9 @@ use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use runway_core::{Error, Object};
-use sha2::{Digest, Sha256};
 
 pub use self::params::{ContainerRuntime, NodeProblemDetectorParams, DEFAULT_IMAGE};
+use crate::common::checksum::named_sha256;
 use crate::common::meta;
 use crate::common::metrics::{MetricsEndpoint, Scrape};
 use crate::common::pod::{container_port, SECURITY_EXCEPTION_ANNOTATION};
@@ -223,14 +223,7 @@ fn config_map(ns: &str, files: &[(&str, &str)]) -> ConfigMap {
 }
 
 fn checksum(files: &[(&str, &str)]) -> String {
-    let mut h = Sha256::new();
-    for (name, text) in files {
-        h.update(name.as_bytes());
-        h.update([0]);
-        h.update(text.as_bytes());
-        h.update([0]);
-    }
-    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    named_sha256(files.iter().copied())
 }
 
 fn host_path(name: &str, path: &str, type_: &str) -> Volume {

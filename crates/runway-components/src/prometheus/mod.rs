@@ -84,7 +84,6 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use runway_core::refs::ExternalRef;
 use runway_core::{Error, Object};
-use sha2::{Digest, Sha256};
 
 pub use self::alertmanager::{DEFAULT_SECRET_NAME, SECRETS_DIR};
 pub use self::config::BUILTIN_JOBS;
@@ -96,6 +95,7 @@ pub use self::params::{
     DEFAULT_ALERTMANAGER_IMAGE, DEFAULT_BLACKBOX_IMAGE, DEFAULT_CONFIG_RELOADER_IMAGE, DEFAULT_KSM_IMAGE,
     DEFAULT_NODE_EXPORTER_IMAGE, DEFAULT_PROMETHEUS_IMAGE,
 };
+use crate::common::checksum::sha256_hex;
 use crate::common::ingress::{ui_ingress, IngressSpecFor};
 use crate::common::meta;
 use crate::common::metrics::{prometheus_rule, MetricsEndpoint, Scrape};
@@ -382,10 +382,6 @@ fn template_labels(name: &str) -> BTreeMap<String, String> {
 
 fn metadata(name: &str, ns: &str) -> ObjectMeta {
     meta::namespaced(name, ns, labels(name))
-}
-
-fn sha256_hex(text: &str) -> String {
-    Sha256::digest(text.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn service_port(name: &str, port: i32) -> ServicePort {

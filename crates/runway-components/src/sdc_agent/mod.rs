@@ -45,9 +45,9 @@ use k8s_openapi::ByteString;
 use runway_core::refs::ExternalRef;
 use runway_core::{Error, KeyPath, Object};
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 
 pub use self::params::{Driver, SdcAgentParams, DEFAULT_IMAGE};
+use crate::common::checksum::sha256_hex;
 use crate::common::meta;
 use crate::common::pod::SECURITY_EXCEPTION_ANNOTATION;
 use crate::common::rbac::{self, Grant};
@@ -138,10 +138,6 @@ impl Component for SdcAgent {
 
 fn access_key(cx: &Context) -> Option<String> {
     cx.secrets_of("sdc_agent").and_then(|v| v.get(ACCESS_KEY)).map(|k| k.trim().to_string())
-}
-
-fn sha256_hex(text: &str) -> String {
-    Sha256::digest(text.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn labels() -> BTreeMap<String, String> {

@@ -72,13 +72,11 @@ mod params;
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::apps::v1::{
-    StatefulSet, StatefulSetPersistentVolumeClaimRetentionPolicy, StatefulSetSpec, StatefulSetUpdateStrategy,
-};
+use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::api::core::v1::{
-    ConfigMapProjection, Container, ContainerPort, ExecAction, KeyToPath, Lifecycle, LifecycleHandler,
-    LocalObjectReference, PodSpec, PodTemplateSpec, Probe, ProjectedVolumeSource, SecurityContext, Service,
-    ServiceAccount, ServiceAccountTokenProjection, TCPSocketAction, Volume, VolumeMount, VolumeProjection,
+    ConfigMapProjection, Container, ContainerPort, ExecAction, KeyToPath, Lifecycle, LifecycleHandler, PodSpec, Probe,
+    ProjectedVolumeSource, SecurityContext, Service, ServiceAccount, ServiceAccountTokenProjection, TCPSocketAction,
+    Volume, VolumeMount, VolumeProjection,
 };
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding};
@@ -99,6 +97,7 @@ use crate::common::service::{tcp_port, PodService, ServiceKind};
 use crate::component::{Component, ObjectDoc};
 use crate::context::Context;
 use crate::sdc;
+use crate::sdc::DatastoreSet;
 
 /// The StatefulSet, its headless Service, ServiceAccount and PodDisruptionBudget.
 pub const NAME: &str = sdc::services::CASSANDRA;
@@ -483,15 +482,13 @@ fn stateful_set(p: &SdcCassandraParams, cx: &Context, snitch: Snitch) -> Result<
         volumes.push(token_volume());
     }
     let replicas = i32::try_from(p.replicas).map_err(|_| Error::invalid("replicas is too large"))?;
-    let pull_secrets = (!p.image_pull_secrets.is_empty())
-        .then(|| p.image_pull_secrets.iter().map(|s| LocalObjectReference { name: s.clone() }).collect::<Vec<_>>());
 
     let pod = PodSpec {
         service_account_name: Some(NAME.into()),
         automount_service_account_token: Some(false),
         security_context: Some(pod_security(CASSANDRA_UID, CASSANDRA_UID, CASSANDRA_UID)),
         termination_grace_period_seconds: Some(TERMINATION_GRACE_SECONDS),
-        image_pull_secrets: pull_secrets,
+        image_pull_secrets: sdc::pull_secrets(&p.image_pull_secrets),
         affinity: Some(spread_over_nodes(&selector, 100)),
         topology_spread_constraints: Some(vec![spread_over_zones(&selector, &cx.platform.zone_label)]),
         init_containers: Some(init_containers),
@@ -500,35 +497,19 @@ fn stateful_set(p: &SdcCassandraParams, cx: &Context, snitch: Snitch) -> Result<
         ..Default::default()
     };
 
-    Ok(StatefulSet {
-        metadata: metadata(NAME),
-        spec: Some(StatefulSetSpec {
-            replicas: Some(replicas),
-            service_name: Some(NAME.into()),
-            selector,
-            // The original's default, and Cassandra's rule: one node joins at a time.
-            pod_management_policy: Some("OrderedReady".into()),
-            update_strategy: Some(StatefulSetUpdateStrategy {
-                type_: Some("RollingUpdate".into()),
-                ..Default::default()
-            }),
-            persistent_volume_claim_retention_policy: Some(StatefulSetPersistentVolumeClaimRetentionPolicy {
-                when_deleted: Some("Retain".into()),
-                when_scaled: Some("Retain".into()),
-            }),
-            template: PodTemplateSpec {
-                metadata: Some(ObjectMeta {
-                    labels: Some(sdc::labels(ROLE)),
-                    annotations: Some(pod_annotations(p)),
-                    ..Default::default()
-                }),
-                spec: Some(pod),
-            },
-            volume_claim_templates: Some(vec![sdc::data_claim_template(p.storage_class_name(), &p.storage_for(cx))]),
-            ..Default::default()
-        }),
-        ..Default::default()
-    })
+    Ok(DatastoreSet {
+        name: NAME,
+        namespace: sdc::NAMESPACE,
+        role: ROLE,
+        replicas,
+        // The original's default, and Cassandra's rule: one node joins at a time.
+        pod_management_policy: "OrderedReady",
+        retain_claims: true,
+        annotations: pod_annotations(p),
+        pod,
+        claims: Some(vec![sdc::data_claim_template(p.storage_class_name(), &p.storage_for(cx))]),
+    }
+    .build())
 }
 
 #[cfg(test)]

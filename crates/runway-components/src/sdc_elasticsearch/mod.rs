@@ -52,13 +52,10 @@ mod params;
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::apps::v1::{
-    StatefulSet, StatefulSetPersistentVolumeClaimRetentionPolicy, StatefulSetSpec, StatefulSetUpdateStrategy,
-};
+use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::api::core::v1::{
-    ConfigMap, ConfigMapVolumeSource, Container, EnvVar, EnvVarSource, HTTPGetAction, LocalObjectReference,
-    ObjectFieldSelector, PodSpec, PodTemplateSpec, Probe, Service, ServiceAccount, TCPSocketAction, Volume,
-    VolumeMount,
+    ConfigMap, ConfigMapVolumeSource, Container, EnvVar, EnvVarSource, HTTPGetAction, ObjectFieldSelector, PodSpec,
+    Probe, Service, ServiceAccount, TCPSocketAction, Volume, VolumeMount,
 };
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
@@ -66,9 +63,9 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use runway_core::refs::ExternalRef;
 use runway_core::{Error, Object};
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 
 pub use self::params::{tag_version, SdcElasticsearchParams, DEFAULT_IMAGE, SUPPORTED_MAJORS};
+use crate::common::checksum::sha256_hex;
 use crate::common::es_node::{self, ES_HOME, MAX_MAP_COUNT};
 use crate::common::meta;
 use crate::common::pdb::{self, Budget};
@@ -81,6 +78,7 @@ use crate::common::template::render_template;
 use crate::component::{Component, ObjectDoc};
 use crate::context::Context;
 use crate::sdc;
+use crate::sdc::DatastoreSet;
 
 /// The StatefulSet, its headless Service (the backend's `elasticsearch.url`), the
 /// ServiceAccount, ConfigMap and PodDisruptionBudget.
@@ -176,10 +174,6 @@ impl Component for SdcElasticsearch {
 
 fn metadata(name: &str) -> ObjectMeta {
     meta::namespaced(name, sdc::NAMESPACE, sdc::labels(ROLE))
-}
-
-fn sha256_hex(text: &str) -> String {
-    Sha256::digest(text.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// `sdc-elasticsearch-0` .. `sdc-elasticsearch-{replicas-1}`.
@@ -365,8 +359,6 @@ fn stateful_set(p: &SdcElasticsearchParams, cx: &Context, checksum: &str) -> Res
     }
     init_containers.push(es_node::copy_config_container(&p.image));
     let replicas = i32::try_from(p.replicas).map_err(|_| Error::invalid("replicas is too large"))?;
-    let pull_secrets = (!p.image_pull_secrets.is_empty())
-        .then(|| p.image_pull_secrets.iter().map(|s| LocalObjectReference { name: s.clone() }).collect::<Vec<_>>());
 
     let pod = PodSpec {
         service_account_name: Some(NAME.into()),
@@ -374,7 +366,7 @@ fn stateful_set(p: &SdcElasticsearchParams, cx: &Context, checksum: &str) -> Res
         security_context: Some(pod_security(ES_UID, ES_GID, ES_UID)),
         // Room to finish in-flight requests and hand shards over cleanly.
         termination_grace_period_seconds: Some(120),
-        image_pull_secrets: pull_secrets,
+        image_pull_secrets: sdc::pull_secrets(&p.image_pull_secrets),
         affinity: Some(spread_over_nodes(&selector, 100)),
         topology_spread_constraints: Some(vec![spread_over_zones(&selector, &cx.platform.zone_label)]),
         init_containers: Some(init_containers),
@@ -392,35 +384,19 @@ fn stateful_set(p: &SdcElasticsearchParams, cx: &Context, checksum: &str) -> Res
         ..Default::default()
     };
 
-    Ok(StatefulSet {
-        metadata: metadata(NAME),
-        spec: Some(StatefulSetSpec {
-            replicas: Some(replicas),
-            service_name: Some(NAME.into()),
-            selector,
-            // Every initial master must start for the cluster to form; none is ready before.
-            pod_management_policy: Some("Parallel".into()),
-            update_strategy: Some(StatefulSetUpdateStrategy {
-                type_: Some("RollingUpdate".into()),
-                ..Default::default()
-            }),
-            persistent_volume_claim_retention_policy: Some(StatefulSetPersistentVolumeClaimRetentionPolicy {
-                when_deleted: Some("Retain".into()),
-                when_scaled: Some("Retain".into()),
-            }),
-            template: PodTemplateSpec {
-                metadata: Some(ObjectMeta {
-                    labels: Some(sdc::labels(ROLE)),
-                    annotations: Some(pod_annotations(p, checksum)),
-                    ..Default::default()
-                }),
-                spec: Some(pod),
-            },
-            volume_claim_templates: Some(vec![sdc::data_claim_template(p.storage_class_name(), &p.storage)]),
-            ..Default::default()
-        }),
-        ..Default::default()
-    })
+    Ok(DatastoreSet {
+        name: NAME,
+        namespace: sdc::NAMESPACE,
+        role: ROLE,
+        replicas,
+        // Every initial master must start for the cluster to form; none is ready before.
+        pod_management_policy: "Parallel",
+        retain_claims: true,
+        annotations: pod_annotations(p, checksum),
+        pod,
+        claims: Some(vec![sdc::data_claim_template(p.storage_class_name(), &p.storage)]),
+    }
+    .build())
 }
 
 #[cfg(test)]

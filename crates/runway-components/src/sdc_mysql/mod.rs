@@ -82,11 +82,10 @@ mod params;
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::apps::v1::{StatefulSet, StatefulSetSpec, StatefulSetUpdateStrategy};
+use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::api::core::v1::{
     Affinity, ConfigMap, ConfigMapVolumeSource, Container, ContainerPort, EnvVar, EnvVarSource, ExecAction, KeyToPath,
-    ObjectFieldSelector, PodSpec, PodTemplateSpec, Probe, Secret, Service, TopologySpreadConstraint, Volume,
-    VolumeMount,
+    ObjectFieldSelector, PodSpec, Probe, Secret, Service, TopologySpreadConstraint, Volume, VolumeMount,
 };
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
@@ -94,7 +93,6 @@ use k8s_openapi::ByteString;
 use runway_core::refs::ExternalRef;
 use runway_core::{Error, Object};
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 
 pub use self::params::{given_secret, SdcMysqlParams, DEFAULT_IMAGE, SECRETS_COMPONENT, SECRET_KEYS};
 use crate::common::env::{self, value_env};
@@ -108,6 +106,7 @@ use crate::common::template::render_template;
 use crate::component::{Component, ObjectDoc};
 use crate::context::Context;
 use crate::sdc;
+use crate::sdc::{Checksums, DatastoreSet};
 
 /// The master's StatefulSet and headless Service (read-write).
 pub const MASTER: &str = sdc::services::MYSQL;
@@ -242,9 +241,9 @@ impl Component for SdcMysql {
         let ns = namespace(cx);
         let master_data = master_config_data(p, ns)?;
         let replica_data = replica_config_data(p, ns)?;
-        let secret_checksum = secret_values.as_ref().map(checksum);
-        let master_sums = Checksums { config: checksum(&master_data), secret: secret_checksum.clone() };
-        let replica_sums = Checksums { config: checksum(&replica_data), secret: secret_checksum };
+        let secret_checksum = secret_values.as_ref().map(sdc::data_checksum);
+        let master_sums = Checksums { config: sdc::data_checksum(&master_data), secret: secret_checksum.clone() };
+        let replica_sums = Checksums { config: sdc::data_checksum(&replica_data), secret: secret_checksum };
 
         let n = Self::NAME;
         let mut objects = Vec::new();
@@ -287,24 +286,6 @@ pub fn namespace(cx: &Context) -> &str {
 /// The master's DNS name in namespace `ns`, which replicas replicate from.
 pub fn master_host(ns: &str) -> String {
     format!("{MASTER}-0.{MASTER}.{ns}.svc")
-}
-
-/// sha256 of a ConfigMap's or Secret's data, keys and values, in key order.
-fn checksum(data: &BTreeMap<String, String>) -> String {
-    let mut h = Sha256::new();
-    for (k, v) in data {
-        h.update(k.as_bytes());
-        h.update([0]);
-        h.update(v.as_bytes());
-        h.update([0]);
-    }
-    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// The checksum annotations of a pod template.
-struct Checksums {
-    config: String,
-    secret: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -552,17 +533,6 @@ fn init_container(p: &SdcMysqlParams, name: &str, script: &str, resources: &Reso
     }
 }
 
-fn pod_annotations(sums: &Checksums) -> BTreeMap<String, String> {
-    let mut a = BTreeMap::from([
-        ("checksum/config".to_string(), sums.config.clone()),
-        ("kubectl.kubernetes.io/default-container".to_string(), CONTAINER.to_string()),
-    ]);
-    if let Some(s) = &sums.secret {
-        a.insert("checksum/secret".into(), s.clone());
-    }
-    a
-}
-
 struct StsSpec<'a> {
     name: &'a str,
     namespace: &'a str,
@@ -589,31 +559,19 @@ fn stateful_set(p: &SdcMysqlParams, s: StsSpec) -> StatefulSet {
         volumes: Some(s.volumes),
         ..Default::default()
     };
-    StatefulSet {
-        metadata: metadata(s.name, s.role, s.namespace),
-        spec: Some(StatefulSetSpec {
-            replicas: Some(s.replicas),
-            service_name: Some(s.name.into()),
-            selector: sdc::selector(s.role),
-            // One at a time, in order: replica N clones from replica N-1 once it is ready.
-            pod_management_policy: Some("OrderedReady".into()),
-            update_strategy: Some(StatefulSetUpdateStrategy {
-                type_: Some("RollingUpdate".into()),
-                ..Default::default()
-            }),
-            template: PodTemplateSpec {
-                metadata: Some(ObjectMeta {
-                    labels: Some(sdc::labels(s.role)),
-                    annotations: Some(s.annotations),
-                    ..Default::default()
-                }),
-                spec: Some(pod),
-            },
-            volume_claim_templates: Some(vec![sdc::data_claim_template(&p.storage_class, &p.storage)]),
-            ..Default::default()
-        }),
-        ..Default::default()
+    DatastoreSet {
+        name: s.name,
+        namespace: s.namespace,
+        role: s.role,
+        replicas: s.replicas,
+        // One at a time, in order: replica N clones from replica N-1 once it is ready.
+        pod_management_policy: "OrderedReady",
+        retain_claims: false,
+        annotations: s.annotations,
+        pod,
+        claims: Some(vec![sdc::data_claim_template(&p.storage_class, &p.storage)]),
     }
+    .build()
 }
 
 fn common_volumes(config_map: &str) -> Vec<Volume> {
@@ -657,7 +615,7 @@ fn master_stateful_set(p: &SdcMysqlParams, cx: &Context, sums: &Checksums) -> St
             volumes,
             affinity,
             spread,
-            annotations: pod_annotations(sums),
+            annotations: sums.pod_annotations(CONTAINER),
         },
     )
 }
@@ -693,7 +651,7 @@ fn replica_stateful_set(p: &SdcMysqlParams, cx: &Context, sums: &Checksums) -> S
             volumes: common_volumes(REPLICA_CONFIG),
             affinity,
             spread,
-            annotations: pod_annotations(sums),
+            annotations: sums.pod_annotations(CONTAINER),
         },
     )
 }

@@ -68,11 +68,11 @@ mod params;
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::apps::v1::{StatefulSet, StatefulSetSpec, StatefulSetUpdateStrategy};
+use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::api::core::v1::{
     ConfigMap, ConfigMapVolumeSource, Container, ContainerPort, EmptyDirVolumeSource, EnvVar, EnvVarSource, ExecAction,
-    ObjectFieldSelector, PersistentVolumeClaim, PodSpec, PodTemplateSpec, Probe, Secret, SecretKeySelector, Service,
-    ServicePort, Volume,
+    ObjectFieldSelector, PersistentVolumeClaim, PodSpec, Probe, Secret, SecretKeySelector, Service, ServicePort,
+    Volume,
 };
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
@@ -80,7 +80,6 @@ use k8s_openapi::ByteString;
 use runway_core::refs::ExternalRef;
 use runway_core::{Error, Object};
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 
 pub use self::params::{given_password, RedisMode, SdcRedisParams, SentinelParams, DEFAULT_IMAGE, SECRETS_COMPONENT};
 use crate::common::meta;
@@ -92,6 +91,7 @@ use crate::common::template::render_template;
 use crate::component::{Component, ObjectDoc};
 use crate::context::Context;
 use crate::sdc;
+use crate::sdc::{Checksums, DatastoreSet};
 
 /// The master's StatefulSet and headless Service.
 pub const MASTER: &str = sdc::services::REDIS;
@@ -244,10 +244,13 @@ impl Component for SdcRedis {
         p.validate()?;
         let password = given_password(cx.secrets_of(SECRETS_COMPONENT))?;
         let secret_data = password.map(|v| BTreeMap::from([(sdc::secrets::REDIS_PASSWORD.to_string(), v)]));
-        let secret_sum = secret_data.as_ref().map(checksum);
+        let secret_sum = secret_data.as_ref().map(sdc::data_checksum);
         let master_data = redis_config_data(p, false)?;
         let replica_data = redis_config_data(p, true)?;
-        let sums = |data: &BTreeMap<String, String>| Checksums { config: checksum(data), secret: secret_sum.clone() };
+        let sums = |data: &BTreeMap<String, String>| Checksums {
+            config: sdc::data_checksum(data),
+            secret: secret_sum.clone(),
+        };
 
         let n = Self::NAME;
         let mut objects = Vec::new();
@@ -299,24 +302,6 @@ pub fn backend_jvm_options(p: &SdcRedisParams) -> Option<String> {
 /// The master's DNS name, which replicas replicate from (and Sentinel starts with).
 pub fn master_host() -> String {
     format!("{MASTER}-0.{MASTER}.{}.svc", sdc::NAMESPACE)
-}
-
-/// sha256 of a ConfigMap's or Secret's data, keys and values, in key order.
-fn checksum(data: &BTreeMap<String, String>) -> String {
-    let mut h = Sha256::new();
-    for (k, v) in data {
-        h.update(k.as_bytes());
-        h.update([0]);
-        h.update(v.as_bytes());
-        h.update([0]);
-    }
-    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// The checksum annotations of a pod template.
-struct Checksums {
-    config: String,
-    secret: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -514,17 +499,6 @@ fn ping_probe(cli: &str, accept: &str, period: i32, failures: i32) -> Probe {
     }
 }
 
-fn pod_annotations(sums: &Checksums, container: &str) -> BTreeMap<String, String> {
-    let mut a = BTreeMap::from([
-        ("checksum/config".to_string(), sums.config.clone()),
-        ("kubectl.kubernetes.io/default-container".to_string(), container.to_string()),
-    ]);
-    if let Some(s) = &sums.secret {
-        a.insert("checksum/secret".into(), s.clone());
-    }
-    a
-}
-
 struct StsSpec<'a> {
     name: &'a str,
     role: &'a str,
@@ -550,30 +524,18 @@ fn stateful_set(cx: &Context, s: StsSpec) -> StatefulSet {
         volumes: Some(s.volumes),
         ..Default::default()
     };
-    StatefulSet {
-        metadata: metadata(s.name, s.role),
-        spec: Some(StatefulSetSpec {
-            replicas: Some(s.replicas),
-            service_name: Some(s.name.into()),
-            selector: sdc::selector(s.role),
-            pod_management_policy: Some(if s.parallel { "Parallel" } else { "OrderedReady" }.into()),
-            update_strategy: Some(StatefulSetUpdateStrategy {
-                type_: Some("RollingUpdate".into()),
-                ..Default::default()
-            }),
-            template: PodTemplateSpec {
-                metadata: Some(ObjectMeta {
-                    labels: Some(sdc::labels(s.role)),
-                    annotations: Some(s.annotations),
-                    ..Default::default()
-                }),
-                spec: Some(pod),
-            },
-            volume_claim_templates: s.claims,
-            ..Default::default()
-        }),
-        ..Default::default()
+    DatastoreSet {
+        name: s.name,
+        namespace: sdc::NAMESPACE,
+        role: s.role,
+        replicas: s.replicas,
+        pod_management_policy: if s.parallel { "Parallel" } else { "OrderedReady" },
+        retain_claims: false,
+        annotations: s.annotations,
+        pod,
+        claims: s.claims,
     }
+    .build()
 }
 
 /// The master (`replica: false`) or the replicas. Readiness needs `PONG`; liveness
@@ -615,7 +577,7 @@ fn redis_stateful_set(p: &SdcRedisParams, cx: &Context, replica: bool, sums: &Ch
             container,
             volumes: vec![config_map_volume(config), empty_dir("run", true)],
             avoid,
-            annotations: pod_annotations(sums, CONTAINER),
+            annotations: sums.pod_annotations(CONTAINER),
             claims: Some(vec![sdc::data_claim_template(&p.storage_class, &p.storage)]),
             // Room to write the append-only file on shutdown.
             grace_seconds: 60,
@@ -652,7 +614,7 @@ fn sentinel_stateful_set(p: &SdcRedisParams, cx: &Context, sums: &Checksums) -> 
             // since it holds the password.
             volumes: vec![config_map_volume(SENTINEL_CONFIG), empty_dir("data", true)],
             avoid: &[(SENTINEL_ROLE, 100)],
-            annotations: pod_annotations(sums, SENTINEL_CONTAINER),
+            annotations: sums.pod_annotations(SENTINEL_CONTAINER),
             claims: None,
             grace_seconds: 30,
         },

@@ -83,9 +83,9 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use runway_core::{Error, KeyPath, Object};
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 
 pub use self::params::{DashboardParams, TraefikParams, Workload, DEFAULT_IMAGE};
+use crate::common::checksum::sha256_hex;
 use crate::common::ingress::{ingress_object, IngressSpecFor};
 use crate::common::ingress_class::ingress_class as common_ingress_class;
 use crate::common::meta;
@@ -305,10 +305,6 @@ fn labels(name: &str) -> BTreeMap<String, String> {
 
 fn metadata(name: &str, ns: &str) -> ObjectMeta {
     meta::namespaced(name, ns, labels(name))
-}
-
-fn sha256_hex(text: &str) -> String {
-    Sha256::digest(text.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// What the dynamic configuration template reads.
