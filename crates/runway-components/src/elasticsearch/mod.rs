@@ -66,9 +66,8 @@ use std::collections::BTreeMap;
 use k8s_openapi::api::apps::v1::{StatefulSet, StatefulSetSpec, StatefulSetUpdateStrategy};
 use k8s_openapi::api::batch::v1::{CronJob, CronJobSpec, JobSpec, JobTemplateSpec};
 use k8s_openapi::api::core::v1::{
-    ConfigMap, ConfigMapVolumeSource, Container, EnvVar, EnvVarSource, HTTPGetAction, ObjectFieldSelector,
-    PersistentVolumeClaim, PodSpec, PodTemplateSpec, Probe, Service, ServiceAccount, ServicePort, TCPSocketAction,
-    Volume, VolumeMount,
+    ConfigMap, ConfigMapVolumeSource, Container, PersistentVolumeClaim, PodSpec, PodTemplateSpec, Probe, Service,
+    ServiceAccount, ServicePort, TCPSocketAction, Volume, VolumeMount,
 };
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
@@ -83,7 +82,7 @@ use crate::common::es_node::{self, ES_HOME, MAX_MAP_COUNT};
 use crate::common::meta;
 use crate::common::metrics::{MetricsEndpoint, Scrape};
 use crate::common::pdb::{self, Budget};
-use crate::common::pod::{container_port as port, empty_dir, mount};
+use crate::common::pod::{container_port as port, empty_dir};
 use crate::common::pod::{container_security, pod_security, SECURITY_EXCEPTION_ANNOTATION};
 use crate::common::pod::{spread_over_nodes, spread_over_zones};
 use crate::common::rbac::{self, Grant};
@@ -395,78 +394,16 @@ fn config_map_volume(name: &str, config_map: &str, mode: Option<i32>) -> Volume 
 }
 
 fn elasticsearch_container(p: &ElasticsearchParams) -> Container {
-    let heap = p.heap_mib();
-    Container {
-        name: ES_CONTAINER.into(),
-        image: Some(p.image.clone()),
-        env: Some(vec![
-            EnvVar {
-                name: "NODE_NAME".into(),
-                value_from: Some(EnvVarSource {
-                    field_ref: Some(ObjectFieldSelector {
-                        api_version: Some("v1".into()),
-                        field_path: "metadata.name".into(),
-                    }),
-                    ..Default::default()
-                }),
-                ..Default::default()
-            },
-            EnvVar {
-                name: "ES_JAVA_OPTS".into(),
-                value: Some(format!("-Xms{heap}m -Xmx{heap}m")),
-                ..Default::default()
-            },
-        ]),
-        ports: Some(vec![port("http", HTTP_PORT), port("transport", TRANSPORT_PORT)]),
-        resources: Some(p.resources.to_k8s()),
-        security_context: Some(container_security(true)),
-        volume_mounts: Some(vec![
-            mount("data", &format!("{ES_HOME}/data")),
-            mount("config-dir", &format!("{ES_HOME}/config")),
-            VolumeMount {
-                name: "config".into(),
-                mount_path: format!("{ES_HOME}/config/{CONFIG_KEY}"),
-                sub_path: Some(CONFIG_KEY.into()),
-                read_only: Some(true),
-                ..Default::default()
-            },
-            mount("logs", &format!("{ES_HOME}/logs")),
-            mount("tmp", "/tmp"),
-        ]),
-        // Generous: liveness only starts once the transport port is open, however long
-        // the JVM takes to start and the node to load its shards' metadata (10 minutes).
-        startup_probe: Some(Probe {
-            tcp_socket: Some(TCPSocketAction { port: IntOrString::String("transport".into()), ..Default::default() }),
-            period_seconds: Some(10),
-            timeout_seconds: Some(5),
-            failure_threshold: Some(60),
-            ..Default::default()
-        }),
-        // Ready when the node answers HTTP from its own cluster state (BKPR's probe); not
-        // waiting for green, which would stall a rolling restart and cluster bootstrap.
-        readiness_probe: Some(Probe {
-            http_get: Some(HTTPGetAction {
-                path: Some("/_cluster/health?local=true".into()),
-                port: IntOrString::String("http".into()),
-                scheme: Some("HTTP".into()),
-                ..Default::default()
-            }),
-            period_seconds: Some(10),
-            timeout_seconds: Some(5),
-            failure_threshold: Some(3),
-            ..Default::default()
-        }),
-        // A TCP check of the transport port: a busy node (long GC, heavy indexing) answers
-        // HTTP slowly but is alive; restarting it would only make things worse.
-        liveness_probe: Some(Probe {
-            tcp_socket: Some(TCPSocketAction { port: IntOrString::String("transport".into()), ..Default::default() }),
-            period_seconds: Some(20),
-            timeout_seconds: Some(5),
-            failure_threshold: Some(5),
-            ..Default::default()
-        }),
-        ..Default::default()
+    es_node::NodeContainer {
+        name: ES_CONTAINER,
+        image: &p.image,
+        heap_mib: p.heap_mib(),
+        resources: &p.resources,
+        http: ("http", HTTP_PORT),
+        transport: ("transport", TRANSPORT_PORT),
+        config_key: CONFIG_KEY,
     }
+    .build()
 }
 
 fn exporter_container(p: &ElasticsearchParams) -> Container {
