@@ -1061,6 +1061,7 @@ fn cluster_issuer(key: &str, env: LetsencryptEnvironment, email: Option<&str>, c
 mod tests {
     use super::*;
     use crate::common::ingress::CLUSTER_ISSUER_ANNOTATION;
+    use crate::common::testing;
     use crate::common::testing::{find, path_of};
     use crate::stack::Stack;
     use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::JSONSchemaProps;
@@ -1078,9 +1079,7 @@ mod tests {
     }
 
     fn with(f: impl FnOnce(&mut CertManagerParams)) -> CertManagerParams {
-        let mut p = CertManagerParams::default();
-        f(&mut p);
-        p
+        testing::with(f)
     }
 
     fn args_of(o: &Object) -> Vec<String> {

@@ -573,6 +573,7 @@ fn retention_cron_job(p: &ElasticsearchParams, ns: &str) -> CronJob {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::common::testing;
     use crate::common::testing::{find, path_of};
     use crate::quantity::Quantity;
 
@@ -581,9 +582,7 @@ mod tests {
     }
 
     fn with(f: impl FnOnce(&mut ElasticsearchParams)) -> ElasticsearchParams {
-        let mut p = ElasticsearchParams::default();
-        f(&mut p);
-        p
+        testing::with(f)
     }
 
     fn error_of(p: &ElasticsearchParams) -> Error {

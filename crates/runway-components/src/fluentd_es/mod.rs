@@ -556,6 +556,7 @@ fn daemon_set(p: &FluentdEsParams, ns: &str, checksum: &str, scrape: &BTreeMap<S
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::common::testing::{self as testing, data_file as file};
     use crate::common::testing::{find, path_of};
     use crate::elasticsearch::{Elasticsearch, CLIENT_SERVICE, INDEX_PATTERN};
     use crate::quantity::Quantity;
@@ -574,17 +575,11 @@ mod tests {
     }
 
     fn with(f: impl FnOnce(&mut FluentdEsParams)) -> FluentdEsParams {
-        let mut p = FluentdEsParams::default();
-        f(&mut p);
-        p
+        testing::with(f)
     }
 
     fn error_of(p: &FluentdEsParams) -> Error {
         FluentdEs::build(p, &cx()).expect_err("parameters are rejected")
-    }
-
-    fn file<'a>(objects: &'a [Object], key: &str, name: &str) -> &'a str {
-        find(objects, key).value["data"][name].as_str().unwrap_or_else(|| panic!("no file `{name}` in `{key}`"))
     }
 
     fn pod(objects: &[Object]) -> &serde_json::Value {

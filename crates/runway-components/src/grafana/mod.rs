@@ -707,6 +707,7 @@ fn data_claim_template(p: &GrafanaParams, cx: &Context) -> PersistentVolumeClaim
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::common::testing;
     use crate::common::testing::{find, path_of};
     use crate::context::{AuthRef, Published, ServiceRef};
     use crate::nginx_ingress::NginxIngress;
@@ -761,9 +762,7 @@ mod tests {
     }
 
     fn with(f: impl FnOnce(&mut GrafanaParams)) -> GrafanaParams {
-        let mut p = GrafanaParams::default();
-        f(&mut p);
-        p
+        testing::with(f)
     }
 
     fn error_of(p: &GrafanaParams, cx: &Context) -> Error {

@@ -690,6 +690,7 @@ fn postgresql_stateful_set(p: &KeycloakParams, cx: &Context) -> StatefulSet {
 mod tests {
     use super::*;
     use crate::cert_manager::CertManager;
+    use crate::common::testing;
     use crate::common::testing::{find, path_of};
     use crate::oauth2_proxy::Oauth2Proxy;
     use crate::stack::Stack;
@@ -709,9 +710,7 @@ mod tests {
     }
 
     fn with(f: impl FnOnce(&mut KeycloakParams)) -> KeycloakParams {
-        let mut p = KeycloakParams::default();
-        f(&mut p);
-        p
+        testing::with(f)
     }
 
     fn error_of(p: &KeycloakParams) -> Error {

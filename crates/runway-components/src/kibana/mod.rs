@@ -302,6 +302,7 @@ fn deployment(p: &KibanaParams, ns: &str, checksum: &str) -> Result<Deployment, 
 mod tests {
     use super::*;
     use crate::common::pod::Resources;
+    use crate::common::testing;
     use crate::common::testing::{find, path_of};
     use crate::context::{AuthRef, Published};
     use crate::elasticsearch::{Elasticsearch, CLIENT_SERVICE, DEFAULT_IMAGE as ES_IMAGE};
@@ -326,9 +327,7 @@ mod tests {
     }
 
     fn with(f: impl FnOnce(&mut KibanaParams)) -> KibanaParams {
-        let mut p = KibanaParams::default();
-        f(&mut p);
-        p
+        testing::with(f)
     }
 
     fn config(objects: &[Object]) -> String {

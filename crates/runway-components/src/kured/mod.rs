@@ -447,6 +447,7 @@ fn daemon_set(p: &KuredParams, cx: &Context, mut annotations: BTreeMap<String, S
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::common::testing;
     use crate::common::testing::{find, path_of};
     use crate::context::ServiceRef;
     use crate::stack::Stack;
@@ -463,9 +464,7 @@ mod tests {
     }
 
     fn with(f: impl FnOnce(&mut KuredParams)) -> KuredParams {
-        let mut p = KuredParams::default();
-        f(&mut p);
-        p
+        testing::with(f)
     }
 
     fn container(objects: &[Object]) -> serde_json::Value {

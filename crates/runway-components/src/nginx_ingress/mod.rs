@@ -713,6 +713,7 @@ fn ingress_class(p: &NginxIngressParams, class: &str) -> IngressClass {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::common::testing;
     use crate::common::testing::find;
     use crate::render::RenderOptions;
     use crate::stack::Stack;
@@ -732,9 +733,7 @@ mod tests {
     }
 
     fn with(f: impl FnOnce(&mut NginxIngressParams)) -> NginxIngressParams {
-        let mut p = NginxIngressParams::default();
-        f(&mut p);
-        p
+        testing::with(f)
     }
 
     fn path_of(p: &NginxIngressParams) -> String {

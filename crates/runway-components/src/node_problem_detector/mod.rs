@@ -374,6 +374,7 @@ fn daemon_set(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::common::testing;
     use crate::common::testing::{find, path_of};
     use crate::stack::Stack;
 
@@ -382,9 +383,7 @@ mod tests {
     }
 
     fn with(f: impl FnOnce(&mut NodeProblemDetectorParams)) -> NodeProblemDetectorParams {
-        let mut p = NodeProblemDetectorParams::default();
-        f(&mut p);
-        p
+        testing::with(f)
     }
 
     fn container(objects: &[Object]) -> serde_json::Value {

@@ -969,6 +969,7 @@ fn galera_stateful_set(p: &PowerdnsParams, cx: &Context, checksum: &str) -> Stat
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::common::testing;
     use crate::common::testing::{find, path_of};
     use crate::external_dns::ExternalDns;
     use crate::stack::Stack;
@@ -984,9 +985,7 @@ mod tests {
     }
 
     fn with(f: impl FnOnce(&mut PowerdnsParams)) -> PowerdnsParams {
-        let mut p = PowerdnsParams::default();
-        f(&mut p);
-        p
+        testing::with(f)
     }
 
     fn data<'a>(objects: &'a [Object], key: &str, file: &str) -> &'a str {

@@ -682,6 +682,7 @@ fn ingress(cx: &Context) -> Result<Ingress, Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::common::testing;
     use crate::common::testing::{find, path_of};
     use crate::context::AuthRef;
     use crate::Stack;
@@ -728,9 +729,7 @@ mod tests {
     }
 
     fn with(f: impl FnOnce(&mut PrometheusParams)) -> PrometheusParams {
-        let mut p = PrometheusParams::default();
-        f(&mut p);
-        p
+        testing::with(f)
     }
 
     fn error_of(p: &PrometheusParams) -> Error {

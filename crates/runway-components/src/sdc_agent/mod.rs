@@ -476,6 +476,7 @@ fn daemon_set(p: &SdcAgentParams, checksum: &str) -> DaemonSet {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::common::testing;
     use crate::quantity::Quantity;
     use crate::stack::Stack;
 
@@ -488,9 +489,7 @@ mod tests {
     }
 
     fn with(f: impl FnOnce(&mut SdcAgentParams)) -> SdcAgentParams {
-        let mut p = SdcAgentParams::default();
-        f(&mut p);
-        p
+        testing::with(f)
     }
 
     fn cx_with_key(key: &str) -> Context {

@@ -648,6 +648,7 @@ fn disruption_budget(role: Role) -> PodDisruptionBudget {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::common::testing;
     use crate::common::testing::path_of;
     use crate::sdc_config::{config_data, SdcConfig, SdcConfigParams};
     use crate::stack::Stack;
@@ -665,9 +666,7 @@ mod tests {
     }
 
     fn with(f: impl FnOnce(&mut SdcBackendParams)) -> SdcBackendParams {
-        let mut p = SdcBackendParams::default();
-        f(&mut p);
-        p
+        testing::with(f)
     }
 
     fn ingress_cx() -> Context {

@@ -515,6 +515,7 @@ fn stateful_set(p: &SdcCassandraParams, cx: &Context, snitch: Snitch) -> Result<
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::common::testing;
     use crate::common::testing::{find, path_of};
     use crate::context::Cloud;
     use crate::quantity::Quantity;
@@ -536,9 +537,7 @@ mod tests {
     }
 
     fn with(f: impl FnOnce(&mut SdcCassandraParams)) -> SdcCassandraParams {
-        let mut p = SdcCassandraParams::default();
-        f(&mut p);
-        p
+        testing::with(f)
     }
 
     fn error_of(p: &SdcCassandraParams) -> Error {

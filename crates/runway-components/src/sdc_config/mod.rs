@@ -413,6 +413,7 @@ fn base64_decode(text: &str) -> Option<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::common::testing;
     use crate::common::testing::path_of;
     use crate::quantity::Quantity;
     use crate::stack::Stack;
@@ -511,9 +512,7 @@ mod tests {
     }
 
     fn with(f: impl FnOnce(&mut SdcConfigParams)) -> SdcConfigParams {
-        let mut p = SdcConfigParams::default();
-        f(&mut p);
-        p
+        testing::with(f)
     }
 
     #[test]

@@ -333,6 +333,7 @@ fn stateful_set(p: &SdcElasticsearchParams, cx: &Context, checksum: &str) -> Res
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::common::testing;
     use crate::common::testing::{find, path_of};
     use crate::quantity::Quantity;
     use crate::Stack;
@@ -343,9 +344,7 @@ mod tests {
     }
 
     fn with(f: impl FnOnce(&mut SdcElasticsearchParams)) -> SdcElasticsearchParams {
-        let mut p = SdcElasticsearchParams::default();
-        f(&mut p);
-        p
+        testing::with(f)
     }
 
     fn error_of(p: &SdcElasticsearchParams) -> Error {

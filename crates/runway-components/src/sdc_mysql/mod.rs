@@ -662,6 +662,7 @@ mod tests {
     use std::process::Command;
 
     use super::*;
+    use crate::common::testing::{self as testing, data_file as file};
     use crate::common::testing::{find, path_of};
     use crate::quantity::Quantity;
     use crate::Stack;
@@ -693,17 +694,11 @@ mod tests {
     }
 
     fn with(f: impl FnOnce(&mut SdcMysqlParams)) -> SdcMysqlParams {
-        let mut p = SdcMysqlParams::default();
-        f(&mut p);
-        p
+        testing::with(f)
     }
 
     fn error_of(p: &SdcMysqlParams) -> Error {
         SdcMysql::build(p, &Context::default()).expect_err("parameters are rejected")
-    }
-
-    fn file<'a>(objects: &'a [Object], key: &str, name: &str) -> &'a str {
-        find(objects, key).value["data"][name].as_str().unwrap_or_else(|| panic!("no {name} in {key}"))
     }
 
     fn pod<'a>(objects: &'a [Object], key: &str) -> &'a serde_json::Value {

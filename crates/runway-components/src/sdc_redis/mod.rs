@@ -628,6 +628,7 @@ mod tests {
 
     use super::*;
     use crate::common::pod::Resources;
+    use crate::common::testing::{self as testing, data_file as file};
     use crate::common::testing::{find, path_of};
     use crate::quantity::Quantity;
     use crate::Stack;
@@ -651,17 +652,11 @@ mod tests {
     }
 
     fn with(f: impl FnOnce(&mut SdcRedisParams)) -> SdcRedisParams {
-        let mut p = SdcRedisParams::default();
-        f(&mut p);
-        p
+        testing::with(f)
     }
 
     fn build(p: &SdcRedisParams) -> Vec<Object> {
         SdcRedis::build(p, &Context::default()).expect("parameters build")
-    }
-
-    fn file<'a>(objects: &'a [Object], key: &str, name: &str) -> &'a str {
-        find(objects, key).value["data"][name].as_str().unwrap_or_else(|| panic!("no {name} in {key}"))
     }
 
     fn error_of(p: &SdcRedisParams) -> Error {

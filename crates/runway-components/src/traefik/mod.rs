@@ -580,6 +580,7 @@ mod tests {
     use super::*;
     use crate::common::ingress_class::IS_DEFAULT_CLASS_ANNOTATION;
     use crate::common::pod::Resources;
+    use crate::common::testing;
     use crate::common::testing::{find, path_of};
     use crate::context::{AuthRef, ServiceRef};
     use crate::nginx_ingress::NginxIngress;
@@ -608,9 +609,7 @@ mod tests {
     }
 
     fn with(f: impl FnOnce(&mut TraefikParams)) -> TraefikParams {
-        let mut p = TraefikParams::default();
-        f(&mut p);
-        p
+        testing::with(f)
     }
 
     fn pod(o: &Object) -> &serde_json::Value {
