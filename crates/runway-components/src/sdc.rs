@@ -6,12 +6,19 @@
 
 use std::collections::BTreeMap;
 
+use k8s_openapi::api::apps::v1::{
+    StatefulSet, StatefulSetPersistentVolumeClaimRetentionPolicy, StatefulSetSpec, StatefulSetUpdateStrategy,
+};
 use k8s_openapi::api::core::v1::{
-    Affinity, PersistentVolumeClaim, PersistentVolumeClaimSpec, PodAffinityTerm, PodAntiAffinity,
-    TopologySpreadConstraint, VolumeResourceRequirements, WeightedPodAffinityTerm,
+    Affinity, LocalObjectReference, PersistentVolumeClaim, PodAffinityTerm, PodAntiAffinity, PodSpec, PodTemplateSpec,
+    TopologySpreadConstraint, WeightedPodAffinityTerm,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 
+use crate::common::checksum::named_sha256;
+use crate::common::meta;
+use crate::common::pod::spread_over_zones;
+use crate::common::storage::ClaimTemplate;
 use crate::context::Context;
 use crate::quantity::Quantity;
 
@@ -45,19 +52,7 @@ pub fn selector(role: &str) -> LabelSelector {
 /// The `data` claim template of a datastore: its metadata is the original's (a name, no
 /// labels), because claim templates are immutable and an install is adopted in place.
 pub fn data_claim_template(storage_class: &str, storage: &Quantity) -> PersistentVolumeClaim {
-    PersistentVolumeClaim {
-        metadata: ObjectMeta { name: Some("data".into()), ..Default::default() },
-        spec: Some(PersistentVolumeClaimSpec {
-            access_modes: Some(vec!["ReadWriteOnce".into()]),
-            storage_class_name: Some(storage_class.to_string()),
-            resources: Some(VolumeResourceRequirements {
-                requests: Some(BTreeMap::from([("storage".to_string(), storage.to_k8s())])),
-                ..Default::default()
-            }),
-            ..Default::default()
-        }),
-        ..Default::default()
-    }
+    ClaimTemplate { name: "data", size: storage, storage_class: Some(storage_class), name_label: false }.build()
 }
 
 /// Prefer nodes without pods of the `avoid` roles (weighted), and spread `role`'s pods
@@ -81,14 +76,105 @@ pub fn placement(role: &str, avoid: &[(&str, i32)], cx: &Context) -> (Affinity, 
         }),
         ..Default::default()
     };
-    let spread = vec![TopologySpreadConstraint {
-        max_skew: 1,
-        topology_key: cx.platform.zone_label.clone(),
-        when_unsatisfiable: "ScheduleAnyway".into(),
-        label_selector: Some(selector(role)),
-        ..Default::default()
-    }];
+    let spread = vec![spread_over_zones(&selector(role), &cx.platform.zone_label)];
     (affinity, spread)
+}
+
+/// The image pull secrets of a pod, or `None` when there are none (the field is left out).
+pub fn pull_secrets(names: &[String]) -> Option<Vec<LocalObjectReference>> {
+    (!names.is_empty()).then(|| names.iter().map(|s| LocalObjectReference { name: s.clone() }).collect())
+}
+
+/// sha256 of a ConfigMap's or Secret's data, keys and values, in key order.
+pub fn data_checksum(data: &BTreeMap<String, String>) -> String {
+    named_sha256(data.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+}
+
+/// The checksums a datastore's pod template is annotated with, so that a change to its
+/// configuration or password rolls the pods.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Checksums {
+    /// [`data_checksum`] of the pods' own ConfigMap.
+    pub config: String,
+    /// [`data_checksum`] of the Secret, when runway renders it (`None` when it is external).
+    pub secret: Option<String>,
+}
+
+impl Checksums {
+    /// `checksum/config`, `checksum/secret` when there is one, and `container` as the
+    /// pod's default container (what `kubectl logs` and `exec` pick).
+    pub fn pod_annotations(&self, container: &str) -> BTreeMap<String, String> {
+        let mut a = BTreeMap::from([
+            ("checksum/config".to_string(), self.config.clone()),
+            ("kubectl.kubernetes.io/default-container".to_string(), container.to_string()),
+        ]);
+        if let Some(s) = &self.secret {
+            a.insert("checksum/secret".into(), s.clone());
+        }
+        a
+    }
+}
+
+/// The StatefulSet every datastore of the backend shares in shape: metadata and pod
+/// labels of its role, a selector of the role, its own Service as `serviceName`, rolling
+/// updates.
+#[derive(Clone, Debug)]
+pub struct DatastoreSet<'a> {
+    /// The StatefulSet's name, which is also its headless Service's.
+    pub name: &'a str,
+    /// Its namespace.
+    pub namespace: &'a str,
+    /// The `role` label of its objects and pods.
+    pub role: &'a str,
+    /// Number of pods.
+    pub replicas: i32,
+    /// `OrderedReady` or `Parallel`.
+    pub pod_management_policy: &'a str,
+    /// Whether the claims are kept explicitly (`Retain`) when the set is deleted or scaled
+    /// down; otherwise the policy is left to the API server's default.
+    pub retain_claims: bool,
+    /// The pod template's annotations.
+    pub annotations: BTreeMap<String, String>,
+    /// The pod template's spec.
+    pub pod: PodSpec,
+    /// The claim templates, if the pods keep data.
+    pub claims: Option<Vec<PersistentVolumeClaim>>,
+}
+
+impl DatastoreSet<'_> {
+    /// The StatefulSet.
+    pub fn build(self) -> StatefulSet {
+        StatefulSet {
+            metadata: meta::namespaced(self.name, self.namespace, labels(self.role)),
+            spec: Some(StatefulSetSpec {
+                replicas: Some(self.replicas),
+                service_name: Some(self.name.into()),
+                selector: selector(self.role),
+                pod_management_policy: Some(self.pod_management_policy.into()),
+                update_strategy: Some(StatefulSetUpdateStrategy {
+                    type_: Some("RollingUpdate".into()),
+                    ..Default::default()
+                }),
+                persistent_volume_claim_retention_policy: self.retain_claims.then(|| {
+                    StatefulSetPersistentVolumeClaimRetentionPolicy {
+                        when_deleted: Some("Retain".into()),
+                        when_scaled: Some("Retain".into()),
+                    }
+                }),
+                template: PodTemplateSpec {
+                    metadata: Some(ObjectMeta {
+                        labels: Some(labels(self.role)),
+                        annotations: Some(self.annotations),
+                        ..Default::default()
+                    }),
+                    spec: Some(self.pod),
+                },
+                volume_claim_templates: self.claims,
+                ..Default::default()
+            }),
+            ..Default::default()
+        }
+    }
 }
 
 /// Service names and ports the components connect to each other by.
@@ -155,4 +241,58 @@ pub mod storage {
     pub const FAST: &str = "sysdigcloud-fast";
     /// Balanced tier.
     pub const STANDARD: &str = "sysdigcloud-standard";
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn set(retain_claims: bool) -> StatefulSet {
+        DatastoreSet {
+            name: "sdc-redis",
+            namespace: NAMESPACE,
+            role: "redis",
+            replicas: 1,
+            pod_management_policy: "OrderedReady",
+            retain_claims,
+            annotations: BTreeMap::new(),
+            pod: PodSpec::default(),
+            claims: None,
+        }
+        .build()
+    }
+
+    #[test]
+    fn datastore_set_selects_its_role_and_names_its_service() {
+        let sts = set(false);
+        let spec = sts.spec.expect("a StatefulSet has a spec");
+        assert_eq!(spec.service_name.as_deref(), Some("sdc-redis"));
+        assert_eq!(spec.selector, selector("redis"));
+        let pod_labels = spec.template.metadata.and_then(|m| m.labels).expect("pod labels");
+        assert!(selector_labels("redis").iter().all(|(k, v)| pod_labels.get(k) == Some(v)));
+        assert_eq!(sts.metadata.namespace.as_deref(), Some(NAMESPACE));
+        assert_eq!(spec.persistent_volume_claim_retention_policy, None);
+    }
+
+    #[test]
+    fn retained_claims_survive_deletion_and_scale_down() {
+        let policy = set(true).spec.and_then(|s| s.persistent_volume_claim_retention_policy).expect("a policy");
+        assert_eq!((policy.when_deleted.as_deref(), policy.when_scaled.as_deref()), (Some("Retain"), Some("Retain")));
+    }
+
+    #[test]
+    fn secret_checksum_is_annotated_only_when_there_is_a_secret() {
+        let config = data_checksum(&BTreeMap::from([("a".to_string(), "1".to_string())]));
+        let without = Checksums { config: config.clone(), secret: None }.pod_annotations("redis");
+        assert!(!without.contains_key("checksum/secret"));
+        assert_eq!(without.get("kubectl.kubernetes.io/default-container").map(String::as_str), Some("redis"));
+        let with = Checksums { config, secret: Some("s".into()) }.pod_annotations("redis");
+        assert_eq!(with.get("checksum/secret").map(String::as_str), Some("s"));
+    }
+
+    #[test]
+    fn no_pull_secrets_leave_the_field_out() {
+        assert_eq!(pull_secrets(&[]), None);
+        assert_eq!(pull_secrets(&["quay".to_string()]).map(|s| s.len()), Some(1));
+    }
 }

@@ -51,9 +51,9 @@ use k8s_openapi::api::admissionregistration::v1::{
 use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec};
 use k8s_openapi::api::core::v1::{
     Container, ContainerPort, EnvVar, EnvVarSource, HTTPGetAction, ObjectFieldSelector, PodSpec, PodTemplateSpec,
-    Probe, Service, ServiceAccount, ServicePort, ServiceSpec,
+    Probe, Service, ServiceAccount, ServicePort,
 };
-use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, PolicyRule, Role, RoleBinding, RoleRef, Subject};
+use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, PolicyRule, Role, RoleBinding};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, LabelSelectorRequirement, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
@@ -68,6 +68,8 @@ use crate::common::meta;
 use crate::common::metrics::{MetricsEndpoint, Scrape};
 use crate::common::pod::container_port as port;
 use crate::common::pod::{container_security, pod_security, Resources};
+use crate::common::rbac::{self, rule, rule_named, Grant, READ};
+use crate::common::service::{PodService, ServiceKind};
 use crate::component::{Component, ObjectDoc};
 use crate::context::{Context, Published};
 
@@ -499,28 +501,11 @@ fn labels(name: &str) -> BTreeMap<String, String> {
 
 fn service_account(name: &str, ns: &str) -> ServiceAccount {
     // The token is mounted: every cert-manager component is a controller of the API.
-    ServiceAccount {
-        metadata: meta::namespaced(name, ns, labels(name)),
-        automount_service_account_token: Some(true),
-        ..Default::default()
-    }
+    rbac::service_account(meta::namespaced(name, ns, labels(name)), Some(true))
 }
 
 fn strings(items: &[&str]) -> Vec<String> {
     items.iter().map(|s| (*s).to_string()).collect()
-}
-
-fn rule(groups: &[&str], resources: &[&str], verbs: &[&str]) -> PolicyRule {
-    PolicyRule {
-        api_groups: Some(strings(groups)),
-        resources: Some(strings(resources)),
-        verbs: strings(verbs),
-        ..Default::default()
-    }
-}
-
-fn rule_named(groups: &[&str], resources: &[&str], names: &[&str], verbs: &[&str]) -> PolicyRule {
-    PolicyRule { resource_names: Some(strings(names)), ..rule(groups, resources, verbs) }
 }
 
 const CM: &str = "cert-manager.io";
@@ -528,7 +513,6 @@ const ACME: &str = "acme.cert-manager.io";
 const CORE: &str = "";
 const NETWORKING: &str = "networking.k8s.io";
 const GATEWAY: &str = "gateway.networking.k8s.io";
-const READ: &[&str] = &["get", "list", "watch"];
 const EVENTS: &[&str] = &["create", "patch"];
 
 /// A ClusterRole of the controller, bound to its ServiceAccount.
@@ -746,7 +730,7 @@ fn namespaced_roles() -> Vec<(&'static str, &'static str, &'static str, Vec<Poli
 }
 
 fn cluster_role(name: &str, owner: &str, rules: Vec<PolicyRule>) -> ClusterRole {
-    ClusterRole { metadata: meta::cluster_scoped(name, labels(owner)), rules: Some(rules), ..Default::default() }
+    rbac::cluster_role(meta::cluster_scoped(name, labels(owner)), rules)
 }
 
 fn aggregated_cluster_role(name: &str, to: &[&str], rules: Vec<PolicyRule>) -> ClusterRole {
@@ -754,35 +738,19 @@ fn aggregated_cluster_role(name: &str, to: &[&str], rules: Vec<PolicyRule>) -> C
     for target in to {
         l.insert(format!("rbac.authorization.k8s.io/aggregate-to-{target}"), "true".into());
     }
-    ClusterRole { metadata: meta::cluster_scoped(name, l), rules: Some(rules), ..Default::default() }
-}
-
-fn subject(sa: &str, ns: &str) -> Subject {
-    Subject { kind: "ServiceAccount".into(), name: sa.into(), namespace: Some(ns.into()), ..Default::default() }
+    rbac::cluster_role(meta::cluster_scoped(name, l), rules)
 }
 
 fn cluster_role_binding(role: &str, sa: &str, ns: &str) -> ClusterRoleBinding {
-    ClusterRoleBinding {
-        metadata: meta::cluster_scoped(role, labels(sa)),
-        role_ref: RoleRef {
-            api_group: "rbac.authorization.k8s.io".into(),
-            kind: "ClusterRole".into(),
-            name: role.into(),
-        },
-        subjects: Some(vec![subject(sa, ns)]),
-    }
+    Grant { role, service_account: sa, namespace: ns }.cluster_role_binding(meta::cluster_scoped(role, labels(sa)))
 }
 
 fn role(name: &str, sa: &str, ns: &str, rules: Vec<PolicyRule>) -> Role {
-    Role { metadata: meta::namespaced(name, ns, labels(sa)), rules: Some(rules) }
+    rbac::role(meta::namespaced(name, ns, labels(sa)), rules)
 }
 
 fn role_binding(name: &str, sa: &str, ns: &str) -> RoleBinding {
-    RoleBinding {
-        metadata: meta::namespaced(name, ns, labels(sa)),
-        role_ref: RoleRef { api_group: "rbac.authorization.k8s.io".into(), kind: "Role".into(), name: name.into() },
-        subjects: Some(vec![subject(sa, ns)]),
-    }
+    Grant { role: name, service_account: sa, namespace: ns }.role_binding(meta::namespaced(name, ns, labels(sa)))
 }
 
 fn metrics_service_port(name: &str) -> ServicePort {
@@ -796,16 +764,11 @@ fn metrics_service_port(name: &str) -> ServicePort {
 }
 
 fn service(name: &str, ns: &str, ports: Vec<ServicePort>) -> Service {
-    Service {
-        metadata: meta::namespaced(name, ns, labels(name)),
-        spec: Some(ServiceSpec {
-            type_: Some("ClusterIP".into()),
-            selector: Some(meta::selector_labels(name)),
-            ports: Some(ports),
-            ..Default::default()
-        }),
-        ..Default::default()
-    }
+    PodService { kind: ServiceKind::ClusterIp, selector: meta::selector_labels(name), ports }.build(meta::namespaced(
+        name,
+        ns,
+        labels(name),
+    ))
 }
 
 fn pod_namespace_env() -> EnvVar {
@@ -1098,6 +1061,7 @@ fn cluster_issuer(key: &str, env: LetsencryptEnvironment, email: Option<&str>, c
 mod tests {
     use super::*;
     use crate::common::ingress::CLUSTER_ISSUER_ANNOTATION;
+    use crate::common::testing;
     use crate::common::testing::{find, path_of};
     use crate::stack::Stack;
     use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::JSONSchemaProps;
@@ -1115,9 +1079,7 @@ mod tests {
     }
 
     fn with(f: impl FnOnce(&mut CertManagerParams)) -> CertManagerParams {
-        let mut p = CertManagerParams::default();
-        f(&mut p);
-        p
+        testing::with(f)
     }
 
     fn args_of(o: &Object) -> Vec<String> {

@@ -29,6 +29,25 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// The sha256 of `text`, in lowercase hex: a component's own checksum annotations.
+pub fn sha256_hex(text: &str) -> String {
+    hex(&Sha256::digest(text.as_bytes()))
+}
+
+/// The sha256, in lowercase hex, of named texts (a ConfigMap's keys and values, or
+/// files and their names) in the order given: each name and text followed by a NUL, so
+/// that no two different lists hash alike.
+pub fn named_sha256<'a>(entries: impl IntoIterator<Item = (&'a str, &'a str)>) -> String {
+    let mut h = Sha256::new();
+    for (name, text) in entries {
+        h.update(name.as_bytes());
+        h.update([0]);
+        h.update(text.as_bytes());
+        h.update([0]);
+    }
+    hex(&h.finalize())
+}
+
 /// The sha256 of a ConfigMap's or Secret's content (`data`, `binaryData`, `stringData`).
 fn content_hash(v: &J) -> String {
     let mut h = Sha256::new();
@@ -136,6 +155,19 @@ pub fn annotate_referenced_checksums(objects: &mut [Object]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sha256_hex_is_the_lowercase_hex_digest() {
+        // sha256("") is a published constant.
+        assert_eq!(sha256_hex(""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+    }
+
+    #[test]
+    fn named_sha256_separates_names_from_texts() {
+        assert_ne!(named_sha256([("ab", "c")]), named_sha256([("a", "bc")]));
+        assert_eq!(named_sha256([("a", "1"), ("b", "2")]), named_sha256([("a", "1"), ("b", "2")]));
+        assert_ne!(named_sha256([("a", "1"), ("b", "2")]), named_sha256([("b", "2"), ("a", "1")]));
+    }
     use serde_json::json;
 
     fn obj(component: &str, key: &str, v: J) -> Object {

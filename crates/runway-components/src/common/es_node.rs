@@ -1,11 +1,14 @@
 //! What an Elasticsearch node needs whoever runs it (the logging `elasticsearch` and the
 //! Sysdig backend's `sdc_elasticsearch`): the init containers that keep the root
-//! filesystem read-only and, on request, raise vm.max_map_count, and the heap rules.
+//! filesystem read-only and, on request, raise vm.max_map_count, the heap rules, and the
+//! Elasticsearch container itself ([`NodeContainer`]).
 
-use k8s_openapi::api::core::v1::{Container, SecurityContext};
+use k8s_openapi::api::core::v1::{Container, HTTPGetAction, Probe, SecurityContext, TCPSocketAction, VolumeMount};
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use runway_core::{Error, KeyPath};
 
-use crate::common::pod::mount;
+use crate::common::env::{field_env, value_env};
+use crate::common::pod::{container_port, mount};
 use crate::common::pod::{container_security, Resources};
 use crate::quantity::Quantity;
 
@@ -20,6 +23,89 @@ pub const MIN_HEAP_MIB: u64 = 256;
 /// The largest share of the memory limit the heap may take.
 pub const MAX_HEAP_SHARE: f64 = 0.75;
 const MIB: f64 = 1024.0 * 1024.0;
+
+/// The Elasticsearch container of a node: its name from `NODE_NAME` (the pod's), a fixed
+/// heap, `config_key` of the ConfigMap volume `config` over the image's copied `config/`
+/// (volume `config-dir`), `data`, `logs` and `tmp` volumes, and its probes.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct NodeContainer<'a> {
+    /// The container's name.
+    pub name: &'a str,
+    /// The Elasticsearch image.
+    pub image: &'a str,
+    /// The heap (`-Xms` and `-Xmx`), in MiB.
+    pub heap_mib: u64,
+    /// Requests and limits.
+    pub resources: &'a Resources,
+    /// The HTTP port's container port name and number.
+    pub http: (&'a str, i32),
+    /// The transport port's container port name and number.
+    pub transport: (&'a str, i32),
+    /// The key of `elasticsearch.yml` in the ConfigMap mounted as volume `config`.
+    pub config_key: &'a str,
+}
+
+impl NodeContainer<'_> {
+    /// The container.
+    pub fn build(&self) -> Container {
+        let heap = self.heap_mib;
+        let (http, transport) = (self.http.0, self.transport.0);
+        let tcp_transport = |period, failures| Probe {
+            tcp_socket: Some(TCPSocketAction { port: IntOrString::String(transport.into()), ..Default::default() }),
+            period_seconds: Some(period),
+            timeout_seconds: Some(5),
+            failure_threshold: Some(failures),
+            ..Default::default()
+        };
+        Container {
+            name: self.name.into(),
+            image: Some(self.image.to_string()),
+            env: Some(vec![
+                field_env("NODE_NAME", "metadata.name"),
+                value_env("ES_JAVA_OPTS", format!("-Xms{heap}m -Xmx{heap}m")),
+            ]),
+            ports: Some(vec![container_port(http, self.http.1), container_port(transport, self.transport.1)]),
+            resources: Some(self.resources.to_k8s()),
+            security_context: Some(container_security(true)),
+            volume_mounts: Some(vec![
+                mount("data", &format!("{ES_HOME}/data")),
+                mount("config-dir", &format!("{ES_HOME}/config")),
+                VolumeMount {
+                    name: "config".into(),
+                    mount_path: format!("{ES_HOME}/config/{}", self.config_key),
+                    sub_path: Some(self.config_key.into()),
+                    read_only: Some(true),
+                    ..Default::default()
+                },
+                mount("logs", &format!("{ES_HOME}/logs")),
+                mount("tmp", "/tmp"),
+            ]),
+            // Generous: liveness only starts once the transport port is open, however
+            // long the JVM takes to start and the node to load its shards' metadata (10
+            // minutes).
+            startup_probe: Some(tcp_transport(10, 60)),
+            // Ready when the node answers HTTP from its own cluster state (BKPR's probe);
+            // not waiting for green, which would stall a rolling restart and the
+            // cluster's bootstrap.
+            readiness_probe: Some(Probe {
+                http_get: Some(HTTPGetAction {
+                    path: Some("/_cluster/health?local=true".into()),
+                    port: IntOrString::String(http.into()),
+                    scheme: Some("HTTP".into()),
+                    ..Default::default()
+                }),
+                period_seconds: Some(10),
+                timeout_seconds: Some(5),
+                failure_threshold: Some(3),
+                ..Default::default()
+            }),
+            // A TCP check of the transport port: a busy node (long GC, heavy indexing)
+            // answers HTTP slowly but is alive; restarting it would only make things worse.
+            liveness_probe: Some(tcp_transport(20, 5)),
+            ..Default::default()
+        }
+    }
+}
 
 /// Requests and limits of the small init containers.
 pub fn small_resources() -> Resources {
@@ -93,4 +179,33 @@ pub fn check_heap(heap: &Quantity, limit: &Quantity, path: KeyPath) -> Result<()
             .with_path(path));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn node_container_probes_its_named_ports_and_sets_the_heap() {
+        let resources = Resources::new("100m", "1Gi", None, "1Gi");
+        let c = NodeContainer {
+            name: "elasticsearch",
+            image: "elasticsearch:8",
+            heap_mib: 512,
+            resources: &resources,
+            http: ("api", 9200),
+            transport: ("transport", 9300),
+            config_key: "elasticsearch.yml",
+        }
+        .build();
+        let env = c.env.clone().unwrap_or_default();
+        assert_eq!(env[1].value.as_deref(), Some("-Xms512m -Xmx512m"));
+        let http_port = c.readiness_probe.and_then(|p| p.http_get).map(|h| h.port);
+        assert_eq!(http_port, Some(IntOrString::String("api".into())));
+        let liveness = c.liveness_probe.expect("a liveness probe");
+        assert_eq!(liveness.tcp_socket.map(|t| t.port), Some(IntOrString::String("transport".into())));
+        assert_eq!((liveness.period_seconds, liveness.failure_threshold), (Some(20), Some(5)));
+        let config = &c.volume_mounts.unwrap_or_default()[2];
+        assert_eq!(config.mount_path, format!("{ES_HOME}/config/elasticsearch.yml"));
+    }
 }

@@ -5,9 +5,11 @@
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::{
-    Capabilities, PodSecurityContext, ResourceRequirements, SeccompProfile, SecurityContext,
+    Affinity, Capabilities, PodAffinityTerm, PodAntiAffinity, PodSecurityContext, ResourceRequirements, SeccompProfile,
+    SecurityContext, TopologySpreadConstraint, WeightedPodAffinityTerm,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity as K8sQuantity;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -15,6 +17,12 @@ use crate::quantity::Quantity;
 
 /// Annotation that records why a pod or container needs more than the defaults allow.
 pub const SECURITY_EXCEPTION_ANNOTATION: &str = "runway.dev/security-exception";
+
+/// The container runtime's default seccomp profile, which the `restricted` Pod Security
+/// level asks for. Pods and containers that run as root for a stated reason keep it too.
+pub fn runtime_default_seccomp() -> SeccompProfile {
+    SeccompProfile { type_: "RuntimeDefault".into(), ..Default::default() }
+}
 
 /// Pod-level security: run as `uid`/`gid`, files owned by `fs_group`, RuntimeDefault seccomp.
 pub fn pod_security(uid: i64, gid: i64, fs_group: i64) -> PodSecurityContext {
@@ -24,7 +32,7 @@ pub fn pod_security(uid: i64, gid: i64, fs_group: i64) -> PodSecurityContext {
         run_as_group: Some(gid),
         fs_group: Some(fs_group),
         fs_group_change_policy: Some("OnRootMismatch".into()),
-        seccomp_profile: Some(SeccompProfile { type_: "RuntimeDefault".into(), ..Default::default() }),
+        seccomp_profile: Some(runtime_default_seccomp()),
         ..Default::default()
     }
 }
@@ -38,7 +46,7 @@ pub fn container_security(read_only_root: bool) -> SecurityContext {
         read_only_root_filesystem: Some(read_only_root),
         run_as_non_root: Some(true),
         capabilities: Some(Capabilities { drop: Some(vec!["ALL".into()]), ..Default::default() }),
-        seccomp_profile: Some(SeccompProfile { type_: "RuntimeDefault".into(), ..Default::default() }),
+        seccomp_profile: Some(runtime_default_seccomp()),
         ..Default::default()
     }
 }
@@ -141,6 +149,43 @@ pub fn mount(name: &str, path: &str) -> k8s_openapi::api::core::v1::VolumeMount 
     k8s_openapi::api::core::v1::VolumeMount { name: name.into(), mount_path: path.into(), ..Default::default() }
 }
 
+/// A volume mounted read-only at `path`.
+pub fn read_only_mount(name: &str, path: &str) -> k8s_openapi::api::core::v1::VolumeMount {
+    k8s_openapi::api::core::v1::VolumeMount { read_only: Some(true), ..mount(name, path) }
+}
+
+/// BKPR's node diversity: prefer, with `weight` (1 to 100), nodes that run no other pod
+/// matching `selector`, so one node's loss takes down as few replicas as possible.
+pub fn spread_over_nodes(selector: &LabelSelector, weight: i32) -> Affinity {
+    Affinity {
+        pod_anti_affinity: Some(PodAntiAffinity {
+            preferred_during_scheduling_ignored_during_execution: Some(vec![WeightedPodAffinityTerm {
+                weight,
+                pod_affinity_term: PodAffinityTerm {
+                    label_selector: Some(selector.clone()),
+                    topology_key: "kubernetes.io/hostname".into(),
+                    ..Default::default()
+                },
+            }]),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+/// Spread pods matching `selector` evenly over the zones named by the node label
+/// `zone_label`, on a best-effort basis: `ScheduleAnyway`, because with `DoNotSchedule`
+/// nodes without the zone label (kind, bare metal) would take no pod at all.
+pub fn spread_over_zones(selector: &LabelSelector, zone_label: &str) -> TopologySpreadConstraint {
+    TopologySpreadConstraint {
+        max_skew: 1,
+        topology_key: zone_label.into(),
+        when_unsatisfiable: "ScheduleAnyway".into(),
+        label_selector: Some(selector.clone()),
+        ..Default::default()
+    }
+}
+
 /// An emptyDir volume (scratch space, and what a read-only root filesystem writes to).
 pub fn empty_dir(name: &str) -> k8s_openapi::api::core::v1::Volume {
     k8s_openapi::api::core::v1::Volume {
@@ -153,6 +198,35 @@ pub fn empty_dir(name: &str) -> k8s_openapi::api::core::v1::Volume {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pod_and_container_defaults_use_the_runtime_default_seccomp_profile() {
+        assert_eq!(runtime_default_seccomp().type_, "RuntimeDefault");
+        assert_eq!(pod_security(1000, 1000, 1000).seccomp_profile, Some(runtime_default_seccomp()));
+        assert_eq!(container_security(true).seccomp_profile, Some(runtime_default_seccomp()));
+    }
+
+    #[test]
+    fn read_only_mount_is_a_mount_marked_read_only() {
+        assert_eq!(mount("config", "/etc/app").read_only, None);
+        let ro = read_only_mount("config", "/etc/app");
+        assert_eq!((ro.name.as_str(), ro.mount_path.as_str(), ro.read_only), ("config", "/etc/app", Some(true)));
+    }
+
+    #[test]
+    fn spread_over_nodes_prefers_other_hostnames_with_its_weight() {
+        let affinity = spread_over_nodes(&LabelSelector::default(), 70);
+        let terms = affinity.pod_anti_affinity.and_then(|a| a.preferred_during_scheduling_ignored_during_execution);
+        let term = &terms.expect("one preferred term")[0];
+        assert_eq!((term.weight, term.pod_affinity_term.topology_key.as_str()), (70, "kubernetes.io/hostname"));
+    }
+
+    #[test]
+    fn zone_spread_is_best_effort_over_the_zone_label() {
+        let c = spread_over_zones(&LabelSelector::default(), "topology.kubernetes.io/zone");
+        assert_eq!((c.max_skew, c.topology_key.as_str()), (1, "topology.kubernetes.io/zone"));
+        assert_eq!(c.when_unsatisfiable, "ScheduleAnyway");
+    }
 
     #[test]
     fn default_cpu_limit_is_four_times_the_request_and_at_least_200m() {

@@ -1,5 +1,5 @@
-//! Helpers every component's tests use: finding a built object by key and naming an
-//! error's key path.
+//! Helpers every component's tests use: finding a built object by key, reading its
+//! files and first container, changing default parameters, and naming an error's key path.
 
 use runway_core::{Error, Object};
 
@@ -11,6 +11,20 @@ pub fn find<'a>(objects: &'a [Object], key: &str) -> &'a Object {
 /// The first container of the pod template of the object built under `key`.
 pub fn first_container(objects: &[Object], key: &str) -> serde_json::Value {
     find(objects, key).value["spec"]["template"]["spec"]["containers"][0].clone()
+}
+
+/// The default parameters changed by `f`: `with(|p: &mut XParams| p.replicas = 3)`, or
+/// without the annotation where the expected type says which parameters.
+pub fn with<P: Default>(f: impl FnOnce(&mut P)) -> P {
+    let mut p = P::default();
+    f(&mut p);
+    p
+}
+
+/// The text of file `name` in the `data` of the ConfigMap (or Secret) built under `key`;
+/// panics (failing the test) when there is none.
+pub fn data_file<'a>(objects: &'a [Object], key: &str, name: &str) -> &'a str {
+    find(objects, key).value["data"][name].as_str().unwrap_or_else(|| panic!("no file `{name}` in `{key}`"))
 }
 
 /// The strings of a JSON list (a container's `command` or `args`); empty when absent.

@@ -66,25 +66,28 @@ use std::collections::BTreeMap;
 use k8s_openapi::api::apps::v1::{StatefulSet, StatefulSetSpec, StatefulSetUpdateStrategy};
 use k8s_openapi::api::batch::v1::{CronJob, CronJobSpec, JobSpec, JobTemplateSpec};
 use k8s_openapi::api::core::v1::{
-    Affinity, ConfigMap, ConfigMapVolumeSource, Container, EnvVar, EnvVarSource, HTTPGetAction, ObjectFieldSelector,
-    PersistentVolumeClaim, PersistentVolumeClaimSpec, PodAffinityTerm, PodAntiAffinity, PodSpec, PodTemplateSpec,
-    Probe, Service, ServiceAccount, ServicePort, ServiceSpec, TCPSocketAction, TopologySpreadConstraint, Volume,
-    VolumeMount, VolumeResourceRequirements, WeightedPodAffinityTerm,
+    ConfigMap, ConfigMapVolumeSource, Container, PersistentVolumeClaim, PodSpec, PodTemplateSpec, Probe, Service,
+    ServiceAccount, ServicePort, TCPSocketAction, Volume, VolumeMount,
 };
-use k8s_openapi::api::policy::v1::{PodDisruptionBudget, PodDisruptionBudgetSpec};
-use k8s_openapi::api::rbac::v1::{PolicyRule, Role, RoleBinding, RoleRef, Subject};
+use k8s_openapi::api::policy::v1::PodDisruptionBudget;
+use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use runway_core::{Error, Object};
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 
 pub use self::params::{ElasticsearchParams, DEFAULT_EXPORTER_IMAGE, DEFAULT_IMAGE, DEFAULT_RETENTION_IMAGE};
+use crate::common::checksum::sha256_hex;
 use crate::common::es_node::{self, ES_HOME, MAX_MAP_COUNT};
 use crate::common::meta;
 use crate::common::metrics::{MetricsEndpoint, Scrape};
-use crate::common::pod::{container_port as port, empty_dir, mount};
+use crate::common::pdb::{self, Budget};
+use crate::common::pod::{container_port as port, empty_dir};
 use crate::common::pod::{container_security, pod_security, SECURITY_EXCEPTION_ANNOTATION};
+use crate::common::pod::{spread_over_nodes, spread_over_zones};
+use crate::common::rbac::{self, Grant};
+use crate::common::service::{tcp_port, PodService, ServiceKind};
+use crate::common::storage::ClaimTemplate;
 use crate::common::template::render_template;
 use crate::component::{Component, ObjectDoc};
 use crate::context::{Context, Published, ServiceRef};
@@ -263,10 +266,6 @@ fn metadata(name: &str, ns: &str) -> ObjectMeta {
     meta::namespaced(name, ns, labels())
 }
 
-fn sha256_hex(text: &str) -> String {
-    Sha256::digest(text.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// `elasticsearch-logging-0` .. `elasticsearch-logging-{replicas-1}`.
 fn pod_names(replicas: u32) -> Vec<String> {
     (0..replicas).map(|i| format!("{NAME}-{i}")).collect()
@@ -328,7 +327,7 @@ fn render_retention_script(days: u32, ns: &str) -> Result<String, Error> {
 
 /// No API token is mounted: Elasticsearch discovers its peers through DNS.
 fn service_account(ns: &str) -> ServiceAccount {
-    ServiceAccount { metadata: metadata(NAME, ns), automount_service_account_token: Some(false), ..Default::default() }
+    rbac::service_account(metadata(NAME, ns), Some(false))
 }
 
 /// Read access to endpoints and endpointslices in the namespace. Elasticsearch itself
@@ -336,36 +335,17 @@ fn service_account(ns: &str) -> ServiceAccount {
 /// BKPR had it under this key, so override files that extend it keep working, and because
 /// Kubernetes discovery plugins need exactly this once a user mounts the token.
 fn role(ns: &str) -> Role {
-    Role {
-        metadata: metadata(NAME, ns),
-        rules: Some(vec![
-            PolicyRule {
-                api_groups: Some(vec![String::new()]),
-                resources: Some(vec!["endpoints".into()]),
-                verbs: vec!["get".into(), "list".into(), "watch".into()],
-                ..Default::default()
-            },
-            PolicyRule {
-                api_groups: Some(vec!["discovery.k8s.io".into()]),
-                resources: Some(vec!["endpointslices".into()]),
-                verbs: vec!["get".into(), "list".into(), "watch".into()],
-                ..Default::default()
-            },
-        ]),
-    }
+    rbac::role(
+        metadata(NAME, ns),
+        vec![
+            rbac::rule(&[""], &["endpoints"], rbac::READ),
+            rbac::rule(&["discovery.k8s.io"], &["endpointslices"], rbac::READ),
+        ],
+    )
 }
 
 fn role_binding(ns: &str) -> RoleBinding {
-    RoleBinding {
-        metadata: metadata(NAME, ns),
-        role_ref: RoleRef { api_group: "rbac.authorization.k8s.io".into(), kind: "Role".into(), name: NAME.into() },
-        subjects: Some(vec![Subject {
-            kind: "ServiceAccount".into(),
-            name: NAME.into(),
-            namespace: Some(ns.into()),
-            ..Default::default()
-        }]),
-    }
+    Grant { role: NAME, service_account: NAME, namespace: ns }.role_binding(metadata(NAME, ns))
 }
 
 fn config_map(name: &str, ns: &str, labels: BTreeMap<String, String>, key: &str, text: String) -> ConfigMap {
@@ -377,68 +357,32 @@ fn config_map(name: &str, ns: &str, labels: BTreeMap<String, String>, key: &str,
 }
 
 fn service_ports() -> Vec<ServicePort> {
-    vec![
-        ServicePort {
-            name: Some("http".into()),
-            port: HTTP_PORT,
-            target_port: Some(IntOrString::String("http".into())),
-            protocol: Some("TCP".into()),
-            ..Default::default()
-        },
-        ServicePort {
-            name: Some("transport".into()),
-            port: TRANSPORT_PORT,
-            target_port: Some(IntOrString::String("transport".into())),
-            protocol: Some("TCP".into()),
-            ..Default::default()
-        },
-    ]
+    vec![tcp_port("http", HTTP_PORT, "http"), tcp_port("transport", TRANSPORT_PORT, "transport")]
 }
 
 /// BKPR's `svc`: headless, and listing pods before they are ready, because nodes must
 /// find each other (`discovery.seed_hosts`) before any of them can be ready. It is the
 /// StatefulSet's `serviceName`, which gives the pods their stable DNS names.
 fn headless_service(ns: &str) -> Service {
-    Service {
-        metadata: metadata(NAME, ns),
-        spec: Some(ServiceSpec {
-            cluster_ip: Some("None".into()),
-            publish_not_ready_addresses: Some(true),
-            selector: Some(selector_labels()),
-            ports: Some(service_ports()),
-            ..Default::default()
-        }),
-        ..Default::default()
-    }
+    PodService { kind: ServiceKind::HeadlessPublishingNotReady, selector: selector_labels(), ports: service_ports() }
+        .build(metadata(NAME, ns))
 }
 
 /// The Service clients use: a cluster IP in front of ready nodes only.
 fn client_service(ns: &str) -> Service {
-    Service {
-        metadata: metadata(CLIENT_SERVICE, ns),
-        spec: Some(ServiceSpec {
-            type_: Some("ClusterIP".into()),
-            selector: Some(selector_labels()),
-            ports: Some(service_ports()),
-            ..Default::default()
-        }),
-        ..Default::default()
-    }
+    PodService { kind: ServiceKind::ClusterIp, selector: selector_labels(), ports: service_ports() }
+        .build(metadata(CLIENT_SERVICE, ns))
 }
 
 /// `minAvailable` is the quorum, so evictions (node drains, cluster upgrades) stop before
 /// the cluster would lose its elected master. With one replica this blocks every drain
 /// until the pod is deleted by hand, which is the honest answer for a single-node store.
 fn disruption_budget(p: &ElasticsearchParams, ns: &str) -> PodDisruptionBudget {
-    PodDisruptionBudget {
-        metadata: metadata(NAME, ns),
-        spec: Some(PodDisruptionBudgetSpec {
-            min_available: Some(IntOrString::Int(p.quorum() as i32)),
-            selector: Some(meta::selector(selector_labels())),
-            ..Default::default()
-        }),
-        ..Default::default()
-    }
+    pdb::disruption_budget(
+        metadata(NAME, ns),
+        Budget::MinAvailable(p.quorum() as i32),
+        meta::selector(selector_labels()),
+    )
 }
 
 fn config_map_volume(name: &str, config_map: &str, mode: Option<i32>) -> Volume {
@@ -450,78 +394,16 @@ fn config_map_volume(name: &str, config_map: &str, mode: Option<i32>) -> Volume 
 }
 
 fn elasticsearch_container(p: &ElasticsearchParams) -> Container {
-    let heap = p.heap_mib();
-    Container {
-        name: ES_CONTAINER.into(),
-        image: Some(p.image.clone()),
-        env: Some(vec![
-            EnvVar {
-                name: "NODE_NAME".into(),
-                value_from: Some(EnvVarSource {
-                    field_ref: Some(ObjectFieldSelector {
-                        api_version: Some("v1".into()),
-                        field_path: "metadata.name".into(),
-                    }),
-                    ..Default::default()
-                }),
-                ..Default::default()
-            },
-            EnvVar {
-                name: "ES_JAVA_OPTS".into(),
-                value: Some(format!("-Xms{heap}m -Xmx{heap}m")),
-                ..Default::default()
-            },
-        ]),
-        ports: Some(vec![port("http", HTTP_PORT), port("transport", TRANSPORT_PORT)]),
-        resources: Some(p.resources.to_k8s()),
-        security_context: Some(container_security(true)),
-        volume_mounts: Some(vec![
-            mount("data", &format!("{ES_HOME}/data")),
-            mount("config-dir", &format!("{ES_HOME}/config")),
-            VolumeMount {
-                name: "config".into(),
-                mount_path: format!("{ES_HOME}/config/{CONFIG_KEY}"),
-                sub_path: Some(CONFIG_KEY.into()),
-                read_only: Some(true),
-                ..Default::default()
-            },
-            mount("logs", &format!("{ES_HOME}/logs")),
-            mount("tmp", "/tmp"),
-        ]),
-        // Generous: liveness only starts once the transport port is open, however long
-        // the JVM takes to start and the node to load its shards' metadata (10 minutes).
-        startup_probe: Some(Probe {
-            tcp_socket: Some(TCPSocketAction { port: IntOrString::String("transport".into()), ..Default::default() }),
-            period_seconds: Some(10),
-            timeout_seconds: Some(5),
-            failure_threshold: Some(60),
-            ..Default::default()
-        }),
-        // Ready when the node answers HTTP from its own cluster state (BKPR's probe); not
-        // waiting for green, which would stall a rolling restart and cluster bootstrap.
-        readiness_probe: Some(Probe {
-            http_get: Some(HTTPGetAction {
-                path: Some("/_cluster/health?local=true".into()),
-                port: IntOrString::String("http".into()),
-                scheme: Some("HTTP".into()),
-                ..Default::default()
-            }),
-            period_seconds: Some(10),
-            timeout_seconds: Some(5),
-            failure_threshold: Some(3),
-            ..Default::default()
-        }),
-        // A TCP check of the transport port: a busy node (long GC, heavy indexing) answers
-        // HTTP slowly but is alive; restarting it would only make things worse.
-        liveness_probe: Some(Probe {
-            tcp_socket: Some(TCPSocketAction { port: IntOrString::String("transport".into()), ..Default::default() }),
-            period_seconds: Some(20),
-            timeout_seconds: Some(5),
-            failure_threshold: Some(5),
-            ..Default::default()
-        }),
-        ..Default::default()
+    es_node::NodeContainer {
+        name: ES_CONTAINER,
+        image: &p.image,
+        heap_mib: p.heap_mib(),
+        resources: &p.resources,
+        http: ("http", HTTP_PORT),
+        transport: ("transport", TRANSPORT_PORT),
+        config_key: CONFIG_KEY,
     }
+    .build()
 }
 
 fn exporter_container(p: &ElasticsearchParams) -> Container {
@@ -588,27 +470,8 @@ fn stateful_set(p: &ElasticsearchParams, cx: &Context, checksum: &str) -> Result
         security_context: Some(pod_security(ES_UID, ES_GID, ES_UID)),
         // Room to finish in-flight requests and hand shards over cleanly.
         termination_grace_period_seconds: Some(120),
-        affinity: Some(Affinity {
-            pod_anti_affinity: Some(PodAntiAffinity {
-                preferred_during_scheduling_ignored_during_execution: Some(vec![WeightedPodAffinityTerm {
-                    weight: 100,
-                    pod_affinity_term: PodAffinityTerm {
-                        label_selector: Some(selector.clone()),
-                        topology_key: "kubernetes.io/hostname".into(),
-                        ..Default::default()
-                    },
-                }]),
-                ..Default::default()
-            }),
-            ..Default::default()
-        }),
-        topology_spread_constraints: Some(vec![TopologySpreadConstraint {
-            max_skew: 1,
-            topology_key: cx.platform.zone_label.clone(),
-            when_unsatisfiable: "ScheduleAnyway".into(),
-            label_selector: Some(selector.clone()),
-            ..Default::default()
-        }]),
+        affinity: Some(spread_over_nodes(&selector, 100)),
+        topology_spread_constraints: Some(vec![spread_over_zones(&selector, &cx.platform.zone_label)]),
         init_containers: Some(init_containers),
         containers: vec![elasticsearch_container(p), exporter_container(p)],
         volumes: Some(vec![
@@ -653,23 +516,7 @@ fn stateful_set(p: &ElasticsearchParams, cx: &Context, checksum: &str) -> Result
 /// API server refuse to update an adopted StatefulSet. The claims still get the pods'
 /// selector labels from the StatefulSet controller.
 fn data_claim_template(p: &ElasticsearchParams, cx: &Context) -> PersistentVolumeClaim {
-    PersistentVolumeClaim {
-        metadata: ObjectMeta {
-            name: Some("data".into()),
-            labels: Some(BTreeMap::from([("name".to_string(), "data".to_string())])),
-            ..Default::default()
-        },
-        spec: Some(PersistentVolumeClaimSpec {
-            access_modes: Some(vec!["ReadWriteOnce".into()]),
-            storage_class_name: cx.storage_class().map(str::to_string),
-            resources: Some(VolumeResourceRequirements {
-                requests: Some(BTreeMap::from([("storage".to_string(), p.storage.to_k8s())])),
-                ..Default::default()
-            }),
-            ..Default::default()
-        }),
-        ..Default::default()
-    }
+    ClaimTemplate { name: "data", size: &p.storage, storage_class: cx.storage_class(), name_label: true }.build()
 }
 
 /// Runs the retention script daily. It only talks to Elasticsearch, so it gets no API
@@ -726,6 +573,7 @@ fn retention_cron_job(p: &ElasticsearchParams, ns: &str) -> CronJob {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::common::testing;
     use crate::common::testing::{find, path_of};
     use crate::quantity::Quantity;
 
@@ -734,9 +582,7 @@ mod tests {
     }
 
     fn with(f: impl FnOnce(&mut ElasticsearchParams)) -> ElasticsearchParams {
-        let mut p = ElasticsearchParams::default();
-        f(&mut p);
-        p
+        testing::with(f)
     }
 
     fn error_of(p: &ElasticsearchParams) -> Error {

@@ -43,10 +43,10 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec, DeploymentStrategy};
 use k8s_openapi::api::core::v1::{
-    Container, ContainerPort, EnvVar, EnvVarSource, HTTPGetAction, PodSpec, PodTemplateSpec, Probe, Secret,
-    SecretKeySelector, SecretVolumeSource, ServiceAccount, Volume, VolumeMount,
+    Container, ContainerPort, EnvVar, HTTPGetAction, PodSpec, PodTemplateSpec, Probe, Secret, SecretVolumeSource,
+    ServiceAccount, Volume, VolumeMount,
 };
-use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, PolicyRule, RoleRef, Subject};
+use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, PolicyRule};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use k8s_openapi::ByteString;
@@ -54,9 +54,11 @@ use runway_core::refs::ExternalRef;
 use runway_core::{Error, KeyPath, Object};
 
 pub use self::params::{Credentials, ExternalDnsParams, PdnsParams, Policy, Rfc2136Params, DEFAULT_IMAGE};
+use crate::common::env::{secret_env, value_env};
 use crate::common::meta;
 use crate::common::metrics::{MetricsEndpoint, Scrape};
 use crate::common::pod::{container_security, pod_security};
+use crate::common::rbac::{self, Grant};
 use crate::component::{Component, ObjectDoc};
 use crate::context::Context;
 
@@ -233,21 +235,6 @@ fn given_secrets(cx: &Context, provider: &str, keys: &[&str]) -> Result<Option<B
     Ok(Some(values.clone()))
 }
 
-fn secret_env(name: &str, secret: &str, key: &str) -> EnvVar {
-    EnvVar {
-        name: name.into(),
-        value_from: Some(EnvVarSource {
-            secret_key_ref: Some(SecretKeySelector { name: secret.into(), key: key.into(), optional: None }),
-            ..Default::default()
-        }),
-        ..Default::default()
-    }
-}
-
-fn value_env(name: &str, value: &str) -> EnvVar {
-    EnvVar { name: name.into(), value: Some(value.into()), ..Default::default() }
-}
-
 /// A Secret from the secrets file (`Rendered`) or expected in the namespace (`External`).
 fn secret_from(
     cx: &Context,
@@ -401,49 +388,28 @@ fn labels() -> BTreeMap<String, String> {
 
 fn service_account(ns: &str) -> ServiceAccount {
     // The token is mounted: external-dns watches the API.
-    ServiceAccount {
-        metadata: meta::namespaced(NAME, ns, labels()),
-        automount_service_account_token: Some(true),
-        ..Default::default()
-    }
+    rbac::service_account(meta::namespaced(NAME, ns, labels()), Some(true))
 }
 
 fn read_rule(group: &str, resources: &[&str]) -> PolicyRule {
-    PolicyRule {
-        api_groups: Some(vec![group.to_string()]),
-        resources: Some(resources.iter().map(|r| (*r).to_string()).collect()),
-        verbs: vec!["get".into(), "watch".into(), "list".into()],
-        ..Default::default()
-    }
+    // In this order, not `rbac::READ`'s: renders stay as they were.
+    rbac::rule(&[group], resources, &["get", "watch", "list"])
 }
 
 fn cluster_role() -> ClusterRole {
-    ClusterRole {
-        metadata: meta::cluster_scoped(NAME, labels()),
-        rules: Some(vec![
+    rbac::cluster_role(
+        meta::cluster_scoped(NAME, labels()),
+        vec![
             read_rule("", &["services", "endpoints", "pods", "nodes"]),
             read_rule("discovery.k8s.io", &["endpointslices"]),
             read_rule("networking.k8s.io", &["ingresses"]),
-        ]),
-        ..Default::default()
-    }
+        ],
+    )
 }
 
 fn cluster_role_binding(ns: &str) -> ClusterRoleBinding {
-    ClusterRoleBinding {
-        metadata: meta::cluster_scoped(BINDING_NAME, labels()),
-        role_ref: RoleRef {
-            api_group: "rbac.authorization.k8s.io".into(),
-            kind: "ClusterRole".into(),
-            name: NAME.into(),
-        },
-        subjects: Some(vec![Subject {
-            kind: "ServiceAccount".into(),
-            name: NAME.into(),
-            namespace: Some(ns.into()),
-            ..Default::default()
-        }]),
-    }
+    Grant { role: NAME, service_account: NAME, namespace: ns }
+        .cluster_role_binding(meta::cluster_scoped(BINDING_NAME, labels()))
 }
 
 fn secret(name: &str, ns: &str, data: &BTreeMap<String, String>) -> Secret {

@@ -60,19 +60,22 @@ use k8s_openapi::api::apps::v1::{DaemonSet, DaemonSetSpec, DaemonSetUpdateStrate
 use k8s_openapi::api::core::v1::{
     Capabilities, ConfigMap, ConfigMapVolumeSource, Container, ContainerPort, EmptyDirVolumeSource, EnvVar,
     EnvVarSource, HTTPGetAction, HostPathVolumeSource, ObjectFieldSelector, PodSecurityContext, PodSpec,
-    PodTemplateSpec, Probe, SeccompProfile, SecurityContext, ServiceAccount, Toleration, Volume, VolumeMount,
+    PodTemplateSpec, Probe, SecurityContext, ServiceAccount, Toleration, Volume,
 };
-use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, PolicyRule, RoleRef, Subject};
+use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use runway_core::{Error, KeyPath, Object};
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 
 pub use self::params::{FluentdEsParams, LogLevel, DEFAULT_IMAGE};
+use crate::common::checksum::named_sha256;
 use crate::common::meta;
 use crate::common::metrics::{MetricsEndpoint, Scrape};
+use crate::common::pod::runtime_default_seccomp;
+use crate::common::pod::{mount, read_only_mount};
 use crate::common::pod::{Resources, SECURITY_EXCEPTION_ANNOTATION};
+use crate::common::rbac::{self, Grant};
 use crate::common::template::render_template;
 use crate::component::{Component, ObjectDoc};
 use crate::context::{Context, Published, ServiceRef};
@@ -332,14 +335,7 @@ fn render_files(p: &FluentdEsParams, ns: &str, es: &ServiceRef) -> Result<Vec<(S
 
 /// The sha256 of every file with its name, in include order.
 fn config_checksum(files: &[(String, String)]) -> String {
-    let mut h = Sha256::new();
-    for (name, text) in files {
-        h.update(name.as_bytes());
-        h.update([0]);
-        h.update(text.as_bytes());
-        h.update([0]);
-    }
-    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    named_sha256(files.iter().map(|(name, text)| (name.as_str(), text.as_str())))
 }
 
 fn config_map(name: &str, ns: &str, files: Vec<(String, String)>) -> ConfigMap {
@@ -348,47 +344,20 @@ fn config_map(name: &str, ns: &str, files: Vec<(String, String)>) -> ConfigMap {
 
 /// Its token is mounted (the default, said explicitly): the metadata filter calls the API.
 fn service_account(ns: &str) -> ServiceAccount {
-    ServiceAccount { metadata: metadata(NAME, ns), automount_service_account_token: Some(true), ..Default::default() }
+    rbac::service_account(metadata(NAME, ns), Some(true))
 }
 
 /// What the kubernetes_metadata filter reads (BKPR's rules).
 fn cluster_role() -> ClusterRole {
-    ClusterRole {
-        metadata: meta::cluster_scoped(NAME, labels()),
-        rules: Some(vec![PolicyRule {
-            api_groups: Some(vec![String::new()]),
-            resources: Some(vec!["namespaces".into(), "pods".into()]),
-            verbs: vec!["get".into(), "list".into(), "watch".into()],
-            ..Default::default()
-        }]),
-        ..Default::default()
-    }
+    rbac::cluster_role(
+        meta::cluster_scoped(NAME, labels()),
+        vec![rbac::rule(&[""], &["namespaces", "pods"], rbac::READ)],
+    )
 }
 
 fn cluster_role_binding(ns: &str) -> ClusterRoleBinding {
-    ClusterRoleBinding {
-        metadata: meta::cluster_scoped(NAME, labels()),
-        role_ref: RoleRef {
-            api_group: "rbac.authorization.k8s.io".into(),
-            kind: "ClusterRole".into(),
-            name: NAME.into(),
-        },
-        subjects: Some(vec![Subject {
-            kind: "ServiceAccount".into(),
-            name: NAME.into(),
-            namespace: Some(ns.into()),
-            ..Default::default()
-        }]),
-    }
-}
-
-fn mount(name: &str, path: &str, read_only: bool) -> VolumeMount {
-    VolumeMount {
-        name: name.into(),
-        mount_path: path.into(),
-        read_only: read_only.then_some(true),
-        ..Default::default()
-    }
+    Grant { role: NAME, service_account: NAME, namespace: ns }
+        .cluster_role_binding(meta::cluster_scoped(NAME, labels()))
 }
 
 fn host_path(name: &str, path: &str, type_: &str) -> Volume {
@@ -419,7 +388,7 @@ fn root_without_capabilities() -> SecurityContext {
         run_as_group: Some(0),
         run_as_non_root: Some(false),
         capabilities: Some(Capabilities { drop: Some(vec!["ALL".into()]), ..Default::default() }),
-        seccomp_profile: Some(SeccompProfile { type_: "RuntimeDefault".into(), ..Default::default() }),
+        seccomp_profile: Some(runtime_default_seccomp()),
         ..Default::default()
     }
 }
@@ -440,18 +409,15 @@ fn metrics_probe(period: i32, failures: i32) -> Probe {
 }
 
 fn fluentd_container(p: &FluentdEsParams) -> Container {
-    let mut mounts = vec![
-        mount("varlog", LOG_DIR, true),
-        mount("varlogpos", POS_DIR, false),
-        mount("varlogbuffers", BUFFER_DIR, false),
-    ];
+    let mut mounts =
+        vec![read_only_mount("varlog", LOG_DIR), mount("varlogpos", POS_DIR), mount("varlogbuffers", BUFFER_DIR)];
     if p.docker_logs {
-        mounts.push(mount("varlibdockercontainers", DOCKER_CONTAINERS_DIR, true));
+        mounts.push(read_only_mount("varlibdockercontainers", DOCKER_CONTAINERS_DIR));
     }
     mounts.extend([
-        mount("config", CONFIG_DIR, true),
-        mount("configd", CONFIGD_DIR, true),
-        mount("tmp", "/tmp", false),
+        read_only_mount("config", CONFIG_DIR),
+        read_only_mount("configd", CONFIGD_DIR),
+        mount("tmp", "/tmp"),
     ]);
     Container {
         name: CONTAINER.into(),
@@ -503,7 +469,7 @@ fn tmp_permissions_container(p: &FluentdEsParams) -> Container {
         command: Some(vec!["chmod".into(), "1777".into(), "/tmp".into()]),
         resources: Some(Resources::new("10m", "16Mi", None, "32Mi").to_k8s()),
         security_context: Some(root_without_capabilities()),
-        volume_mounts: Some(vec![mount("tmp", "/tmp", false)]),
+        volume_mounts: Some(vec![mount("tmp", "/tmp")]),
         ..Default::default()
     }
 }
@@ -549,7 +515,7 @@ fn daemon_set(p: &FluentdEsParams, ns: &str, checksum: &str, scrape: &BTreeMap<S
             run_as_user: Some(0),
             run_as_group: Some(0),
             run_as_non_root: Some(false),
-            seccomp_profile: Some(SeccompProfile { type_: "RuntimeDefault".into(), ..Default::default() }),
+            seccomp_profile: Some(runtime_default_seccomp()),
             ..Default::default()
         }),
         // Every node, tainted or not (control planes, GPU and spot pools): their logs too.
@@ -590,6 +556,7 @@ fn daemon_set(p: &FluentdEsParams, ns: &str, checksum: &str, scrape: &BTreeMap<S
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::common::testing::{self as testing, data_file as file};
     use crate::common::testing::{find, path_of};
     use crate::elasticsearch::{Elasticsearch, CLIENT_SERVICE, INDEX_PATTERN};
     use crate::quantity::Quantity;
@@ -608,17 +575,11 @@ mod tests {
     }
 
     fn with(f: impl FnOnce(&mut FluentdEsParams)) -> FluentdEsParams {
-        let mut p = FluentdEsParams::default();
-        f(&mut p);
-        p
+        testing::with(f)
     }
 
     fn error_of(p: &FluentdEsParams) -> Error {
         FluentdEs::build(p, &cx()).expect_err("parameters are rejected")
-    }
-
-    fn file<'a>(objects: &'a [Object], key: &str, name: &str) -> &'a str {
-        find(objects, key).value["data"][name].as_str().unwrap_or_else(|| panic!("no file `{name}` in `{key}`"))
     }
 
     fn pod(objects: &[Object]) -> &serde_json::Value {

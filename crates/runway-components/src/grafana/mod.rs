@@ -80,11 +80,10 @@ use k8s_openapi::api::apps::v1::{StatefulSet, StatefulSetSpec, StatefulSetUpdate
 use k8s_openapi::api::core::v1::{
     ConfigMap, ConfigMapProjection, ConfigMapVolumeSource, Container, ContainerPort, DownwardAPIProjection,
     DownwardAPIVolumeFile, EnvVar, EnvVarSource, HTTPGetAction, KeyToPath, ObjectFieldSelector, PersistentVolumeClaim,
-    PersistentVolumeClaimSpec, PodSpec, PodTemplateSpec, Probe, ProjectedVolumeSource, Secret, SecretKeySelector,
-    Service, ServiceAccount, ServiceAccountTokenProjection, ServicePort, ServiceSpec, Volume, VolumeMount,
-    VolumeProjection, VolumeResourceRequirements,
+    PodSpec, PodTemplateSpec, Probe, ProjectedVolumeSource, Secret, SecretKeySelector, Service, ServiceAccount,
+    ServiceAccountTokenProjection, Volume, VolumeProjection,
 };
-use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, PolicyRule, Role, RoleBinding, RoleRef, Subject};
+use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, PolicyRule, Role, RoleBinding};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use k8s_openapi::ByteString;
@@ -92,15 +91,20 @@ use runway_core::refs::ExternalRef;
 use runway_core::suggest::best_match;
 use runway_core::{Error, Object};
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 
 pub use self::dashboards::{BuiltinDashboard, Datasource, BUILTIN as BUILTIN_DASHBOARDS, MAX_DASHBOARD_BYTES};
 pub use self::params::{GrafanaParams, OrgRole, DEFAULT_IMAGE, DEFAULT_SIDECAR_IMAGE, MAX_DASHBOARD_NAME};
+use crate::common::checksum::sha256_hex;
+use crate::common::env::value_env as env;
 use crate::common::ingress::{ingress_object, BackendNeeds, IngressSpecFor};
 use crate::common::meta;
 use crate::common::metrics::{MetricsEndpoint, Scrape};
 use crate::common::pod::empty_dir;
 use crate::common::pod::{container_security, pod_security};
+use crate::common::pod::{mount, read_only_mount};
+use crate::common::rbac::{self, Grant};
+use crate::common::service::{tcp_port, PodService, ServiceKind};
+use crate::common::storage::ClaimTemplate;
 use crate::common::template::render_template;
 use crate::component::{Component, ObjectDoc};
 use crate::context::Context;
@@ -316,10 +320,6 @@ fn metadata(name: &str, ns: &str) -> ObjectMeta {
     meta::namespaced(name, ns, labels())
 }
 
-fn sha256_hex(text: &str) -> String {
-    Sha256::digest(text.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// A string as a JSON string literal, which is also a YAML double-quoted scalar.
 fn quoted(s: &str) -> String {
     serde_json::Value::String(s.to_string()).to_string()
@@ -356,53 +356,32 @@ fn render_providers() -> Result<String, Error> {
 }
 
 fn service_account(ns: &str) -> ServiceAccount {
-    ServiceAccount { metadata: metadata(NAME, ns), automount_service_account_token: Some(false), ..Default::default() }
+    rbac::service_account(metadata(NAME, ns), Some(false))
 }
 
 /// What the sidecar does with the API: list and watch ConfigMaps (it filters by label).
 fn read_config_maps() -> Vec<PolicyRule> {
-    vec![PolicyRule {
-        api_groups: Some(vec![String::new()]),
-        resources: Some(vec!["configmaps".into()]),
-        verbs: vec!["get".into(), "list".into(), "watch".into()],
-        ..Default::default()
-    }]
+    vec![rbac::rule(&[""], &["configmaps"], rbac::READ)]
 }
 
-fn subject(ns: &str) -> Subject {
-    Subject { kind: "ServiceAccount".into(), name: NAME.into(), namespace: Some(ns.into()), ..Default::default() }
+fn grant(ns: &str) -> Grant<'_> {
+    Grant { role: NAME, service_account: NAME, namespace: ns }
 }
 
 fn role(ns: &str) -> Role {
-    Role { metadata: metadata(NAME, ns), rules: Some(read_config_maps()) }
+    rbac::role(metadata(NAME, ns), read_config_maps())
 }
 
 fn role_binding(ns: &str) -> RoleBinding {
-    RoleBinding {
-        metadata: metadata(NAME, ns),
-        role_ref: RoleRef { api_group: "rbac.authorization.k8s.io".into(), kind: "Role".into(), name: NAME.into() },
-        subjects: Some(vec![subject(ns)]),
-    }
+    grant(ns).role_binding(metadata(NAME, ns))
 }
 
 fn cluster_role() -> ClusterRole {
-    ClusterRole {
-        metadata: meta::cluster_scoped(NAME, labels()),
-        rules: Some(read_config_maps()),
-        ..Default::default()
-    }
+    rbac::cluster_role(meta::cluster_scoped(NAME, labels()), read_config_maps())
 }
 
 fn cluster_role_binding(ns: &str) -> ClusterRoleBinding {
-    ClusterRoleBinding {
-        metadata: meta::cluster_scoped(NAME, labels()),
-        role_ref: RoleRef {
-            api_group: "rbac.authorization.k8s.io".into(),
-            kind: "ClusterRole".into(),
-            name: NAME.into(),
-        },
-        subjects: Some(vec![subject(ns)]),
-    }
+    grant(ns).cluster_role_binding(meta::cluster_scoped(NAME, labels()))
 }
 
 /// The Secret `grafana` from the secrets file's `grafana` entry, or `None` when it has
@@ -466,26 +445,12 @@ fn dashboard_config_map(name: &str, ns: &str, file: String) -> ConfigMap {
 /// Headless, because it is the StatefulSet's `serviceName`; the ingress controller sends
 /// traffic to the pod's address either way.
 fn service(ns: &str) -> Service {
-    Service {
-        metadata: metadata(NAME, ns),
-        spec: Some(ServiceSpec {
-            cluster_ip: Some("None".into()),
-            selector: Some(meta::selector_labels(NAME)),
-            ports: Some(vec![ServicePort {
-                name: Some(PORT_NAME.into()),
-                port: HTTP_PORT,
-                target_port: Some(IntOrString::String(PORT_NAME.into())),
-                protocol: Some("TCP".into()),
-                ..Default::default()
-            }]),
-            ..Default::default()
-        }),
-        ..Default::default()
+    PodService {
+        kind: ServiceKind::Headless,
+        selector: meta::selector_labels(NAME),
+        ports: vec![tcp_port(PORT_NAME, HTTP_PORT, PORT_NAME)],
     }
-}
-
-fn env(name: &str, value: &str) -> EnvVar {
-    EnvVar { name: name.into(), value: Some(value.into()), ..Default::default() }
+    .build(metadata(NAME, ns))
 }
 
 fn secret_env(name: &str, key: &str, optional: bool) -> EnvVar {
@@ -499,15 +464,6 @@ fn secret_env(name: &str, key: &str, optional: bool) -> EnvVar {
             }),
             ..Default::default()
         }),
-        ..Default::default()
-    }
-}
-
-fn mount(name: &str, path: &str, read_only: bool) -> VolumeMount {
-    VolumeMount {
-        name: name.into(),
-        mount_path: path.into(),
-        read_only: if read_only { Some(true) } else { None },
         ..Default::default()
     }
 }
@@ -594,9 +550,9 @@ fn grafana_env(p: &GrafanaParams, host: &str) -> Vec<EnvVar> {
         env("GF_USERS_AUTO_ASSIGN_ORG_ROLE", p.auto_role.as_str()),
         env("GF_USERS_ALLOW_SIGN_UP", "false"),
         env("GF_SERVER_PROTOCOL", "http"),
-        env("GF_SERVER_HTTP_PORT", &HTTP_PORT.to_string()),
+        env("GF_SERVER_HTTP_PORT", HTTP_PORT.to_string()),
         env("GF_SERVER_DOMAIN", host),
-        env("GF_SERVER_ROOT_URL", &format!("https://{host}/")),
+        env("GF_SERVER_ROOT_URL", format!("https://{host}/")),
         env("GF_PATHS_DATA", DATA_DIR),
         env("GF_PATHS_PROVISIONING", PROVISIONING_DIR),
         env("GF_EXPLORE_ENABLED", "true"),
@@ -608,7 +564,7 @@ fn grafana_env(p: &GrafanaParams, host: &str) -> Vec<EnvVar> {
         env("GF_ANALYTICS_CHECK_FOR_UPDATES", "false"),
     ];
     if !p.plugins.is_empty() {
-        e.push(env("GF_PLUGINS_PREINSTALL_SYNC", &p.plugins.join(",")));
+        e.push(env("GF_PLUGINS_PREINSTALL_SYNC", p.plugins.join(",")));
     }
     e
 }
@@ -627,12 +583,12 @@ fn grafana_container(p: &GrafanaParams, host: &str) -> Container {
         resources: Some(p.resources.to_k8s()),
         security_context: Some(container_security(true)),
         volume_mounts: Some(vec![
-            mount("datadir", DATA_DIR, false),
-            mount("datasources", &format!("{PROVISIONING_DIR}/datasources"), true),
-            mount("dashboards-provider", &format!("{PROVISIONING_DIR}/dashboards"), true),
-            mount("dashboards", DASHBOARDS_DIR, true),
-            mount("tmp", "/tmp", false),
-            mount("logs", "/var/log/grafana", false),
+            mount("datadir", DATA_DIR),
+            read_only_mount("datasources", &format!("{PROVISIONING_DIR}/datasources")),
+            read_only_mount("dashboards-provider", &format!("{PROVISIONING_DIR}/dashboards")),
+            read_only_mount("dashboards", DASHBOARDS_DIR),
+            mount("tmp", "/tmp"),
+            mount("logs", "/var/log/grafana"),
         ]),
         // Database migrations (a BKPR install starts from Grafana 5) may take minutes.
         startup_probe: Some(health_probe(10, 60)),
@@ -665,7 +621,7 @@ fn sidecar_container(p: &GrafanaParams, ns: &str) -> Container {
             env("RESOURCE", "configmap"),
             env("NAMESPACE", namespaces),
             env("METHOD", "WATCH"),
-            env("HEALTH_PORT", &SIDECAR_HEALTH_PORT.to_string()),
+            env("HEALTH_PORT", SIDECAR_HEALTH_PORT.to_string()),
             env("LOG_LEVEL", "INFO"),
         ]),
         // Declared so the probes below point at a port of the container.
@@ -673,9 +629,9 @@ fn sidecar_container(p: &GrafanaParams, ns: &str) -> Container {
         resources: Some(p.sidecar_resources.to_k8s()),
         security_context: Some(container_security(true)),
         volume_mounts: Some(vec![
-            mount("dashboards", DASHBOARDS_DIR, false),
-            mount("sidecar-tmp", "/tmp", false),
-            mount("api-token", TOKEN_DIR, true),
+            mount("dashboards", DASHBOARDS_DIR),
+            mount("sidecar-tmp", "/tmp"),
+            read_only_mount("api-token", TOKEN_DIR),
         ]),
         // Ready once the first listing is written, so Grafana starts with its dashboards.
         readiness_probe: Some(health()),
@@ -746,28 +702,13 @@ fn stateful_set(p: &GrafanaParams, cx: &Context, host: &str, checksum: &str) -> 
 /// The `datadir` claim template, with BKPR's metadata (`labels: {name: datadir}`): claim
 /// templates are immutable, so anything else would refuse to adopt the StatefulSet.
 fn data_claim_template(p: &GrafanaParams, cx: &Context) -> PersistentVolumeClaim {
-    PersistentVolumeClaim {
-        metadata: ObjectMeta {
-            name: Some("datadir".into()),
-            labels: Some(BTreeMap::from([("name".to_string(), "datadir".to_string())])),
-            ..Default::default()
-        },
-        spec: Some(PersistentVolumeClaimSpec {
-            access_modes: Some(vec!["ReadWriteOnce".into()]),
-            storage_class_name: cx.storage_class().map(str::to_string),
-            resources: Some(VolumeResourceRequirements {
-                requests: Some(BTreeMap::from([("storage".to_string(), p.storage.to_k8s())])),
-                ..Default::default()
-            }),
-            ..Default::default()
-        }),
-        ..Default::default()
-    }
+    ClaimTemplate { name: "datadir", size: &p.storage, storage_class: cx.storage_class(), name_label: true }.build()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::common::testing;
     use crate::common::testing::{find, path_of};
     use crate::context::{AuthRef, Published, ServiceRef};
     use crate::nginx_ingress::NginxIngress;
@@ -822,9 +763,7 @@ mod tests {
     }
 
     fn with(f: impl FnOnce(&mut GrafanaParams)) -> GrafanaParams {
-        let mut p = GrafanaParams::default();
-        f(&mut p);
-        p
+        testing::with(f)
     }
 
     fn error_of(p: &GrafanaParams, cx: &Context) -> Error {

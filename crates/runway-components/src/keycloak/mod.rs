@@ -81,27 +81,32 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec, StatefulSet, StatefulSetSpec};
 use k8s_openapi::api::core::v1::{
-    Affinity, ConfigMap, ConfigMapVolumeSource, Container, EnvVar, EnvVarSource, ExecAction, HTTPGetAction, Lifecycle,
-    LifecycleHandler, ObjectFieldSelector, PersistentVolumeClaim, PersistentVolumeClaimSpec, PodAffinityTerm,
-    PodAntiAffinity, PodSpec, PodTemplateSpec, Probe, Secret, SecretKeySelector, Service, ServiceAccount, ServicePort,
-    ServiceSpec, Volume, VolumeMount, VolumeResourceRequirements, WeightedPodAffinityTerm,
+    ConfigMap, ConfigMapVolumeSource, Container, EnvVar, ExecAction, HTTPGetAction, Lifecycle, LifecycleHandler,
+    PodSpec, PodTemplateSpec, Probe, Secret, Service, ServiceAccount, Volume,
 };
-use k8s_openapi::api::policy::v1::{PodDisruptionBudget, PodDisruptionBudgetSpec};
+use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use k8s_openapi::ByteString;
 use runway_core::refs::ExternalRef;
 use runway_core::{Error, Object};
-use sha2::{Digest, Sha256};
 
 pub use self::params::{
     given_secrets, KeycloakParams, PostgresqlParams, DEFAULT_IMAGE, DEFAULT_POSTGRESQL_IMAGE, SECRET_KEYS,
 };
+use crate::common::checksum::sha256_hex;
+use crate::common::env::{self, field_env, value_env};
 use crate::common::ingress::{ui_ingress, BackendNeeds, IngressSpecFor};
 use crate::common::meta;
 use crate::common::metrics::{MetricsEndpoint, Scrape};
+use crate::common::pdb::{self, Budget};
+use crate::common::pod::spread_over_nodes;
 use crate::common::pod::{container_port as port, empty_dir};
 use crate::common::pod::{container_security, pod_security, Resources, SECURITY_EXCEPTION_ANNOTATION};
+use crate::common::pod::{mount, read_only_mount};
+use crate::common::rbac;
+use crate::common::service::{tcp_port, PodService, ServiceKind};
+use crate::common::storage::ClaimTemplate;
 use crate::component::{Component, ObjectDoc};
 use crate::context::{Context, Published};
 
@@ -304,10 +309,6 @@ fn postgresql_labels() -> BTreeMap<String, String> {
     meta::labels(POSTGRESQL_NAME, COMPONENT_LABEL)
 }
 
-fn sha256_hex(text: &str) -> String {
-    Sha256::digest(text.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// The realm file (a Keycloak `RealmRepresentation`), built as data so every value is
 /// JSON-escaped. Keycloak fills the realm with its defaults (client scopes, roles, flows).
 fn realm_json(p: &KeycloakParams, client_id: &str, auth_host: &str) -> String {
@@ -376,11 +377,7 @@ fn realm_json(p: &KeycloakParams, client_id: &str, auth_host: &str) -> String {
 }
 
 fn service_account(ns: &str) -> ServiceAccount {
-    ServiceAccount {
-        metadata: meta::namespaced(NAME, ns, labels()),
-        automount_service_account_token: Some(false),
-        ..Default::default()
-    }
+    rbac::service_account(meta::namespaced(NAME, ns, labels()), Some(false))
 }
 
 fn secret(values: &BTreeMap<String, String>, ns: &str) -> Secret {
@@ -401,69 +398,25 @@ fn realm_config_map(ns: &str, realm: String) -> ConfigMap {
 }
 
 fn service(ns: &str) -> Service {
-    Service {
-        metadata: meta::namespaced(NAME, ns, labels()),
-        spec: Some(ServiceSpec {
-            type_: Some("ClusterIP".into()),
-            selector: Some(meta::selector_labels(NAME)),
-            ports: Some(vec![ServicePort {
-                name: Some("http".into()),
-                port: SERVICE_PORT,
-                target_port: Some(IntOrString::String("http".into())),
-                protocol: Some("TCP".into()),
-                ..Default::default()
-            }]),
-            ..Default::default()
-        }),
-        ..Default::default()
+    PodService {
+        kind: ServiceKind::ClusterIp,
+        selector: meta::selector_labels(NAME),
+        ports: vec![tcp_port("http", SERVICE_PORT, "http")],
     }
+    .build(meta::namespaced(NAME, ns, labels()))
 }
 
 fn disruption_budget(ns: &str) -> PodDisruptionBudget {
-    PodDisruptionBudget {
-        metadata: meta::namespaced(NAME, ns, labels()),
-        spec: Some(PodDisruptionBudgetSpec {
-            max_unavailable: Some(IntOrString::Int(1)),
-            selector: Some(meta::selector(meta::selector_labels(NAME))),
-            ..Default::default()
-        }),
-        ..Default::default()
-    }
+    pdb::disruption_budget(
+        meta::namespaced(NAME, ns, labels()),
+        Budget::MaxUnavailable(1),
+        meta::selector(meta::selector_labels(NAME)),
+    )
 }
 
-fn mount(name: &str, path: &str, read_only: bool) -> VolumeMount {
-    VolumeMount {
-        name: name.into(),
-        mount_path: path.into(),
-        read_only: read_only.then_some(true),
-        ..Default::default()
-    }
-}
-
-fn value_env(name: &str, value: impl Into<String>) -> EnvVar {
-    EnvVar { name: name.into(), value: Some(value.into()), ..Default::default() }
-}
-
+/// `name` from the key `key` of the Secret `keycloak`.
 fn secret_env(name: &str, key: &str) -> EnvVar {
-    EnvVar {
-        name: name.into(),
-        value_from: Some(EnvVarSource {
-            secret_key_ref: Some(SecretKeySelector { name: NAME.into(), key: key.into(), optional: None }),
-            ..Default::default()
-        }),
-        ..Default::default()
-    }
-}
-
-fn field_env(name: &str, path: &str) -> EnvVar {
-    EnvVar {
-        name: name.into(),
-        value_from: Some(EnvVarSource {
-            field_ref: Some(ObjectFieldSelector { api_version: Some("v1".into()), field_path: path.into() }),
-            ..Default::default()
-        }),
-        ..Default::default()
-    }
+    env::secret_env(name, NAME, key)
 }
 
 fn http_probe(path: &str, period: i32, failures: i32) -> Probe {
@@ -501,11 +454,11 @@ fn keycloak_container(p: &KeycloakParams, host: &str) -> Container {
     if p.optimized {
         args.push("--optimized".into());
     }
-    let mut mounts = vec![mount("realm", &format!("{KC_HOME}/data/import"), true)];
+    let mut mounts = vec![read_only_mount("realm", &format!("{KC_HOME}/data/import"))];
     if p.optimized {
         // Temporary files and the transaction log live under data/.
-        mounts.push(mount("kc-data", &format!("{KC_HOME}/data"), false));
-        mounts.push(mount("tmp", "/tmp", false));
+        mounts.push(mount("kc-data", &format!("{KC_HOME}/data")));
+        mounts.push(mount("tmp", "/tmp"));
     }
     Container {
         name: "keycloak".into(),
@@ -608,7 +561,7 @@ fn deployment(p: &KeycloakParams, cx: &Context, host: &str, checksum: &str) -> D
         automount_service_account_token: Some(false),
         security_context: Some(pod_security(KC_UID, 0, KC_UID)),
         termination_grace_period_seconds: Some(60),
-        affinity: Some(spread_over_nodes(&selector)),
+        affinity: Some(spread_over_nodes(&selector, 100)),
         init_containers: Some(vec![wait_for_database(p)]),
         containers: vec![keycloak_container(p, host)],
         volumes: Some(volumes),
@@ -634,42 +587,15 @@ fn deployment(p: &KeycloakParams, cx: &Context, host: &str, checksum: &str) -> D
     }
 }
 
-fn spread_over_nodes(selector: &k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector) -> Affinity {
-    Affinity {
-        pod_anti_affinity: Some(PodAntiAffinity {
-            preferred_during_scheduling_ignored_during_execution: Some(vec![WeightedPodAffinityTerm {
-                weight: 100,
-                pod_affinity_term: PodAffinityTerm {
-                    label_selector: Some(selector.clone()),
-                    topology_key: "kubernetes.io/hostname".into(),
-                    ..Default::default()
-                },
-            }]),
-            ..Default::default()
-        }),
-        ..Default::default()
-    }
-}
-
 /// Headless: the database's address (`keycloak-postgresql`, the pod's IP) and the
 /// StatefulSet's `serviceName`.
 fn postgresql_service(ns: &str) -> Service {
-    Service {
-        metadata: meta::namespaced(POSTGRESQL_NAME, ns, postgresql_labels()),
-        spec: Some(ServiceSpec {
-            cluster_ip: Some("None".into()),
-            selector: Some(meta::selector_labels(POSTGRESQL_NAME)),
-            ports: Some(vec![ServicePort {
-                name: Some("postgresql".into()),
-                port: POSTGRESQL_PORT,
-                target_port: Some(IntOrString::String("postgresql".into())),
-                protocol: Some("TCP".into()),
-                ..Default::default()
-            }]),
-            ..Default::default()
-        }),
-        ..Default::default()
+    PodService {
+        kind: ServiceKind::Headless,
+        selector: meta::selector_labels(POSTGRESQL_NAME),
+        ports: vec![tcp_port("postgresql", POSTGRESQL_PORT, "postgresql")],
     }
+    .build(meta::namespaced(POSTGRESQL_NAME, ns, postgresql_labels()))
 }
 
 fn pg_isready() -> Vec<String> {
@@ -694,9 +620,9 @@ fn postgresql_container(p: &KeycloakParams) -> Container {
         resources: Some(p.postgresql.resources.to_k8s()),
         security_context: Some(container_security(true)),
         volume_mounts: Some(vec![
-            mount("data", PG_DATA_MOUNT, false),
-            mount("run", "/var/run/postgresql", false),
-            mount("tmp", "/tmp", false),
+            mount("data", PG_DATA_MOUNT),
+            mount("run", "/var/run/postgresql"),
+            mount("tmp", "/tmp"),
         ]),
         startup_probe: Some(exec_probe(pg_isready(), 5, 60)),
         readiness_probe: Some(exec_probe(pg_isready(), 10, 3)),
@@ -744,19 +670,13 @@ fn postgresql_stateful_set(p: &KeycloakParams, cx: &Context) -> StatefulSet {
                 }),
                 spec: Some(pod),
             },
-            volume_claim_templates: Some(vec![PersistentVolumeClaim {
-                metadata: ObjectMeta { name: Some("data".into()), ..Default::default() },
-                spec: Some(PersistentVolumeClaimSpec {
-                    access_modes: Some(vec!["ReadWriteOnce".into()]),
-                    storage_class_name: cx.storage_class().map(str::to_string),
-                    resources: Some(VolumeResourceRequirements {
-                        requests: Some(BTreeMap::from([("storage".to_string(), p.postgresql.storage.to_k8s())])),
-                        ..Default::default()
-                    }),
-                    ..Default::default()
-                }),
-                ..Default::default()
-            }]),
+            volume_claim_templates: Some(vec![ClaimTemplate {
+                name: "data",
+                size: &p.postgresql.storage,
+                storage_class: cx.storage_class(),
+                name_label: false,
+            }
+            .build()]),
             ..Default::default()
         }),
         ..Default::default()
@@ -767,6 +687,7 @@ fn postgresql_stateful_set(p: &KeycloakParams, cx: &Context) -> StatefulSet {
 mod tests {
     use super::*;
     use crate::cert_manager::CertManager;
+    use crate::common::testing;
     use crate::common::testing::{find, path_of};
     use crate::oauth2_proxy::Oauth2Proxy;
     use crate::stack::Stack;
@@ -786,9 +707,7 @@ mod tests {
     }
 
     fn with(f: impl FnOnce(&mut KeycloakParams)) -> KeycloakParams {
-        let mut p = KeycloakParams::default();
-        f(&mut p);
-        p
+        testing::with(f)
     }
 
     fn error_of(p: &KeycloakParams) -> Error {

@@ -31,19 +31,21 @@ use std::collections::BTreeMap;
 use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec, DeploymentStrategy};
 use k8s_openapi::api::core::v1::{
     ConfigMap, ConfigMapVolumeSource, Container, ContainerPort, HTTPGetAction, PodSpec, PodTemplateSpec, Probe,
-    Service, ServiceAccount, ServicePort, ServiceSpec, TCPSocketAction, Volume, VolumeMount,
+    Service, ServiceAccount, TCPSocketAction, Volume, VolumeMount,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use runway_core::{Error, KeyPath, Object};
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 
 pub use self::params::{KibanaParams, DEFAULT_IMAGE};
+use crate::common::checksum::sha256_hex;
 use crate::common::ingress::{ingress_object, BackendNeeds, IngressSpecFor};
 use crate::common::meta;
 use crate::common::pod::{container_security, pod_security};
 use crate::common::pod::{empty_dir, mount};
+use crate::common::rbac;
+use crate::common::service::{tcp_port, PodService, ServiceKind};
 use crate::common::template::render_template;
 use crate::component::{Component, ObjectDoc};
 use crate::context::{Context, ServiceRef};
@@ -152,10 +154,6 @@ fn labels(name: &str) -> BTreeMap<String, String> {
     meta::labels(name, COMPONENT_LABEL)
 }
 
-fn sha256_hex(text: &str) -> String {
-    Sha256::digest(text.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
-}
-
 #[derive(Serialize)]
 struct ConfigContext<'a> {
     name: &'a str,
@@ -178,11 +176,7 @@ fn render_config(cx: &Context, es: &ServiceRef) -> Result<String, Error> {
 
 /// No API token: Kibana talks to Elasticsearch only.
 fn service_account(ns: &str) -> ServiceAccount {
-    ServiceAccount {
-        metadata: meta::namespaced(NAME, ns, labels(NAME)),
-        automount_service_account_token: Some(false),
-        ..Default::default()
-    }
+    rbac::service_account(meta::namespaced(NAME, ns, labels(NAME)), Some(false))
 }
 
 fn config_map(ns: &str, config: String) -> ConfigMap {
@@ -195,22 +189,12 @@ fn config_map(ns: &str, config: String) -> ConfigMap {
 
 /// BKPR's `kibana-logging`, selecting the pods by BKPR's label (`name: kibana`).
 fn service(ns: &str) -> Service {
-    Service {
-        metadata: meta::namespaced(SERVICE, ns, labels(SERVICE)),
-        spec: Some(ServiceSpec {
-            type_: Some("ClusterIP".into()),
-            selector: Some(meta::selector_labels(NAME)),
-            ports: Some(vec![ServicePort {
-                name: Some(PORT_NAME.into()),
-                port: PORT,
-                target_port: Some(IntOrString::String(PORT_NAME.into())),
-                protocol: Some("TCP".into()),
-                ..Default::default()
-            }]),
-            ..Default::default()
-        }),
-        ..Default::default()
+    PodService {
+        kind: ServiceKind::ClusterIp,
+        selector: meta::selector_labels(NAME),
+        ports: vec![tcp_port(PORT_NAME, PORT, PORT_NAME)],
     }
+    .build(meta::namespaced(SERVICE, ns, labels(SERVICE)))
 }
 
 fn tcp_probe(period: i32, failures: i32) -> Probe {
@@ -319,6 +303,7 @@ fn deployment(p: &KibanaParams, ns: &str, checksum: &str) -> Result<Deployment, 
 mod tests {
     use super::*;
     use crate::common::pod::Resources;
+    use crate::common::testing;
     use crate::common::testing::{find, path_of};
     use crate::context::{AuthRef, Published};
     use crate::elasticsearch::{Elasticsearch, CLIENT_SERVICE, DEFAULT_IMAGE as ES_IMAGE};
@@ -343,9 +328,7 @@ mod tests {
     }
 
     fn with(f: impl FnOnce(&mut KibanaParams)) -> KibanaParams {
-        let mut p = KibanaParams::default();
-        f(&mut p);
-        p
+        testing::with(f)
     }
 
     fn config(objects: &[Object]) -> String {

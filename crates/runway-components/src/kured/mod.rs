@@ -60,10 +60,10 @@ use std::collections::BTreeMap;
 use k8s_openapi::api::apps::v1::{DaemonSet, DaemonSetSpec, DaemonSetUpdateStrategy, RollingUpdateDaemonSet};
 use k8s_openapi::api::core::v1::{
     Capabilities, Container, EnvVar, EnvVarSource, HTTPGetAction, HostPathVolumeSource, ObjectFieldSelector,
-    PodSecurityContext, PodSpec, PodTemplateSpec, Probe, SeccompProfile, SecurityContext, ServiceAccount, Toleration,
-    Volume, VolumeMount,
+    PodSecurityContext, PodSpec, PodTemplateSpec, Probe, SecurityContext, ServiceAccount, Toleration, Volume,
+    VolumeMount,
 };
-use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, PolicyRule, Role, RoleBinding, RoleRef, Subject};
+use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, Role, RoleBinding};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use runway_core::{Error, Object};
@@ -71,7 +71,9 @@ use runway_core::{Error, Object};
 pub use self::params::{KuredParams, RebootMethod, DEFAULT_IMAGE, DEFAULT_LOCK_ANNOTATION};
 use crate::common::meta;
 use crate::common::metrics::{MetricsEndpoint, Scrape};
+use crate::common::pod::runtime_default_seccomp;
 use crate::common::pod::{container_port, SECURITY_EXCEPTION_ANNOTATION};
+use crate::common::rbac::{self, rule, rule_named, Grant};
 use crate::component::{Component, ObjectDoc};
 use crate::context::{Context, Published};
 
@@ -219,65 +221,41 @@ fn metadata(ns: &str) -> ObjectMeta {
     meta::namespaced(NAME, ns, labels())
 }
 
-fn rule(groups: &[&str], resources: &[&str], verbs: &[&str]) -> PolicyRule {
-    PolicyRule {
-        api_groups: Some(groups.iter().map(|g| g.to_string()).collect()),
-        resources: Some(resources.iter().map(|r| r.to_string()).collect()),
-        verbs: verbs.iter().map(|v| v.to_string()).collect(),
-        ..Default::default()
-    }
-}
-
-fn subject(ns: &str) -> Subject {
-    Subject { kind: "ServiceAccount".into(), name: NAME.into(), namespace: Some(ns.into()), ..Default::default() }
+fn grant(ns: &str) -> Grant<'_> {
+    Grant { role: NAME, service_account: NAME, namespace: ns }
 }
 
 fn service_account(ns: &str) -> ServiceAccount {
-    ServiceAccount { metadata: metadata(ns), automount_service_account_token: Some(true), ..Default::default() }
+    rbac::service_account(metadata(ns), Some(true))
 }
 
 /// Upstream's ClusterRole (kubereboot chart) without the long-gone `extensions` group:
 /// read nodes' `spec.unschedulable` and cordon them, drain (list, evict, delete pods),
 /// and read the DaemonSets that own pods (drain skips DaemonSet pods).
 fn cluster_role() -> ClusterRole {
-    ClusterRole {
-        metadata: meta::cluster_scoped(NAME, labels()),
-        rules: Some(vec![
+    rbac::cluster_role(
+        meta::cluster_scoped(NAME, labels()),
+        vec![
             rule(&[""], &["nodes"], &["get", "patch"]),
             rule(&[""], &["pods"], &["list", "delete", "get"]),
             rule(&["apps"], &["daemonsets"], &["get"]),
             rule(&[""], &["pods/eviction"], &["create"]),
-        ]),
-        ..Default::default()
-    }
+        ],
+    )
 }
 
 fn cluster_role_binding(ns: &str) -> ClusterRoleBinding {
-    ClusterRoleBinding {
-        metadata: meta::cluster_scoped(NAME, labels()),
-        role_ref: RoleRef {
-            api_group: "rbac.authorization.k8s.io".into(),
-            kind: "ClusterRole".into(),
-            name: NAME.into(),
-        },
-        subjects: Some(vec![subject(ns)]),
-    }
+    grant(ns).cluster_role_binding(meta::cluster_scoped(NAME, labels()))
 }
 
 /// The lock: kured writes `lock_annotation` on its own DaemonSet, and may update that one
 /// object only.
 fn role(ns: &str) -> Role {
-    let mut lock = rule(&["apps"], &["daemonsets"], &["update"]);
-    lock.resource_names = Some(vec![NAME.into()]);
-    Role { metadata: metadata(ns), rules: Some(vec![lock]) }
+    rbac::role(metadata(ns), vec![rule_named(&["apps"], &["daemonsets"], &[NAME], &["update"])])
 }
 
 fn role_binding(ns: &str) -> RoleBinding {
-    RoleBinding {
-        metadata: metadata(ns),
-        role_ref: RoleRef { api_group: "rbac.authorization.k8s.io".into(), kind: "Role".into(), name: NAME.into() },
-        subjects: Some(vec![subject(ns)]),
-    }
+    grant(ns).role_binding(metadata(ns))
 }
 
 /// kured's flags. Upstream's defaults are left out, except where runway's differ or the
@@ -320,7 +298,7 @@ fn args(p: &KuredParams, cx: &Context) -> Vec<String> {
 }
 
 fn security(p: &KuredParams) -> SecurityContext {
-    let seccomp = Some(SeccompProfile { type_: "RuntimeDefault".into(), ..Default::default() });
+    let seccomp = Some(runtime_default_seccomp());
     match p.reboot_method {
         // Signalling PID 1 needs root's uid (capabilities added to a non-root container
         // are not effective) and CAP_KILL, nothing else.
@@ -469,6 +447,7 @@ fn daemon_set(p: &KuredParams, cx: &Context, mut annotations: BTreeMap<String, S
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::common::testing;
     use crate::common::testing::{find, path_of};
     use crate::context::ServiceRef;
     use crate::stack::Stack;
@@ -485,9 +464,7 @@ mod tests {
     }
 
     fn with(f: impl FnOnce(&mut KuredParams)) -> KuredParams {
-        let mut p = KuredParams::default();
-        f(&mut p);
-        p
+        testing::with(f)
     }
 
     fn container(objects: &[Object]) -> serde_json::Value {

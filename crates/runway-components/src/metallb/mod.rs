@@ -42,11 +42,10 @@ use k8s_openapi::api::admissionregistration::v1::{
 use k8s_openapi::api::apps::v1::{DaemonSet, DaemonSetSpec, Deployment, DeploymentSpec};
 use k8s_openapi::api::core::v1::{
     Capabilities, ConfigMap, ConfigMapVolumeSource, Container, ContainerPort, EnvVar, EnvVarSource, HTTPGetAction,
-    ObjectFieldSelector, PodSecurityContext, PodSpec, PodTemplateSpec, Probe, SeccompProfile, Secret,
-    SecretVolumeSource, SecurityContext, Service, ServiceAccount, ServicePort, ServiceSpec, Toleration, Volume,
-    VolumeMount,
+    ObjectFieldSelector, PodSecurityContext, PodSpec, PodTemplateSpec, Probe, Secret, SecretVolumeSource,
+    SecurityContext, Service, ServiceAccount, ServiceSpec, Toleration, Volume, VolumeMount,
 };
-use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, PolicyRule, Role, RoleBinding, RoleRef, Subject};
+use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, PolicyRule, Role, RoleBinding};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
@@ -57,7 +56,10 @@ pub use self::crds::VENDORED;
 pub use self::params::{check_address, MetallbParams, DEFAULT_CONTROLLER_IMAGE, DEFAULT_SPEAKER_IMAGE};
 use crate::common::meta;
 use crate::common::metrics::{MetricsEndpoint, Scrape};
+use crate::common::pod::runtime_default_seccomp;
 use crate::common::pod::{container_security, pod_security, SECURITY_EXCEPTION_ANNOTATION};
+use crate::common::rbac::{self, rule, rule_named as named_rule, Grant, READ};
+use crate::common::service::tcp_port;
 use crate::component::{Component, ObjectDoc};
 use crate::context::{Context, Platform, Published};
 
@@ -235,20 +237,6 @@ fn strings(items: &[&str]) -> Vec<String> {
     items.iter().map(|s| (*s).to_string()).collect()
 }
 
-fn rule(groups: &[&str], resources: &[&str], verbs: &[&str]) -> PolicyRule {
-    PolicyRule {
-        api_groups: Some(strings(groups)),
-        resources: Some(strings(resources)),
-        verbs: strings(verbs),
-        ..Default::default()
-    }
-}
-
-fn named_rule(groups: &[&str], resources: &[&str], names: &[&str], verbs: &[&str]) -> PolicyRule {
-    PolicyRule { resource_names: Some(strings(names)), ..rule(groups, resources, verbs) }
-}
-
-const READ: &[&str] = &["get", "list", "watch"];
 const ALL_VERBS: &[&str] = &["create", "delete", "get", "list", "patch", "update", "watch"];
 /// The MetalLB resources the controller and speakers read.
 const METALLB_RESOURCES: &[&str] =
@@ -319,43 +307,24 @@ fn speaker_cluster_rules() -> Vec<PolicyRule> {
 
 fn service_account(name: &str, ns: &str) -> ServiceAccount {
     // Both watch the API: the token is mounted.
-    ServiceAccount {
-        metadata: meta::namespaced(name, ns, labels(name)),
-        automount_service_account_token: Some(true),
-        ..Default::default()
-    }
-}
-
-fn subject(name: &str, ns: &str) -> Subject {
-    Subject { kind: "ServiceAccount".into(), name: name.into(), namespace: Some(ns.into()), ..Default::default() }
-}
-
-fn role_ref(kind: &str, name: &str) -> RoleRef {
-    RoleRef { api_group: "rbac.authorization.k8s.io".into(), kind: kind.into(), name: name.into() }
+    rbac::service_account(meta::namespaced(name, ns, labels(name)), Some(true))
 }
 
 fn role(name: &str, ns: &str, rules: Vec<PolicyRule>) -> Role {
-    Role { metadata: meta::namespaced(name, ns, labels(name)), rules: Some(rules) }
+    rbac::role(meta::namespaced(name, ns, labels(name)), rules)
 }
 
 fn role_binding(name: &str, ns: &str) -> RoleBinding {
-    RoleBinding {
-        metadata: meta::namespaced(name, ns, labels(name)),
-        role_ref: role_ref("Role", name),
-        subjects: Some(vec![subject(name, ns)]),
-    }
+    Grant { role: name, service_account: name, namespace: ns }.role_binding(meta::namespaced(name, ns, labels(name)))
 }
 
 fn cluster_role(name: &str, owner: &str, rules: Vec<PolicyRule>) -> ClusterRole {
-    ClusterRole { metadata: meta::cluster_scoped(name, labels(owner)), rules: Some(rules), ..Default::default() }
+    rbac::cluster_role(meta::cluster_scoped(name, labels(owner)), rules)
 }
 
 fn cluster_role_binding(name: &str, sa: &str, ns: &str) -> ClusterRoleBinding {
-    ClusterRoleBinding {
-        metadata: meta::cluster_scoped(name, labels(sa)),
-        role_ref: role_ref("ClusterRole", name),
-        subjects: Some(vec![subject(sa, ns)]),
-    }
+    Grant { role: name, service_account: sa, namespace: ns }
+        .cluster_role_binding(meta::cluster_scoped(name, labels(sa)))
 }
 
 /// Upstream's `metallb-excludel2`: interfaces of container networking and virtual bridges,
@@ -397,13 +366,7 @@ fn webhook_service(ns: &str) -> Service {
         metadata: meta::namespaced(WEBHOOK_SERVICE, ns, labels(CONTROLLER)),
         spec: Some(ServiceSpec {
             selector: Some(meta::selector_labels(CONTROLLER)),
-            ports: Some(vec![ServicePort {
-                name: Some("webhook".into()),
-                port: 443,
-                target_port: Some(IntOrString::String("webhook-server".into())),
-                protocol: Some("TCP".into()),
-                ..Default::default()
-            }]),
+            ports: Some(vec![tcp_port("webhook", 443, "webhook-server")]),
             ..Default::default()
         }),
         ..Default::default()
@@ -602,7 +565,7 @@ fn speaker(p: &MetallbParams, ns: &str, mut annotations: BTreeMap<String, String
             run_as_user: Some(0),
             run_as_non_root: Some(false),
             capabilities: Some(Capabilities { add: Some(strings(&["NET_RAW"])), drop: Some(strings(&["ALL"])) }),
-            seccomp_profile: Some(SeccompProfile { type_: "RuntimeDefault".into(), ..Default::default() }),
+            seccomp_profile: Some(runtime_default_seccomp()),
             ..Default::default()
         }),
         volume_mounts: Some(vec![
@@ -633,7 +596,7 @@ fn speaker(p: &MetallbParams, ns: &str, mut annotations: BTreeMap<String, String
                     automount_service_account_token: Some(true),
                     host_network: Some(true),
                     security_context: Some(PodSecurityContext {
-                        seccomp_profile: Some(SeccompProfile { type_: "RuntimeDefault".into(), ..Default::default() }),
+                        seccomp_profile: Some(runtime_default_seccomp()),
                         ..Default::default()
                     }),
                     node_selector: linux(),

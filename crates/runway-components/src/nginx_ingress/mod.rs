@@ -74,13 +74,13 @@ use k8s_openapi::api::autoscaling::v2::{
     ResourceMetricSource,
 };
 use k8s_openapi::api::core::v1::{
-    Affinity, Capabilities, ConfigMap, Container, ContainerPort, EnvVar, EnvVarSource, ExecAction, HTTPGetAction,
-    Lifecycle, LifecycleHandler, ObjectFieldSelector, PodAffinityTerm, PodAntiAffinity, PodSpec, PodTemplateSpec,
-    Probe, Service, ServiceAccount, ServicePort, ServiceSpec, TopologySpreadConstraint, WeightedPodAffinityTerm,
+    Affinity, Capabilities, ConfigMap, Container, ContainerPort, EnvVar, ExecAction, HTTPGetAction, Lifecycle,
+    LifecycleHandler, PodSpec, PodTemplateSpec, Probe, Service, ServiceAccount, ServicePort, ServiceSpec,
+    TopologySpreadConstraint,
 };
-use k8s_openapi::api::networking::v1::{IngressClass, IngressClassSpec};
-use k8s_openapi::api::policy::v1::{PodDisruptionBudget, PodDisruptionBudgetSpec};
-use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, PolicyRule, Role, RoleBinding, RoleRef, Subject};
+use k8s_openapi::api::networking::v1::IngressClass;
+use k8s_openapi::api::policy::v1::PodDisruptionBudget;
+use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, Role, RoleBinding};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use runway_core::{Error, KeyPath, Object};
@@ -88,9 +88,15 @@ use runway_core::{Error, KeyPath, Object};
 pub use self::params::{
     DefaultBackendParams, NginxIngressParams, DEFAULT_BACKEND_IMAGE, DEFAULT_IMAGE, RESERVED_PORTS,
 };
+use crate::common::env::field_env;
+use crate::common::ingress_class::ingress_class as common_ingress_class;
 use crate::common::meta;
 use crate::common::metrics::{MetricsEndpoint, Scrape};
+use crate::common::pdb::{self, Budget};
 use crate::common::pod::{container_security, pod_security, SECURITY_EXCEPTION_ANNOTATION};
+use crate::common::pod::{spread_over_nodes, spread_over_zones};
+use crate::common::rbac::{self, rule, rule_named, Grant, READ};
+use crate::common::service::{load_balancer_metadata, tcp_port, PodService, ServiceKind};
 use crate::component::{Component, ObjectDoc};
 use crate::context::{Context, IngressController, IngressControllerRef, Platform, Published};
 
@@ -122,7 +128,6 @@ const NOBODY: i64 = 65534;
 /// Long enough for `/wait-shutdown` to let NGINX finish its requests (its
 /// `worker-shutdown-timeout` is 240s).
 const GRACE_PERIOD_SECONDS: i64 = 300;
-const IS_DEFAULT_CLASS_ANNOTATION: &str = "ingressclass.kubernetes.io/is-default-class";
 
 /// The NGINX ingress controller component.
 pub struct NginxIngress;
@@ -313,31 +318,16 @@ fn fq(ns: &str, name: &str) -> String {
     format!("{ns}/{name}")
 }
 
-fn rule(groups: &[&str], resources: &[&str], verbs: &[&str]) -> PolicyRule {
-    PolicyRule {
-        api_groups: Some(groups.iter().map(|g| g.to_string()).collect()),
-        resources: Some(resources.iter().map(|r| r.to_string()).collect()),
-        verbs: verbs.iter().map(|v| v.to_string()).collect(),
-        ..Default::default()
-    }
-}
-
-const READ: &[&str] = &["get", "list", "watch"];
-
 fn service_account(ns: &str) -> ServiceAccount {
-    ServiceAccount {
-        metadata: metadata(CONTROLLER_NAME, ns),
-        automount_service_account_token: Some(true),
-        ..Default::default()
-    }
+    rbac::service_account(metadata(CONTROLLER_NAME, ns), Some(true))
 }
 
 /// Upstream's ClusterRole (ingress-nginx v1.15 chart) with the `extensions` group of
 /// BKPR's gone: the controller watches every namespace's Ingresses and their backends.
 fn cluster_role() -> ClusterRole {
-    ClusterRole {
-        metadata: meta::cluster_scoped(CONTROLLER_NAME, labels(CONTROLLER_NAME)),
-        rules: Some(vec![
+    rbac::cluster_role(
+        meta::cluster_scoped(CONTROLLER_NAME, labels(CONTROLLER_NAME)),
+        vec![
             rule(&[""], &["configmaps", "endpoints", "nodes", "pods", "secrets", "namespaces"], &["list", "watch"]),
             rule(&["coordination.k8s.io"], &["leases"], &["list", "watch"]),
             rule(&[""], &["nodes"], &["get"]),
@@ -347,40 +337,25 @@ fn cluster_role() -> ClusterRole {
             rule(&["networking.k8s.io"], &["ingresses/status"], &["update"]),
             rule(&["networking.k8s.io"], &["ingressclasses"], READ),
             rule(&["discovery.k8s.io"], &["endpointslices"], READ),
-        ]),
-        ..Default::default()
-    }
+        ],
+    )
 }
 
-fn subject(ns: &str) -> Subject {
-    Subject {
-        kind: "ServiceAccount".into(),
-        name: CONTROLLER_NAME.into(),
-        namespace: Some(ns.into()),
-        ..Default::default()
-    }
+fn grant(ns: &str) -> Grant<'_> {
+    Grant { role: CONTROLLER_NAME, service_account: CONTROLLER_NAME, namespace: ns }
 }
 
 fn cluster_role_binding(ns: &str) -> ClusterRoleBinding {
-    ClusterRoleBinding {
-        metadata: meta::cluster_scoped(CONTROLLER_NAME, labels(CONTROLLER_NAME)),
-        role_ref: RoleRef {
-            api_group: "rbac.authorization.k8s.io".into(),
-            kind: "ClusterRole".into(),
-            name: CONTROLLER_NAME.into(),
-        },
-        subjects: Some(vec![subject(ns)]),
-    }
+    grant(ns).cluster_role_binding(meta::cluster_scoped(CONTROLLER_NAME, labels(CONTROLLER_NAME)))
 }
 
 /// Upstream's Role: its namespace's objects, and the leader-election Lease by name (it
 /// may create Leases, but update only its own).
 fn role(ns: &str, class: &str) -> Role {
-    let mut lease = rule(&["coordination.k8s.io"], &["leases"], &["get", "update"]);
-    lease.resource_names = Some(vec![election_id(class)]);
-    Role {
-        metadata: metadata(CONTROLLER_NAME, ns),
-        rules: Some(vec![
+    let lease = rule_named(&["coordination.k8s.io"], &["leases"], &[election_id(class).as_str()], &["get", "update"]);
+    rbac::role(
+        metadata(CONTROLLER_NAME, ns),
+        vec![
             rule(&[""], &["namespaces"], &["get"]),
             rule(&[""], &["configmaps", "pods", "secrets", "endpoints"], READ),
             rule(&[""], &["services"], READ),
@@ -391,20 +366,12 @@ fn role(ns: &str, class: &str) -> Role {
             rule(&["coordination.k8s.io"], &["leases"], &["create"]),
             rule(&[""], &["events"], &["create", "patch"]),
             rule(&["discovery.k8s.io"], &["endpointslices"], READ),
-        ]),
-    }
+        ],
+    )
 }
 
 fn role_binding(ns: &str) -> RoleBinding {
-    RoleBinding {
-        metadata: metadata(CONTROLLER_NAME, ns),
-        role_ref: RoleRef {
-            api_group: "rbac.authorization.k8s.io".into(),
-            kind: "Role".into(),
-            name: CONTROLLER_NAME.into(),
-        },
-        subjects: Some(vec![subject(ns)]),
-    }
+    grant(ns).role_binding(metadata(CONTROLLER_NAME, ns))
 }
 
 /// BKPR's settings: a 15s connect timeout, IPv6 on, HSTS, and no external auth for the
@@ -448,27 +415,10 @@ fn stream_ports(p: &NginxIngressParams) -> Vec<(String, i32, &'static str)> {
 }
 
 fn load_balancer(p: &NginxIngressParams, cx: &Context) -> Service {
-    let mut metadata = metadata(SERVICE_NAME, cx.namespace());
-    if !cx.platform.load_balancer_annotations.is_empty() {
-        metadata.annotations = Some(cx.platform.load_balancer_annotations.clone());
-    }
+    let metadata = load_balancer_metadata(metadata(SERVICE_NAME, cx.namespace()), cx);
     let mut ports = vec![
-        ServicePort {
-            name: Some("http".into()),
-            port: 80,
-            target_port: Some(IntOrString::String("http".into())),
-            protocol: Some("TCP".into()),
-            app_protocol: Some("http".into()),
-            ..Default::default()
-        },
-        ServicePort {
-            name: Some("https".into()),
-            port: 443,
-            target_port: Some(IntOrString::String("https".into())),
-            protocol: Some("TCP".into()),
-            app_protocol: Some("https".into()),
-            ..Default::default()
-        },
+        ServicePort { app_protocol: Some("http".into()), ..tcp_port("http", 80, "http") },
+        ServicePort { app_protocol: Some("https".into()), ..tcp_port("https", 443, "https") },
     ];
     for (name, number, protocol) in stream_ports(p) {
         ports.push(ServicePort {
@@ -494,33 +444,12 @@ fn load_balancer(p: &NginxIngressParams, cx: &Context) -> Service {
 }
 
 fn default_backend_service(ns: &str) -> Service {
-    Service {
-        metadata: metadata(DEFAULT_BACKEND_NAME, ns),
-        spec: Some(ServiceSpec {
-            type_: Some("ClusterIP".into()),
-            selector: Some(meta::selector_labels(DEFAULT_BACKEND_NAME)),
-            ports: Some(vec![ServicePort {
-                name: Some("http".into()),
-                port: 80,
-                target_port: Some(IntOrString::String("http".into())),
-                protocol: Some("TCP".into()),
-                ..Default::default()
-            }]),
-            ..Default::default()
-        }),
-        ..Default::default()
+    PodService {
+        kind: ServiceKind::ClusterIp,
+        selector: meta::selector_labels(DEFAULT_BACKEND_NAME),
+        ports: vec![tcp_port("http", 80, "http")],
     }
-}
-
-fn field_env(name: &str, path: &str) -> EnvVar {
-    EnvVar {
-        name: name.into(),
-        value_from: Some(EnvVarSource {
-            field_ref: Some(ObjectFieldSelector { api_version: Some("v1".into()), field_path: path.into() }),
-            ..Default::default()
-        }),
-        ..Default::default()
-    }
+    .build(metadata(DEFAULT_BACKEND_NAME, ns))
 }
 
 fn healthz_probe(port: IntOrString, failure_threshold: i32) -> Probe {
@@ -632,27 +561,8 @@ fn pod_annotations(cx: &Context) -> BTreeMap<String, String> {
 /// Prefer spreading over nodes (BKPR's `weakNodeDiversity`) and zones: a node or zone
 /// going down takes only part of the ingress capacity with it.
 fn spread(selector: &LabelSelector, cx: &Context) -> (Affinity, Vec<TopologySpreadConstraint>) {
-    let affinity = Affinity {
-        pod_anti_affinity: Some(PodAntiAffinity {
-            preferred_during_scheduling_ignored_during_execution: Some(vec![WeightedPodAffinityTerm {
-                weight: 100,
-                pod_affinity_term: PodAffinityTerm {
-                    label_selector: Some(selector.clone()),
-                    topology_key: "kubernetes.io/hostname".into(),
-                    ..Default::default()
-                },
-            }]),
-            ..Default::default()
-        }),
-        ..Default::default()
-    };
-    let zones = vec![TopologySpreadConstraint {
-        max_skew: 1,
-        topology_key: cx.platform.zone_label.clone(),
-        when_unsatisfiable: "ScheduleAnyway".into(),
-        label_selector: Some(selector.clone()),
-        ..Default::default()
-    }];
+    let affinity = spread_over_nodes(selector, 100);
+    let zones = vec![spread_over_zones(selector, &cx.platform.zone_label)];
     (affinity, zones)
 }
 
@@ -789,31 +699,21 @@ fn autoscaler(p: &NginxIngressParams, ns: &str) -> HorizontalPodAutoscaler {
 
 /// BKPR's budget: all controllers but one stay up during voluntary disruptions.
 fn disruption_budget(p: &NginxIngressParams, ns: &str) -> PodDisruptionBudget {
-    PodDisruptionBudget {
-        metadata: metadata(CONTROLLER_NAME, ns),
-        spec: Some(PodDisruptionBudgetSpec {
-            min_available: Some(IntOrString::Int(p.replicas as i32 - 1)),
-            selector: Some(meta::selector(meta::selector_labels(CONTROLLER_NAME))),
-            ..Default::default()
-        }),
-        ..Default::default()
-    }
+    pdb::disruption_budget(
+        metadata(CONTROLLER_NAME, ns),
+        Budget::MinAvailable(p.replicas as i32 - 1),
+        meta::selector(meta::selector_labels(CONTROLLER_NAME)),
+    )
 }
 
 fn ingress_class(p: &NginxIngressParams, class: &str) -> IngressClass {
-    let mut metadata = meta::cluster_scoped(class, labels(CONTROLLER_NAME));
-    if p.default_class {
-        metadata.annotations = Some(BTreeMap::from([(IS_DEFAULT_CLASS_ANNOTATION.to_string(), "true".to_string())]));
-    }
-    IngressClass {
-        metadata,
-        spec: Some(IngressClassSpec { controller: Some(CONTROLLER_CLASS.into()), parameters: None }),
-    }
+    common_ingress_class(meta::cluster_scoped(class, labels(CONTROLLER_NAME)), CONTROLLER_CLASS, p.default_class)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::common::testing;
     use crate::common::testing::find;
     use crate::render::RenderOptions;
     use crate::stack::Stack;
@@ -833,9 +733,7 @@ mod tests {
     }
 
     fn with(f: impl FnOnce(&mut NginxIngressParams)) -> NginxIngressParams {
-        let mut p = NginxIngressParams::default();
-        f(&mut p);
-        p
+        testing::with(f)
     }
 
     fn path_of(p: &NginxIngressParams) -> String {

@@ -50,16 +50,17 @@ use k8s_openapi::api::core::v1::{
     ObjectFieldSelector, PodSecurityContext, PodSpec, PodTemplateSpec, Probe, SecurityContext, ServiceAccount,
     Toleration, Volume, VolumeMount,
 };
-use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, PolicyRule, RoleRef, Subject};
+use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use runway_core::{Error, Object};
-use sha2::{Digest, Sha256};
 
 pub use self::params::{ContainerRuntime, NodeProblemDetectorParams, DEFAULT_IMAGE};
+use crate::common::checksum::named_sha256;
 use crate::common::meta;
 use crate::common::metrics::{MetricsEndpoint, Scrape};
 use crate::common::pod::{container_port, SECURITY_EXCEPTION_ANNOTATION};
+use crate::common::rbac::{self, rule, Grant};
 use crate::component::{Component, ObjectDoc};
 use crate::context::{Context, Published};
 
@@ -193,46 +194,24 @@ fn metadata(name: &str, ns: &str) -> ObjectMeta {
 }
 
 fn service_account(ns: &str) -> ServiceAccount {
-    ServiceAccount { metadata: metadata(NAME, ns), automount_service_account_token: Some(true), ..Default::default() }
-}
-
-fn rule(groups: &[&str], resources: &[&str], verbs: &[&str]) -> PolicyRule {
-    PolicyRule {
-        api_groups: Some(groups.iter().map(|g| g.to_string()).collect()),
-        resources: Some(resources.iter().map(|r| r.to_string()).collect()),
-        verbs: verbs.iter().map(|v| v.to_string()).collect(),
-        ..Default::default()
-    }
+    rbac::service_account(metadata(NAME, ns), Some(true))
 }
 
 /// The rules of Kubernetes' bootstrap ClusterRole `system:node-problem-detector`.
 fn cluster_role() -> ClusterRole {
-    ClusterRole {
-        metadata: meta::cluster_scoped(NAME, labels(NAME)),
-        rules: Some(vec![
+    rbac::cluster_role(
+        meta::cluster_scoped(NAME, labels(NAME)),
+        vec![
             rule(&[""], &["nodes"], &["get"]),
             rule(&[""], &["nodes/status"], &["patch"]),
             rule(&["", "events.k8s.io"], &["events"], &["create", "patch", "update"]),
-        ]),
-        ..Default::default()
-    }
+        ],
+    )
 }
 
 fn cluster_role_binding(ns: &str) -> ClusterRoleBinding {
-    ClusterRoleBinding {
-        metadata: meta::cluster_scoped(NAME, labels(NAME)),
-        role_ref: RoleRef {
-            api_group: "rbac.authorization.k8s.io".into(),
-            kind: "ClusterRole".into(),
-            name: NAME.into(),
-        },
-        subjects: Some(vec![Subject {
-            kind: "ServiceAccount".into(),
-            name: NAME.into(),
-            namespace: Some(ns.into()),
-            ..Default::default()
-        }]),
-    }
+    Grant { role: NAME, service_account: NAME, namespace: ns }
+        .cluster_role_binding(meta::cluster_scoped(NAME, labels(NAME)))
 }
 
 fn config_map(ns: &str, files: &[(&str, &str)]) -> ConfigMap {
@@ -244,14 +223,7 @@ fn config_map(ns: &str, files: &[(&str, &str)]) -> ConfigMap {
 }
 
 fn checksum(files: &[(&str, &str)]) -> String {
-    let mut h = Sha256::new();
-    for (name, text) in files {
-        h.update(name.as_bytes());
-        h.update([0]);
-        h.update(text.as_bytes());
-        h.update([0]);
-    }
-    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    named_sha256(files.iter().copied())
 }
 
 fn host_path(name: &str, path: &str, type_: &str) -> Volume {
@@ -402,6 +374,7 @@ fn daemon_set(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::common::testing;
     use crate::common::testing::{find, path_of};
     use crate::stack::Stack;
 
@@ -410,9 +383,7 @@ mod tests {
     }
 
     fn with(f: impl FnOnce(&mut NodeProblemDetectorParams)) -> NodeProblemDetectorParams {
-        let mut p = NodeProblemDetectorParams::default();
-        f(&mut p);
-        p
+        testing::with(f)
     }
 
     fn container(objects: &[Object]) -> serde_json::Value {

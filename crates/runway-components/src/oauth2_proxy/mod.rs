@@ -50,11 +50,8 @@ use k8s_openapi::api::autoscaling::v2::{
     CrossVersionObjectReference, HorizontalPodAutoscaler, HorizontalPodAutoscalerSpec, MetricSpec, MetricTarget,
     ResourceMetricSource,
 };
-use k8s_openapi::api::core::v1::{
-    Affinity, Container, EnvVar, EnvVarSource, HTTPGetAction, PodAffinityTerm, PodAntiAffinity, PodSpec,
-    PodTemplateSpec, Probe, Secret, SecretKeySelector, Service, ServicePort, ServiceSpec, WeightedPodAffinityTerm,
-};
-use k8s_openapi::api::policy::v1::{PodDisruptionBudget, PodDisruptionBudgetSpec};
+use k8s_openapi::api::core::v1::{Container, EnvVar, HTTPGetAction, PodSpec, PodTemplateSpec, Probe, Secret, Service};
+use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use k8s_openapi::ByteString;
@@ -62,11 +59,15 @@ use runway_core::refs::ExternalRef;
 use runway_core::{Error, KeyPath, Object};
 
 pub use self::params::{check_secrets, Oauth2ProxyParams, DEFAULT_IMAGE, SECRET_KEYS};
+use crate::common::env;
 use crate::common::ingress::{ui_ingress, BackendNeeds, IngressSpecFor};
 use crate::common::meta;
 use crate::common::metrics::{MetricsEndpoint, Scrape};
+use crate::common::pdb::{self, Budget};
 use crate::common::pod::container_port as port;
+use crate::common::pod::spread_over_nodes;
 use crate::common::pod::{container_security, pod_security};
+use crate::common::service::{tcp_port, PodService, ServiceKind};
 use crate::component::{Component, ObjectDoc};
 use crate::context::{AuthRef, Context, Published, ServiceRef};
 
@@ -272,33 +273,17 @@ fn secret(values: &BTreeMap<String, String>, ns: &str) -> Secret {
 }
 
 fn service(ns: &str) -> Service {
-    Service {
-        metadata: meta::namespaced(NAME, ns, labels()),
-        spec: Some(ServiceSpec {
-            type_: Some("ClusterIP".into()),
-            selector: Some(meta::selector_labels(NAME)),
-            ports: Some(vec![ServicePort {
-                name: Some("http".into()),
-                port: HTTP_PORT,
-                protocol: Some("TCP".into()),
-                target_port: Some(IntOrString::String("http".into())),
-                ..Default::default()
-            }]),
-            ..Default::default()
-        }),
-        ..Default::default()
+    PodService {
+        kind: ServiceKind::ClusterIp,
+        selector: meta::selector_labels(NAME),
+        ports: vec![tcp_port("http", HTTP_PORT, "http")],
     }
+    .build(meta::namespaced(NAME, ns, labels()))
 }
 
+/// `name` from the key `key` of the Secret `oauth2-proxy`.
 fn secret_env(name: &str, key: &str) -> EnvVar {
-    EnvVar {
-        name: name.into(),
-        value_from: Some(EnvVarSource {
-            secret_key_ref: Some(SecretKeySelector { name: NAME.into(), key: key.into(), optional: None }),
-            ..Default::default()
-        }),
-        ..Default::default()
-    }
+    env::secret_env(name, NAME, key)
 }
 
 fn http_probe(path: &str) -> Probe {
@@ -387,20 +372,7 @@ fn deployment(
                     enable_service_links: Some(false),
                     security_context: Some(pod_security(UID, UID, UID)),
                     // BKPR's weak node diversity: spread over nodes when possible.
-                    affinity: Some(Affinity {
-                        pod_anti_affinity: Some(PodAntiAffinity {
-                            preferred_during_scheduling_ignored_during_execution: Some(vec![WeightedPodAffinityTerm {
-                                weight: 70,
-                                pod_affinity_term: PodAffinityTerm {
-                                    label_selector: Some(selector),
-                                    topology_key: "kubernetes.io/hostname".into(),
-                                    ..Default::default()
-                                },
-                            }]),
-                            ..Default::default()
-                        }),
-                        ..Default::default()
-                    }),
+                    affinity: Some(spread_over_nodes(&selector, 70)),
                     containers: vec![container(p, host, zone, provider_args)],
                     ..Default::default()
                 }),
@@ -443,15 +415,11 @@ fn autoscaler(p: &Oauth2ProxyParams, ns: &str) -> HorizontalPodAutoscaler {
 }
 
 fn disruption_budget(ns: &str) -> PodDisruptionBudget {
-    PodDisruptionBudget {
-        metadata: meta::namespaced(NAME, ns, labels()),
-        spec: Some(PodDisruptionBudgetSpec {
-            max_unavailable: Some(IntOrString::Int(1)),
-            selector: Some(meta::selector(meta::selector_labels(NAME))),
-            ..Default::default()
-        }),
-        ..Default::default()
-    }
+    pdb::disruption_budget(
+        meta::namespaced(NAME, ns, labels()),
+        Budget::MaxUnavailable(1),
+        meta::selector(meta::selector_labels(NAME)),
+    )
 }
 
 #[cfg(test)]

@@ -92,14 +92,12 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec, StatefulSet, StatefulSetSpec, StatefulSetUpdateStrategy};
 use k8s_openapi::api::core::v1::{
-    Affinity, Capabilities, ConfigMap, ConfigMapVolumeSource, Container, ContainerPort, EmptyDirVolumeSource, EnvVar,
-    EnvVarSource, ExecAction, HTTPGetAction, KeyToPath, ObjectFieldSelector, PersistentVolumeClaim,
-    PersistentVolumeClaimSpec, PodAffinityTerm, PodAntiAffinity, PodSpec, PodTemplateSpec, Probe, Secret,
-    SecretKeySelector, Service, ServiceAccount, ServicePort, ServiceSpec, TCPSocketAction, Volume, VolumeMount,
-    VolumeResourceRequirements, WeightedPodAffinityTerm,
+    Capabilities, ConfigMap, ConfigMapVolumeSource, Container, ContainerPort, EmptyDirVolumeSource, ExecAction,
+    HTTPGetAction, KeyToPath, PodSpec, PodTemplateSpec, Probe, Secret, Service, ServiceAccount, ServicePort,
+    ServiceSpec, TCPSocketAction, Volume, VolumeMount,
 };
-use k8s_openapi::api::policy::v1::{PodDisruptionBudget, PodDisruptionBudgetSpec};
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
+use k8s_openapi::api::policy::v1::PodDisruptionBudget;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use k8s_openapi::ByteString;
 use runway_core::refs::ExternalRef;
@@ -112,9 +110,16 @@ pub use self::params::{
     given_secrets, GaleraParams, PowerdnsParams, DEFAULT_EXPORTER_IMAGE, DEFAULT_GALERA_IMAGE, DEFAULT_IMAGE,
     GALERA_SECRET_KEYS, SECRET_KEYS,
 };
+use crate::common::env::{field_env, secret_env, value_env};
 use crate::common::meta;
 use crate::common::metrics::{MetricsEndpoint, Scrape};
+use crate::common::pdb::{self, Budget};
+use crate::common::pod::spread_over_nodes;
 use crate::common::pod::{container_security, pod_security, Resources, SECURITY_EXCEPTION_ANNOTATION};
+use crate::common::pod::{mount, read_only_mount};
+use crate::common::rbac;
+use crate::common::service::{load_balancer_metadata, tcp_port, PodService, ServiceKind};
+use crate::common::storage::ClaimTemplate;
 use crate::common::template::render_template;
 use crate::component::{Component, ObjectDoc};
 use crate::context::Context;
@@ -549,27 +554,18 @@ fn dns_ports() -> Vec<ServicePort> {
 fn pdns_service(ns: &str) -> Service {
     let mut ports = vec![service_port("api", API_PORT, "api", "TCP")];
     ports.extend(dns_ports());
-    Service {
-        metadata: meta::namespaced(NAME, ns, labels()),
-        spec: Some(ServiceSpec {
-            type_: Some("ClusterIP".into()),
-            selector: Some(meta::selector_labels(NAME)),
-            ports: Some(ports),
-            ..Default::default()
-        }),
-        ..Default::default()
-    }
+    PodService { kind: ServiceKind::ClusterIp, selector: meta::selector_labels(NAME), ports }.build(meta::namespaced(
+        NAME,
+        ns,
+        labels(),
+    ))
 }
 
 /// DNS for the site's resolvers, through the platform's load balancer. The API is not on
 /// it: only external-dns, in the cluster, writes records.
 fn dns_service(cx: &Context) -> Service {
-    let mut metadata = meta::namespaced(DNS_SERVICE, cx.namespace(), labels());
-    if !cx.platform.load_balancer_annotations.is_empty() {
-        metadata.annotations = Some(cx.platform.load_balancer_annotations.clone());
-    }
     Service {
-        metadata,
+        metadata: load_balancer_metadata(meta::namespaced(DNS_SERVICE, cx.namespace(), labels()), cx),
         spec: Some(ServiceSpec {
             type_: Some("LoadBalancer".into()),
             selector: Some(meta::selector_labels(NAME)),
@@ -581,15 +577,11 @@ fn dns_service(cx: &Context) -> Service {
 }
 
 fn pdns_disruption_budget(ns: &str) -> PodDisruptionBudget {
-    PodDisruptionBudget {
-        metadata: meta::namespaced(NAME, ns, labels()),
-        spec: Some(PodDisruptionBudgetSpec {
-            max_unavailable: Some(IntOrString::Int(1)),
-            selector: Some(meta::selector(meta::selector_labels(NAME))),
-            ..Default::default()
-        }),
-        ..Default::default()
-    }
+    pdb::disruption_budget(
+        meta::namespaced(NAME, ns, labels()),
+        Budget::MaxUnavailable(1),
+        meta::selector(meta::selector_labels(NAME)),
+    )
 }
 
 fn port(name: &str, port: i32, protocol: &str) -> ContainerPort {
@@ -597,15 +589,6 @@ fn port(name: &str, port: i32, protocol: &str) -> ContainerPort {
         name: Some(name.into()),
         container_port: port,
         protocol: Some(protocol.into()),
-        ..Default::default()
-    }
-}
-
-fn mount(name: &str, path: &str, read_only: bool) -> VolumeMount {
-    VolumeMount {
-        name: name.into(),
-        mount_path: path.into(),
-        read_only: read_only.then_some(true),
         ..Default::default()
     }
 }
@@ -635,21 +618,6 @@ fn config_map_volume(name: &str, config_map: &str, items: Option<Vec<(&str, i32)
     }
 }
 
-fn secret_env(name: &str, secret: &str, key: &str) -> EnvVar {
-    EnvVar {
-        name: name.into(),
-        value_from: Some(EnvVarSource {
-            secret_key_ref: Some(SecretKeySelector { name: secret.into(), key: key.into(), optional: None }),
-            ..Default::default()
-        }),
-        ..Default::default()
-    }
-}
-
-fn value_env(name: &str, value: &str) -> EnvVar {
-    EnvVar { name: name.into(), value: Some(value.into()), ..Default::default() }
-}
-
 fn exec_probe(script: &str, period: i32, failures: i32) -> Probe {
     Probe {
         exec: Some(ExecAction { command: Some(vec!["bash".into(), "-c".into(), script.into()]) }),
@@ -672,23 +640,6 @@ fn tcp_probe(port: &str, period: i32, failures: i32) -> Probe {
 
 fn small_resources() -> Resources {
     Resources::new("10m", "32Mi", None, "64Mi")
-}
-
-fn spread_over_nodes(selector: &LabelSelector) -> Affinity {
-    Affinity {
-        pod_anti_affinity: Some(PodAntiAffinity {
-            preferred_during_scheduling_ignored_during_execution: Some(vec![WeightedPodAffinityTerm {
-                weight: 100,
-                pod_affinity_term: PodAffinityTerm {
-                    label_selector: Some(selector.clone()),
-                    topology_key: "kubernetes.io/hostname".into(),
-                    ..Default::default()
-                },
-            }]),
-            ..Default::default()
-        }),
-        ..Default::default()
-    }
 }
 
 fn pdns_container(p: &PowerdnsParams) -> Container {
@@ -716,9 +667,9 @@ fn pdns_container(p: &PowerdnsParams) -> Container {
         resources: Some(p.resources.to_k8s()),
         security_context: Some(security),
         volume_mounts: Some(vec![
-            mount("config", PDNS_CONFIG_DIR, true),
-            mount("secrets", PDNS_SECRETS_DIR, true),
-            mount("run", PDNS_SOCKET_DIR, false),
+            read_only_mount("config", PDNS_CONFIG_DIR),
+            read_only_mount("secrets", PDNS_SECRETS_DIR),
+            mount("run", PDNS_SOCKET_DIR),
         ]),
         readiness_probe: Some(Probe {
             http_get: Some(HTTPGetAction {
@@ -749,9 +700,9 @@ fn prepare_container(p: &PowerdnsParams) -> Container {
         resources: Some(small_resources().to_k8s()),
         security_context: Some(container_security(true)),
         volume_mounts: Some(vec![
-            mount("scripts", "/scripts", true),
-            mount("secrets", PDNS_SECRETS_DIR, false),
-            mount("schema", SCHEMA_DIR, false),
+            read_only_mount("scripts", "/scripts"),
+            mount("secrets", PDNS_SECRETS_DIR),
+            mount("schema", SCHEMA_DIR),
         ]),
         ..Default::default()
     }
@@ -768,7 +719,7 @@ fn setup_db_container(p: &PowerdnsParams) -> Container {
         ]),
         resources: Some(Resources::new("10m", "64Mi", None, "128Mi").to_k8s()),
         security_context: Some(container_security(true)),
-        volume_mounts: Some(vec![mount("scripts", "/scripts", true), mount("schema", SCHEMA_DIR, true)]),
+        volume_mounts: Some(vec![read_only_mount("scripts", "/scripts"), read_only_mount("schema", SCHEMA_DIR)]),
         ..Default::default()
     }
 }
@@ -813,7 +764,7 @@ fn pdns_deployment(p: &PowerdnsParams, cx: &Context, checksum: &str) -> Deployme
         automount_service_account_token: Some(false),
         security_context: Some(pod_security(PDNS_UID, PDNS_UID, PDNS_UID)),
         termination_grace_period_seconds: Some(30),
-        affinity: Some(spread_over_nodes(&selector)),
+        affinity: Some(spread_over_nodes(&selector, 100)),
         init_containers: Some(vec![prepare_container(p), setup_db_container(p)]),
         containers: vec![pdns_container(p)],
         volumes: Some(vec![
@@ -848,61 +799,41 @@ fn pdns_deployment(p: &PowerdnsParams, cx: &Context, checksum: &str) -> Deployme
 /// No API token: the nodes find each other through DNS (BKPR's Bitnami image read
 /// endpoints, which needed a Role).
 fn galera_service_account(ns: &str) -> ServiceAccount {
-    ServiceAccount {
-        metadata: meta::namespaced(GALERA, ns, galera_labels()),
-        automount_service_account_token: Some(false),
-        ..Default::default()
-    }
+    rbac::service_account(meta::namespaced(GALERA, ns, galera_labels()), Some(false))
 }
 
 /// BKPR's `mariadb-galera` Service: MySQL on the synced nodes, and the exporter.
 fn galera_service(ns: &str) -> Service {
-    Service {
-        metadata: meta::namespaced(GALERA, ns, galera_labels()),
-        spec: Some(ServiceSpec {
-            type_: Some("ClusterIP".into()),
-            selector: Some(meta::selector_labels(GALERA)),
-            ports: Some(vec![
-                service_port("mysql", MYSQL_PORT, "mysql", "TCP"),
-                service_port("metrics", EXPORTER_PORT, "metrics", "TCP"),
-            ]),
-            ..Default::default()
-        }),
-        ..Default::default()
+    PodService {
+        kind: ServiceKind::ClusterIp,
+        selector: meta::selector_labels(GALERA),
+        ports: vec![tcp_port("mysql", MYSQL_PORT, "mysql"), tcp_port("metrics", EXPORTER_PORT, "metrics")],
     }
+    .build(meta::namespaced(GALERA, ns, galera_labels()))
 }
 
 /// BKPR's headless Service: every node's DNS name, before it is ready (nodes must reach
 /// each other to become ready).
 fn galera_headless_service(ns: &str) -> Service {
-    Service {
-        metadata: meta::namespaced(GALERA_HEADLESS, ns, galera_labels()),
-        spec: Some(ServiceSpec {
-            cluster_ip: Some("None".into()),
-            publish_not_ready_addresses: Some(true),
-            selector: Some(meta::selector_labels(GALERA)),
-            ports: Some(vec![
-                service_port("galera", GALERA_PORT, "galera", "TCP"),
-                service_port("ist", IST_PORT, "ist", "TCP"),
-                service_port("sst", SST_PORT, "sst", "TCP"),
-            ]),
-            ..Default::default()
-        }),
-        ..Default::default()
+    PodService {
+        kind: ServiceKind::HeadlessPublishingNotReady,
+        selector: meta::selector_labels(GALERA),
+        ports: vec![
+            tcp_port("galera", GALERA_PORT, "galera"),
+            tcp_port("ist", IST_PORT, "ist"),
+            tcp_port("sst", SST_PORT, "sst"),
+        ],
     }
+    .build(meta::namespaced(GALERA_HEADLESS, ns, galera_labels()))
 }
 
 /// A majority of the nodes stays up through drains: losing it stops every write.
 fn galera_disruption_budget(p: &PowerdnsParams, ns: &str) -> PodDisruptionBudget {
-    PodDisruptionBudget {
-        metadata: meta::namespaced(GALERA, ns, galera_labels()),
-        spec: Some(PodDisruptionBudgetSpec {
-            min_available: Some(IntOrString::Int((p.galera.replicas / 2 + 1) as i32)),
-            selector: Some(meta::selector(meta::selector_labels(GALERA))),
-            ..Default::default()
-        }),
-        ..Default::default()
-    }
+    pdb::disruption_budget(
+        meta::namespaced(GALERA, ns, galera_labels()),
+        Budget::MinAvailable((p.galera.replicas / 2 + 1) as i32),
+        meta::selector(meta::selector_labels(GALERA)),
+    )
 }
 
 fn mariadb_container(p: &PowerdnsParams) -> Container {
@@ -912,17 +843,7 @@ fn mariadb_container(p: &PowerdnsParams) -> Container {
         image: Some(p.galera.image.clone()),
         command: Some(vec!["bash".into(), "/scripts/galera.sh".into()]),
         env: Some(vec![
-            EnvVar {
-                name: "POD_IP".into(),
-                value_from: Some(EnvVarSource {
-                    field_ref: Some(ObjectFieldSelector {
-                        api_version: Some("v1".into()),
-                        field_path: "status.podIP".into(),
-                    }),
-                    ..Default::default()
-                }),
-                ..Default::default()
-            },
+            field_env("POD_IP", "status.podIP"),
             secret_env("MARIADB_ROOT_PASSWORD", GALERA, "root_password"),
             secret_env("MARIADB_MARIABACKUP_PASSWORD", GALERA, "mariabackup_password"),
             // PowerDNS needs no time zone tables, and the image upgrades the system
@@ -939,7 +860,7 @@ fn mariadb_container(p: &PowerdnsParams) -> Container {
         resources: Some(p.galera.resources.to_k8s()),
         security_context: Some(container_security(true)),
         volume_mounts: Some(vec![
-            mount("data", MYSQL_HOME, false),
+            mount("data", MYSQL_HOME),
             VolumeMount {
                 name: "config".into(),
                 mount_path: "/etc/mysql/conf.d/my.cnf".into(),
@@ -947,11 +868,11 @@ fn mariadb_container(p: &PowerdnsParams) -> Container {
                 read_only: Some(true),
                 ..Default::default()
             },
-            mount("scripts", "/scripts", true),
-            mount("initdb", "/docker-entrypoint-initdb.d", true),
-            mount("runtime", MYSQL_RUNTIME_DIR, false),
-            mount("run", "/run/mysqld", false),
-            mount("tmp", "/tmp", false),
+            read_only_mount("scripts", "/scripts"),
+            read_only_mount("initdb", "/docker-entrypoint-initdb.d"),
+            mount("runtime", MYSQL_RUNTIME_DIR),
+            mount("run", "/run/mysqld"),
+            mount("tmp", "/tmp"),
         ]),
         // Waiting for peers, initializing, and a full state transfer of a large database
         // all come before the server answers: half an hour before liveness counts.
@@ -990,7 +911,7 @@ fn galera_stateful_set(p: &PowerdnsParams, cx: &Context, checksum: &str) -> Stat
         security_context: Some(pod_security(MYSQL_UID, MYSQL_UID, MYSQL_UID)),
         // Time to leave the cluster cleanly, so the last node out may bootstrap it again.
         termination_grace_period_seconds: Some(120),
-        affinity: Some(spread_over_nodes(&selector)),
+        affinity: Some(spread_over_nodes(&selector, 100)),
         containers: vec![mariadb_container(p), exporter_container(p)],
         volumes: Some(vec![
             config_map_volume("config", GALERA, None),
@@ -1032,19 +953,13 @@ fn galera_stateful_set(p: &PowerdnsParams, cx: &Context, checksum: &str) -> Stat
                 }),
                 spec: Some(pod),
             },
-            volume_claim_templates: Some(vec![PersistentVolumeClaim {
-                metadata: ObjectMeta { name: Some("data".into()), ..Default::default() },
-                spec: Some(PersistentVolumeClaimSpec {
-                    access_modes: Some(vec!["ReadWriteOnce".into()]),
-                    storage_class_name: cx.storage_class().map(str::to_string),
-                    resources: Some(VolumeResourceRequirements {
-                        requests: Some(BTreeMap::from([("storage".to_string(), p.galera.storage.to_k8s())])),
-                        ..Default::default()
-                    }),
-                    ..Default::default()
-                }),
-                ..Default::default()
-            }]),
+            volume_claim_templates: Some(vec![ClaimTemplate {
+                name: "data",
+                size: &p.galera.storage,
+                storage_class: cx.storage_class(),
+                name_label: false,
+            }
+            .build()]),
             ..Default::default()
         }),
         ..Default::default()
@@ -1054,6 +969,7 @@ fn galera_stateful_set(p: &PowerdnsParams, cx: &Context, checksum: &str) -> Stat
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::common::testing;
     use crate::common::testing::{find, path_of};
     use crate::external_dns::ExternalDns;
     use crate::stack::Stack;
@@ -1069,9 +985,7 @@ mod tests {
     }
 
     fn with(f: impl FnOnce(&mut PowerdnsParams)) -> PowerdnsParams {
-        let mut p = PowerdnsParams::default();
-        f(&mut p);
-        p
+        testing::with(f)
     }
 
     fn data<'a>(objects: &'a [Object], key: &str, file: &str) -> &'a str {

@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::api::apps::v1::{StatefulSet, StatefulSetSpec, StatefulSetUpdateStrategy};
 use k8s_openapi::api::core::v1::{
-    ConfigMap, Container, PodSpec, PodTemplateSpec, Secret, SecretVolumeSource, Service, ServiceSpec, Volume,
+    ConfigMap, Container, PodSpec, PodTemplateSpec, Secret, SecretVolumeSource, Service, Volume,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use k8s_openapi::ByteString;
@@ -23,11 +23,13 @@ use serde::{Deserialize, Serialize};
 use super::config::to_yaml;
 use super::params::{check_duration, is_label_name, PrometheusParams};
 use super::{
-    claim_template, config_map_volume, config_reload_container, http_probe, metadata, mount, port, scrape_annotations,
+    claim_template, config_map_volume, config_reload_container, http_probe, metadata, port, scrape_annotations,
     service_port, template_labels, ALERTMANAGER, ALERTMANAGER_PATH, ALERTMANAGER_PORT, ALERTMANAGER_PORT_NAME, RUN_AS,
 };
 use crate::common::meta;
 use crate::common::pod::{container_security, pod_security};
+use crate::common::pod::{mount, read_only_mount};
+use crate::common::service::{PodService, ServiceKind};
 use crate::context::Context;
 
 /// Where the Secret of `*_file` fields is mounted.
@@ -587,16 +589,12 @@ pub fn secret(ns: &str, name: &str, values: &BTreeMap<String, String>) -> Secret
 /// `alertmanager.svc`: headless, because it is the StatefulSet's `serviceName` (BKPR's
 /// Service of that name was the StatefulSet's too).
 pub fn service(ns: &str) -> Service {
-    Service {
-        metadata: metadata(ALERTMANAGER, ns),
-        spec: Some(ServiceSpec {
-            cluster_ip: Some("None".into()),
-            selector: Some(meta::selector_labels(ALERTMANAGER)),
-            ports: Some(vec![service_port(ALERTMANAGER_PORT_NAME, ALERTMANAGER_PORT)]),
-            ..Default::default()
-        }),
-        ..Default::default()
+    PodService {
+        kind: ServiceKind::Headless,
+        selector: meta::selector_labels(ALERTMANAGER),
+        ports: vec![service_port(ALERTMANAGER_PORT_NAME, ALERTMANAGER_PORT)],
     }
+    .build(metadata(ALERTMANAGER, ns))
 }
 
 /// `alertmanager.deploy`: BKPR's StatefulSet (key `deploy`), one replica with HA gossip
@@ -608,10 +606,10 @@ pub fn stateful_set(
     secret: Option<&SecretSource>,
 ) -> StatefulSet {
     let ns = cx.namespace();
-    let mut mounts = vec![mount("config", CONFIG_DIR, true), mount("storage", DATA_DIR, false)];
+    let mut mounts = vec![read_only_mount("config", CONFIG_DIR), mount("storage", DATA_DIR)];
     let mut volumes = vec![config_map_volume("config", ALERTMANAGER)];
     if let Some(s) = secret {
-        mounts.push(mount("secrets", SECRETS_DIR, true));
+        mounts.push(read_only_mount("secrets", SECRETS_DIR));
         volumes.push(Volume {
             name: "secrets".into(),
             secret: Some(SecretVolumeSource { secret_name: Some(s.name.clone()), ..Default::default() }),

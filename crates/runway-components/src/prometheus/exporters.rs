@@ -8,10 +8,10 @@ use k8s_openapi::api::apps::v1::{
     DaemonSet, DaemonSetSpec, DaemonSetUpdateStrategy, Deployment, DeploymentSpec, RollingUpdateDaemonSet,
 };
 use k8s_openapi::api::core::v1::{
-    ConfigMap, Container, HostPathVolumeSource, PodSpec, PodTemplateSpec, Service, ServiceAccount, ServiceSpec,
-    Toleration, Volume, VolumeMount,
+    ConfigMap, Container, HostPathVolumeSource, PodSpec, PodTemplateSpec, Service, ServiceAccount, Toleration, Volume,
+    VolumeMount,
 };
-use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, PolicyRule, RoleRef, Subject};
+use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use runway_core::Error;
@@ -20,11 +20,14 @@ use serde::Serialize;
 use super::config::to_yaml;
 use super::params::PrometheusParams;
 use super::{
-    config_map_volume, http_probe, labels, metadata, mount, port, scrape_annotations, service_port, sha256_hex,
+    config_map_volume, http_probe, labels, metadata, port, scrape_annotations, service_port, sha256_hex,
     template_labels, NOBODY,
 };
 use crate::common::meta;
+use crate::common::pod::read_only_mount;
 use crate::common::pod::{container_security, pod_security, SECURITY_EXCEPTION_ANNOTATION};
+use crate::common::rbac::{self, Grant};
+use crate::common::service::{PodService, ServiceKind};
 use crate::context::Context;
 
 /// The node exporter DaemonSet's name (BKPR's).
@@ -84,8 +87,8 @@ pub fn node_exporter(p: &PrometheusParams, cx: &Context) -> DaemonSet {
                 mount_propagation: Some("HostToContainer".into()),
                 ..Default::default()
             },
-            mount("procfs", "/host/proc", true),
-            mount("sysfs", "/host/sys", true),
+            read_only_mount("procfs", "/host/proc"),
+            read_only_mount("sysfs", "/host/sys"),
         ]),
         liveness_probe: Some(http_probe("/", "scrape", 10, 3)),
         readiness_probe: Some(http_probe("/", "scrape", 10, 3)),
@@ -170,44 +173,21 @@ pub fn ksm_resources() -> Vec<&'static str> {
 
 /// `ksm.serviceAccount`: kube-state-metrics reads the API.
 pub fn ksm_service_account(ns: &str) -> ServiceAccount {
-    ServiceAccount { metadata: metadata(KSM, ns), ..Default::default() }
+    rbac::service_account(metadata(KSM, ns), None)
 }
 
 /// `ksm.clusterRole`: list and watch what it reports on.
 pub fn ksm_cluster_role() -> ClusterRole {
-    ClusterRole {
-        metadata: meta::cluster_scoped(KSM, labels(KSM)),
-        rules: Some(
-            KSM_RESOURCES
-                .iter()
-                .map(|(group, resources)| PolicyRule {
-                    api_groups: Some(vec![group.to_string()]),
-                    resources: Some(resources.iter().map(|r| r.to_string()).collect()),
-                    verbs: vec!["list".into(), "watch".into()],
-                    ..Default::default()
-                })
-                .collect(),
-        ),
-        ..Default::default()
-    }
+    rbac::cluster_role(
+        meta::cluster_scoped(KSM, labels(KSM)),
+        KSM_RESOURCES.iter().map(|(group, resources)| rbac::rule(&[group], resources, &["list", "watch"])).collect(),
+    )
 }
 
 /// `ksm.clusterRoleBinding`.
 pub fn ksm_cluster_role_binding(ns: &str) -> ClusterRoleBinding {
-    ClusterRoleBinding {
-        metadata: meta::cluster_scoped(KSM, labels(KSM)),
-        role_ref: RoleRef {
-            api_group: "rbac.authorization.k8s.io".into(),
-            kind: "ClusterRole".into(),
-            name: KSM.into(),
-        },
-        subjects: Some(vec![Subject {
-            kind: "ServiceAccount".into(),
-            name: KSM.into(),
-            namespace: Some(ns.into()),
-            ..Default::default()
-        }]),
-    }
+    Grant { role: KSM, service_account: KSM, namespace: ns }
+        .cluster_role_binding(meta::cluster_scoped(KSM, labels(KSM)))
 }
 
 /// `ksm.deploy`: one replica (kube-state-metrics keeps the whole cluster in memory; more
@@ -316,16 +296,12 @@ pub fn blackbox_config_map(ns: &str, config: String) -> ConfigMap {
 
 /// `blackboxExporter.svc`: where Prometheus sends probe requests.
 pub fn blackbox_service(ns: &str) -> Service {
-    Service {
-        metadata: metadata(BLACKBOX, ns),
-        spec: Some(ServiceSpec {
-            type_: Some("ClusterIP".into()),
-            selector: Some(meta::selector_labels(BLACKBOX)),
-            ports: Some(vec![service_port("http", BLACKBOX_PORT)]),
-            ..Default::default()
-        }),
-        ..Default::default()
+    PodService {
+        kind: ServiceKind::ClusterIp,
+        selector: meta::selector_labels(BLACKBOX),
+        ports: vec![service_port("http", BLACKBOX_PORT)],
     }
+    .build(metadata(BLACKBOX, ns))
 }
 
 /// `blackboxExporter.deploy`. HTTP probes need no capability (ICMP would need NET_RAW).
@@ -342,7 +318,7 @@ pub fn blackbox_deployment(p: &PrometheusParams, cx: &Context, config: &str) -> 
         ports: Some(vec![port("http", BLACKBOX_PORT)]),
         resources: Some(p.blackbox_exporter.resources.to_k8s()),
         security_context: Some(container_security(true)),
-        volume_mounts: Some(vec![mount("config", "/etc/blackbox-exporter", true)]),
+        volume_mounts: Some(vec![read_only_mount("config", "/etc/blackbox-exporter")]),
         liveness_probe: Some(http_probe("/-/healthy", "http", 10, 3)),
         readiness_probe: Some(http_probe("/-/healthy", "http", 10, 3)),
         ..Default::default()

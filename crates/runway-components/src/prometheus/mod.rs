@@ -73,19 +73,17 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::api::apps::v1::{StatefulSet, StatefulSetSpec, StatefulSetUpdateStrategy};
 use k8s_openapi::api::core::v1::{
-    ConfigMap, ConfigMapVolumeSource, Container, HTTPGetAction, PersistentVolumeClaim, PersistentVolumeClaimSpec,
-    PodSpec, PodTemplateSpec, Probe, Service, ServiceAccount, ServicePort, ServiceSpec, TCPSocketAction, Volume,
-    VolumeMount, VolumeResourceRequirements,
+    ConfigMap, ConfigMapVolumeSource, Container, HTTPGetAction, PersistentVolumeClaim, PodSpec, PodTemplateSpec, Probe,
+    Service, ServiceAccount, ServicePort, TCPSocketAction, Volume,
 };
 use k8s_openapi::api::networking::v1::{
     HTTPIngressPath, Ingress, IngressBackend, IngressServiceBackend, ServiceBackendPort,
 };
-use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, PolicyRule, RoleRef, Subject};
+use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, PolicyRule};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use runway_core::refs::ExternalRef;
 use runway_core::{Error, Object};
-use sha2::{Digest, Sha256};
 
 pub use self::alertmanager::{DEFAULT_SECRET_NAME, SECRETS_DIR};
 pub use self::config::BUILTIN_JOBS;
@@ -97,11 +95,16 @@ pub use self::params::{
     DEFAULT_ALERTMANAGER_IMAGE, DEFAULT_BLACKBOX_IMAGE, DEFAULT_CONFIG_RELOADER_IMAGE, DEFAULT_KSM_IMAGE,
     DEFAULT_NODE_EXPORTER_IMAGE, DEFAULT_PROMETHEUS_IMAGE,
 };
+use crate::common::checksum::sha256_hex;
 use crate::common::ingress::{ui_ingress, BackendNeeds, IngressSpecFor};
 use crate::common::meta;
 use crate::common::metrics::{prometheus_rule, MetricsEndpoint, Scrape};
 use crate::common::pod::container_port as port;
 use crate::common::pod::{container_security, pod_security};
+use crate::common::pod::{mount, read_only_mount};
+use crate::common::rbac::{self, Grant};
+use crate::common::service::{tcp_port, PodService, ServiceKind};
+use crate::common::storage::ClaimTemplate;
 use crate::component::{Component, ObjectDoc};
 use crate::context::{Context, Published, ServiceRef};
 use crate::quantity::Quantity;
@@ -381,27 +384,8 @@ fn metadata(name: &str, ns: &str) -> ObjectMeta {
     meta::namespaced(name, ns, labels(name))
 }
 
-fn sha256_hex(text: &str) -> String {
-    Sha256::digest(text.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
-}
-
 fn service_port(name: &str, port: i32) -> ServicePort {
-    ServicePort {
-        name: Some(name.into()),
-        port,
-        target_port: Some(IntOrString::String(name.into())),
-        protocol: Some("TCP".into()),
-        ..Default::default()
-    }
-}
-
-fn mount(name: &str, path: &str, read_only: bool) -> VolumeMount {
-    VolumeMount {
-        name: name.into(),
-        mount_path: path.into(),
-        read_only: read_only.then_some(true),
-        ..Default::default()
-    }
+    tcp_port(name, port, name)
 }
 
 fn config_map_volume(name: &str, config_map: &str) -> Volume {
@@ -477,23 +461,7 @@ fn rules_object(p: &PrometheusParams, cx: &Context) -> Result<Object, Error> {
 /// claim templates are immutable, so anything else would stop an adopted StatefulSet from
 /// updating.
 fn claim_template(name: &str, size: &Quantity, cx: &Context) -> PersistentVolumeClaim {
-    PersistentVolumeClaim {
-        metadata: ObjectMeta {
-            name: Some(name.into()),
-            labels: Some(BTreeMap::from([("name".to_string(), name.to_string())])),
-            ..Default::default()
-        },
-        spec: Some(PersistentVolumeClaimSpec {
-            access_modes: Some(vec!["ReadWriteOnce".into()]),
-            storage_class_name: cx.storage_class().map(str::to_string),
-            resources: Some(VolumeResourceRequirements {
-                requests: Some(BTreeMap::from([("storage".to_string(), size.to_k8s())])),
-                ..Default::default()
-            }),
-            ..Default::default()
-        }),
-        ..Default::default()
-    }
+    ClaimTemplate { name, size, storage_class: cx.storage_class(), name_label: true }.build()
 }
 
 /// BKPR's `configmap-reload` sidecar: watches `dir` (the mounted ConfigMap) and POSTs to
@@ -512,7 +480,7 @@ fn config_reload_container(p: &PrometheusParams, reload_url: &str, dir: &str) ->
         ports: Some(vec![crate::common::pod::container_port("reload-metrics", 8080)]),
         resources: Some(p.config_reloader_resources.to_k8s()),
         security_context: Some(container_security(true)),
-        volume_mounts: Some(vec![mount("config", dir, true)]),
+        volume_mounts: Some(vec![read_only_mount("config", dir)]),
         // Restarted when it stops listening; no readiness probe, which would take the
         // server out of its Service when only the reloader is down.
         liveness_probe: Some(Probe {
@@ -532,25 +500,20 @@ fn config_reload_container(p: &PrometheusParams, reload_url: &str, dir: &str) ->
 
 /// Prometheus discovers targets through the API, so its token is mounted.
 fn service_account(ns: &str) -> ServiceAccount {
-    ServiceAccount { metadata: metadata(PROMETHEUS, ns), ..Default::default() }
+    rbac::service_account(metadata(PROMETHEUS, ns), None)
 }
 
 fn read(group: &str, resources: &[&str]) -> PolicyRule {
-    PolicyRule {
-        api_groups: Some(vec![group.into()]),
-        resources: Some(resources.iter().map(|r| r.to_string()).collect()),
-        verbs: vec!["get".into(), "list".into(), "watch".into()],
-        ..Default::default()
-    }
+    rbac::rule(&[group], resources, rbac::READ)
 }
 
 /// BKPR's `prometheusRole`, at current API groups: discovery of nodes, pods, services,
 /// endpointslices and ingresses; the kubelets' metrics (`nodes/metrics`, which the kubelet
 /// checks for `/metrics` and `/metrics/cadvisor`); the API servers' `/metrics`.
 fn cluster_role() -> ClusterRole {
-    ClusterRole {
-        metadata: meta::cluster_scoped(PROMETHEUS, labels(PROMETHEUS)),
-        rules: Some(vec![
+    rbac::cluster_role(
+        meta::cluster_scoped(PROMETHEUS, labels(PROMETHEUS)),
+        vec![
             read("", &["nodes", "nodes/metrics", "pods", "services"]),
             read("discovery.k8s.io", &["endpointslices"]),
             read("networking.k8s.io", &["ingresses"]),
@@ -559,26 +522,13 @@ fn cluster_role() -> ClusterRole {
                 verbs: vec!["get".into()],
                 ..Default::default()
             },
-        ]),
-        ..Default::default()
-    }
+        ],
+    )
 }
 
 fn cluster_role_binding(ns: &str) -> ClusterRoleBinding {
-    ClusterRoleBinding {
-        metadata: meta::cluster_scoped(PROMETHEUS, labels(PROMETHEUS)),
-        role_ref: RoleRef {
-            api_group: "rbac.authorization.k8s.io".into(),
-            kind: "ClusterRole".into(),
-            name: PROMETHEUS.into(),
-        },
-        subjects: Some(vec![Subject {
-            kind: "ServiceAccount".into(),
-            name: PROMETHEUS.into(),
-            namespace: Some(ns.into()),
-            ..Default::default()
-        }]),
-    }
+    Grant { role: PROMETHEUS, service_account: PROMETHEUS, namespace: ns }
+        .cluster_role_binding(meta::cluster_scoped(PROMETHEUS, labels(PROMETHEUS)))
 }
 
 /// `prometheus.config`: `prometheus.yml` and the rule files. The probe jobs are left out
@@ -607,16 +557,12 @@ fn config_map(p: &PrometheusParams, cx: &Context) -> Result<ConfigMap, Error> {
 
 /// `prometheus.svc`: headless, because it is the StatefulSet's `serviceName`.
 fn service(ns: &str) -> Service {
-    Service {
-        metadata: metadata(PROMETHEUS, ns),
-        spec: Some(ServiceSpec {
-            cluster_ip: Some("None".into()),
-            selector: Some(meta::selector_labels(PROMETHEUS)),
-            ports: Some(vec![service_port(PROMETHEUS_PORT_NAME, PROMETHEUS_PORT)]),
-            ..Default::default()
-        }),
-        ..Default::default()
+    PodService {
+        kind: ServiceKind::Headless,
+        selector: meta::selector_labels(PROMETHEUS),
+        ports: vec![service_port(PROMETHEUS_PORT_NAME, PROMETHEUS_PORT)],
     }
+    .build(metadata(PROMETHEUS, ns))
 }
 
 fn prometheus_container(p: &PrometheusParams, external_host: Option<&str>) -> Container {
@@ -640,10 +586,7 @@ fn prometheus_container(p: &PrometheusParams, external_host: Option<&str>) -> Co
         ports: Some(vec![port(PROMETHEUS_PORT_NAME, PROMETHEUS_PORT)]),
         resources: Some(p.prometheus.resources.to_k8s()),
         security_context: Some(container_security(true)),
-        volume_mounts: Some(vec![
-            mount("config", PROMETHEUS_CONFIG_DIR, true),
-            mount("data", PROMETHEUS_DATA_DIR, false),
-        ]),
+        volume_mounts: Some(vec![read_only_mount("config", PROMETHEUS_CONFIG_DIR), mount("data", PROMETHEUS_DATA_DIR)]),
         // `/-/healthy` answers as soon as the web server runs, also while the write-ahead
         // log is replayed after a crash (BKPR saw that take over ten minutes, and waited 20
         // before its first liveness check); `/-/ready` only once queries can be served.
@@ -740,6 +683,7 @@ fn ingress(cx: &Context) -> Result<Ingress, Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::common::testing;
     use crate::common::testing::{find, path_of};
     use crate::context::AuthRef;
     use crate::Stack;
@@ -786,9 +730,7 @@ mod tests {
     }
 
     fn with(f: impl FnOnce(&mut PrometheusParams)) -> PrometheusParams {
-        let mut p = PrometheusParams::default();
-        f(&mut p);
-        p
+        testing::with(f)
     }
 
     fn error_of(p: &PrometheusParams) -> Error {

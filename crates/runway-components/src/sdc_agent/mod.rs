@@ -38,18 +38,19 @@ use k8s_openapi::api::core::v1::{
     PodTemplateSpec, Probe, SeccompProfile, Secret, SecretVolumeSource, SecurityContext, ServiceAccount, Toleration,
     Volume, VolumeMount,
 };
-use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, PolicyRule, RoleRef, Subject};
+use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, PolicyRule};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use k8s_openapi::ByteString;
 use runway_core::refs::ExternalRef;
 use runway_core::{Error, KeyPath, Object};
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 
 pub use self::params::{Driver, SdcAgentParams, DEFAULT_IMAGE};
+use crate::common::checksum::sha256_hex;
 use crate::common::meta;
 use crate::common::pod::SECURITY_EXCEPTION_ANNOTATION;
+use crate::common::rbac::{self, Grant};
 use crate::common::template::render_template;
 use crate::component::{Component, ObjectDoc};
 use crate::context::Context;
@@ -139,10 +140,6 @@ fn access_key(cx: &Context) -> Option<String> {
     cx.secrets_of("sdc_agent").and_then(|v| v.get(ACCESS_KEY)).map(|k| k.trim().to_string())
 }
 
-fn sha256_hex(text: &str) -> String {
-    Sha256::digest(text.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
-}
-
 fn labels() -> BTreeMap<String, String> {
     let mut l = meta::labels(NAME, COMPONENT_LABEL);
     l.insert("app".into(), NAME.into());
@@ -184,25 +181,20 @@ fn render_config(p: &SdcAgentParams) -> Result<String, Error> {
 }
 
 fn service_account(ns: &str) -> ServiceAccount {
-    ServiceAccount { metadata: meta::namespaced(NAME, ns, labels()), ..Default::default() }
+    rbac::service_account(meta::namespaced(NAME, ns, labels()), None)
 }
 
 fn read(groups: &[&str], resources: &[&str]) -> PolicyRule {
-    PolicyRule {
-        api_groups: Some(groups.iter().map(|g| g.to_string()).collect()),
-        resources: Some(resources.iter().map(|r| r.to_string()).collect()),
-        verbs: vec!["get".into(), "list".into(), "watch".into()],
-        ..Default::default()
-    }
+    rbac::rule(groups, resources, rbac::READ)
 }
 
 /// Read-only: what the agent reports on (workloads, nodes, their metrics and events),
 /// never Secrets or ConfigMaps, and no write at all (Sysdig's chart also lets it create
 /// events and read `nodes/proxy`, which reaches the kubelet's whole API; both left out).
 fn cluster_role() -> ClusterRole {
-    ClusterRole {
-        metadata: meta::cluster_scoped(NAME, labels()),
-        rules: Some(vec![
+    rbac::cluster_role(
+        meta::cluster_scoped(NAME, labels()),
+        vec![
             read(
                 &[""],
                 &[
@@ -233,26 +225,13 @@ fn cluster_role() -> ClusterRole {
                 verbs: vec!["get".into()],
                 ..Default::default()
             },
-        ]),
-        ..Default::default()
-    }
+        ],
+    )
 }
 
 fn cluster_role_binding(ns: &str) -> ClusterRoleBinding {
-    ClusterRoleBinding {
-        metadata: meta::cluster_scoped(NAME, labels()),
-        role_ref: RoleRef {
-            api_group: "rbac.authorization.k8s.io".into(),
-            kind: "ClusterRole".into(),
-            name: NAME.into(),
-        },
-        subjects: Some(vec![Subject {
-            kind: "ServiceAccount".into(),
-            name: NAME.into(),
-            namespace: Some(ns.into()),
-            ..Default::default()
-        }]),
-    }
+    Grant { role: NAME, service_account: NAME, namespace: ns }
+        .cluster_role_binding(meta::cluster_scoped(NAME, labels()))
 }
 
 fn config_map(ns: &str, config: String) -> ConfigMap {
@@ -497,6 +476,7 @@ fn daemon_set(p: &SdcAgentParams, checksum: &str) -> DaemonSet {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::common::testing;
     use crate::quantity::Quantity;
     use crate::stack::Stack;
 
@@ -509,9 +489,7 @@ mod tests {
     }
 
     fn with(f: impl FnOnce(&mut SdcAgentParams)) -> SdcAgentParams {
-        let mut p = SdcAgentParams::default();
-        f(&mut p);
-        p
+        testing::with(f)
     }
 
     fn cx_with_key(key: &str) -> Context {

@@ -56,13 +56,12 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec, DeploymentStrategy, RollingUpdateDeployment};
 use k8s_openapi::api::core::v1::{
-    Affinity, Capabilities, ConfigMapKeySelector, ConfigMapVolumeSource, Container, ContainerPort,
-    EmptyDirVolumeSource, EnvVar, EnvVarSource, HTTPGetAction, KeyToPath, LocalObjectReference, PodAffinityTerm,
-    PodAntiAffinity, PodSecurityContext, PodSpec, PodTemplateSpec, Probe, ProjectedVolumeSource, SeccompProfile,
-    Secret, SecretProjection, SecretVolumeSource, SecurityContext, Service, ServicePort, ServiceSpec, TCPSocketAction,
-    TopologySpreadConstraint, Volume, VolumeMount, VolumeProjection, WeightedPodAffinityTerm,
+    Capabilities, ConfigMapKeySelector, ConfigMapVolumeSource, Container, ContainerPort, EmptyDirVolumeSource, EnvVar,
+    EnvVarSource, HTTPGetAction, KeyToPath, LocalObjectReference, PodSecurityContext, PodSpec, PodTemplateSpec, Probe,
+    ProjectedVolumeSource, Secret, SecretProjection, SecretVolumeSource, SecurityContext, Service, ServicePort,
+    ServiceSpec, TCPSocketAction, Volume, VolumeProjection,
 };
-use k8s_openapi::api::policy::v1::{PodDisruptionBudget, PodDisruptionBudgetSpec};
+use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use k8s_openapi::ByteString;
@@ -73,9 +72,14 @@ use sha2::{Digest, Sha256};
 pub use self::params::{
     CollectorExposure, Exposure, SdcBackendParams, ServedRole, WorkerRole, DEFAULT_VERSION, IMAGE_REPOSITORY,
 };
+use crate::common::env::value_env;
 use crate::common::ingress::{backend_service_annotations, ui_ingress, BackendNeeds, IngressSpecFor};
 use crate::common::meta;
+use crate::common::pdb::{self, Budget};
 use crate::common::pod::container_port as port;
+use crate::common::pod::runtime_default_seccomp;
+use crate::common::pod::{mount, read_only_mount};
+use crate::common::pod::{spread_over_nodes, spread_over_zones};
 use crate::common::pod::{Resources, SECURITY_EXCEPTION_ANNOTATION};
 use crate::component::{Component, ObjectDoc};
 use crate::context::Context;
@@ -390,19 +394,6 @@ fn config_env(name: &str, key: &str) -> EnvVar {
     }
 }
 
-fn value_env(name: &str, value: &str) -> EnvVar {
-    EnvVar { name: name.into(), value: Some(value.into()), ..Default::default() }
-}
-
-fn mount(name: &str, path: &str, read_only: bool) -> VolumeMount {
-    VolumeMount {
-        name: name.into(),
-        mount_path: path.into(),
-        read_only: read_only.then_some(true),
-        ..Default::default()
-    }
-}
-
 /// The projected volume of every secret value the backend reads, under the original key
 /// names. Optional values (Cassandra, SMTP, OAuth, LDAP passwords) are an `optional`
 /// projection of the same Secret: absent keys are skipped.
@@ -506,14 +497,14 @@ fn container(p: &SdcBackendParams, role: Role, resources: &Resources) -> Contain
                 drop: Some(vec!["ALL".into()]),
                 add: Some(CAPABILITIES.iter().map(|c| c.to_string()).collect()),
             }),
-            seccomp_profile: Some(SeccompProfile { type_: "RuntimeDefault".into(), ..Default::default() }),
+            seccomp_profile: Some(runtime_default_seccomp()),
             ..Default::default()
         }),
         volume_mounts: Some(vec![
-            mount("logs", "/var/log/sysdigcloud", false),
-            mount("config", CONFIG_DIR, true),
-            mount("secrets", SECRETS_DIR, true),
-            mount("ssl", "/opt/certs/", true),
+            mount("logs", "/var/log/sysdigcloud"),
+            read_only_mount("config", CONFIG_DIR),
+            read_only_mount("secrets", SECRETS_DIR),
+            read_only_mount("ssl", "/opt/certs/"),
         ]),
         startup_probe: Some(startup),
         readiness_probe: Some(readiness),
@@ -546,31 +537,12 @@ fn deployment(
         automount_service_account_token: Some(false),
         image_pull_secrets: Some(vec![LocalObjectReference { name: secrets::PULL_SECRET.into() }]),
         security_context: Some(PodSecurityContext {
-            seccomp_profile: Some(SeccompProfile { type_: "RuntimeDefault".into(), ..Default::default() }),
+            seccomp_profile: Some(runtime_default_seccomp()),
             ..Default::default()
         }),
         termination_grace_period_seconds: Some(60),
-        affinity: Some(Affinity {
-            pod_anti_affinity: Some(PodAntiAffinity {
-                preferred_during_scheduling_ignored_during_execution: Some(vec![WeightedPodAffinityTerm {
-                    weight: 100,
-                    pod_affinity_term: PodAffinityTerm {
-                        label_selector: Some(selector.clone()),
-                        topology_key: "kubernetes.io/hostname".into(),
-                        ..Default::default()
-                    },
-                }]),
-                ..Default::default()
-            }),
-            ..Default::default()
-        }),
-        topology_spread_constraints: Some(vec![TopologySpreadConstraint {
-            max_skew: 1,
-            topology_key: cx.platform.zone_label.clone(),
-            when_unsatisfiable: "ScheduleAnyway".into(),
-            label_selector: Some(selector.clone()),
-            ..Default::default()
-        }]),
+        affinity: Some(spread_over_nodes(&selector, 100)),
+        topology_spread_constraints: Some(vec![spread_over_zones(&selector, &cx.platform.zone_label)]),
         containers: vec![container(p, role, resources)],
         volumes: Some(vec![
             Volume { name: "logs".into(), empty_dir: Some(EmptyDirVolumeSource::default()), ..Default::default() },
@@ -679,20 +651,17 @@ fn collector_service(p: &SdcBackendParams, cx: &Context) -> Service {
 
 /// One pod of the role down at a time (drains and upgrades proceed even with one replica).
 fn disruption_budget(role: Role) -> PodDisruptionBudget {
-    PodDisruptionBudget {
-        metadata: meta::namespaced(role.name(), sdc::NAMESPACE, sdc::labels(role.label())),
-        spec: Some(PodDisruptionBudgetSpec {
-            max_unavailable: Some(IntOrString::Int(1)),
-            selector: Some(sdc::selector(role.label())),
-            ..Default::default()
-        }),
-        ..Default::default()
-    }
+    pdb::disruption_budget(
+        meta::namespaced(role.name(), sdc::NAMESPACE, sdc::labels(role.label())),
+        Budget::MaxUnavailable(1),
+        sdc::selector(role.label()),
+    )
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::common::testing;
     use crate::common::testing::path_of;
     use crate::sdc_config::{config_data, SdcConfig, SdcConfigParams};
     use crate::stack::Stack;
@@ -710,9 +679,7 @@ mod tests {
     }
 
     fn with(f: impl FnOnce(&mut SdcBackendParams)) -> SdcBackendParams {
-        let mut p = SdcBackendParams::default();
-        f(&mut p);
-        p
+        testing::with(f)
     }
 
     fn ingress_cx() -> Context {

@@ -72,30 +72,32 @@ mod params;
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::apps::v1::{
-    StatefulSet, StatefulSetPersistentVolumeClaimRetentionPolicy, StatefulSetSpec, StatefulSetUpdateStrategy,
-};
+use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::api::core::v1::{
-    Affinity, ConfigMapProjection, Container, ContainerPort, EnvVar, EnvVarSource, ExecAction, KeyToPath, Lifecycle,
-    LifecycleHandler, LocalObjectReference, ObjectFieldSelector, PodAffinityTerm, PodAntiAffinity, PodSpec,
-    PodTemplateSpec, Probe, ProjectedVolumeSource, SecurityContext, Service, ServiceAccount,
-    ServiceAccountTokenProjection, ServicePort, ServiceSpec, TCPSocketAction, TopologySpreadConstraint, Volume,
-    VolumeMount, VolumeProjection, WeightedPodAffinityTerm,
+    ConfigMapProjection, Container, ContainerPort, ExecAction, KeyToPath, Lifecycle, LifecycleHandler, PodSpec, Probe,
+    ProjectedVolumeSource, SecurityContext, Service, ServiceAccount, ServiceAccountTokenProjection, TCPSocketAction,
+    Volume, VolumeMount, VolumeProjection,
 };
-use k8s_openapi::api::policy::v1::{PodDisruptionBudget, PodDisruptionBudgetSpec};
-use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, PolicyRule, RoleRef, Subject};
+use k8s_openapi::api::policy::v1::PodDisruptionBudget;
+use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use runway_core::refs::ExternalRef;
 use runway_core::{Error, Object};
 
 pub use self::params::{Ec2NamingScheme, SdcCassandraParams, Snitch, AWS_STORAGE, DEFAULT_IMAGE, OTHER_STORAGE};
+use crate::common::env::{field_env, value_env as env};
 use crate::common::meta;
+use crate::common::pdb::{self, Budget};
 use crate::common::pod::{container_security, pod_security, Resources, SECURITY_EXCEPTION_ANNOTATION};
 use crate::common::pod::{empty_dir, mount};
+use crate::common::pod::{spread_over_nodes, spread_over_zones};
+use crate::common::rbac::{self, Grant};
+use crate::common::service::{tcp_port, PodService, ServiceKind};
 use crate::component::{Component, ObjectDoc};
 use crate::context::Context;
 use crate::sdc;
+use crate::sdc::DatastoreSet;
 
 /// The StatefulSet, its headless Service, ServiceAccount and PodDisruptionBudget.
 pub const NAME: &str = sdc::services::CASSANDRA;
@@ -216,38 +218,20 @@ pub fn seed_list(seeds: u32) -> String {
 /// No token is automounted: only the `rackdc` init container gets one, through its own
 /// projected volume.
 fn service_account() -> ServiceAccount {
-    ServiceAccount { metadata: metadata(NAME), automount_service_account_token: Some(false), ..Default::default() }
+    rbac::service_account(metadata(NAME), Some(false))
 }
 
 /// Read access to nodes (cluster-scoped, so a ClusterRole): the zone label. Nothing else.
 fn node_reader_role() -> ClusterRole {
-    ClusterRole {
-        metadata: meta::cluster_scoped(NODE_READER, sdc::labels(ROLE)),
-        rules: Some(vec![PolicyRule {
-            api_groups: Some(vec![String::new()]),
-            resources: Some(vec!["nodes".into()]),
-            verbs: vec!["get".into()],
-            ..Default::default()
-        }]),
-        ..Default::default()
-    }
+    rbac::cluster_role(
+        meta::cluster_scoped(NODE_READER, sdc::labels(ROLE)),
+        vec![rbac::rule(&[""], &["nodes"], &["get"])],
+    )
 }
 
 fn node_reader_binding() -> ClusterRoleBinding {
-    ClusterRoleBinding {
-        metadata: meta::cluster_scoped(NODE_READER, sdc::labels(ROLE)),
-        role_ref: RoleRef {
-            api_group: "rbac.authorization.k8s.io".into(),
-            kind: "ClusterRole".into(),
-            name: NODE_READER.into(),
-        },
-        subjects: Some(vec![Subject {
-            kind: "ServiceAccount".into(),
-            name: NAME.into(),
-            namespace: Some(sdc::NAMESPACE.into()),
-            ..Default::default()
-        }]),
-    }
+    Grant { role: NODE_READER, service_account: NAME, namespace: sdc::NAMESPACE }
+        .cluster_role_binding(meta::cluster_scoped(NODE_READER, sdc::labels(ROLE)))
 }
 
 /// The ports, named and ordered as the original's Service.
@@ -262,57 +246,18 @@ const PORTS: [(&str, i32); 5] = [
 /// The original's headless Service, listing pods before they are ready: seeds must
 /// resolve while their nodes start (Cassandra refuses to start with no seed resolved).
 fn headless_service() -> Service {
-    Service {
-        metadata: metadata(NAME),
-        spec: Some(ServiceSpec {
-            cluster_ip: Some("None".into()),
-            publish_not_ready_addresses: Some(true),
-            selector: Some(sdc::selector_labels(ROLE)),
-            ports: Some(
-                PORTS
-                    .iter()
-                    .map(|(name, port)| ServicePort {
-                        name: Some((*name).into()),
-                        port: *port,
-                        target_port: Some(IntOrString::String((*name).into())),
-                        protocol: Some("TCP".into()),
-                        ..Default::default()
-                    })
-                    .collect(),
-            ),
-            ..Default::default()
-        }),
-        ..Default::default()
+    PodService {
+        kind: ServiceKind::HeadlessPublishingNotReady,
+        selector: sdc::selector_labels(ROLE),
+        ports: PORTS.iter().map(|(name, port)| tcp_port(name, *port, name)).collect(),
     }
+    .build(metadata(NAME))
 }
 
 /// One node at a time may be evicted: with a replication factor of 3, QUORUM reads and
 /// writes keep working.
 fn disruption_budget() -> PodDisruptionBudget {
-    PodDisruptionBudget {
-        metadata: metadata(NAME),
-        spec: Some(PodDisruptionBudgetSpec {
-            max_unavailable: Some(IntOrString::Int(1)),
-            selector: Some(sdc::selector(ROLE)),
-            ..Default::default()
-        }),
-        ..Default::default()
-    }
-}
-
-fn env(name: &str, value: impl Into<String>) -> EnvVar {
-    EnvVar { name: name.into(), value: Some(value.into()), ..Default::default() }
-}
-
-fn field_env(name: &str, path: &str) -> EnvVar {
-    EnvVar {
-        name: name.into(),
-        value_from: Some(EnvVarSource {
-            field_ref: Some(ObjectFieldSelector { api_version: Some("v1".into()), field_path: path.into() }),
-            ..Default::default()
-        }),
-        ..Default::default()
-    }
+    pdb::disruption_budget(metadata(NAME), Budget::MaxUnavailable(1), sdc::selector(ROLE))
 }
 
 /// Small init containers.
@@ -537,78 +482,40 @@ fn stateful_set(p: &SdcCassandraParams, cx: &Context, snitch: Snitch) -> Result<
         volumes.push(token_volume());
     }
     let replicas = i32::try_from(p.replicas).map_err(|_| Error::invalid("replicas is too large"))?;
-    let pull_secrets = (!p.image_pull_secrets.is_empty())
-        .then(|| p.image_pull_secrets.iter().map(|s| LocalObjectReference { name: s.clone() }).collect::<Vec<_>>());
 
     let pod = PodSpec {
         service_account_name: Some(NAME.into()),
         automount_service_account_token: Some(false),
         security_context: Some(pod_security(CASSANDRA_UID, CASSANDRA_UID, CASSANDRA_UID)),
         termination_grace_period_seconds: Some(TERMINATION_GRACE_SECONDS),
-        image_pull_secrets: pull_secrets,
-        affinity: Some(Affinity {
-            pod_anti_affinity: Some(PodAntiAffinity {
-                preferred_during_scheduling_ignored_during_execution: Some(vec![WeightedPodAffinityTerm {
-                    weight: 100,
-                    pod_affinity_term: PodAffinityTerm {
-                        label_selector: Some(selector.clone()),
-                        topology_key: "kubernetes.io/hostname".into(),
-                        ..Default::default()
-                    },
-                }]),
-                ..Default::default()
-            }),
-            ..Default::default()
-        }),
-        // ScheduleAnyway: with DoNotSchedule, nodes without the zone label (kind, bare
-        // metal) would take no pod at all.
-        topology_spread_constraints: Some(vec![TopologySpreadConstraint {
-            max_skew: 1,
-            topology_key: cx.platform.zone_label.clone(),
-            when_unsatisfiable: "ScheduleAnyway".into(),
-            label_selector: Some(selector.clone()),
-            ..Default::default()
-        }]),
+        image_pull_secrets: sdc::pull_secrets(&p.image_pull_secrets),
+        affinity: Some(spread_over_nodes(&selector, 100)),
+        topology_spread_constraints: Some(vec![spread_over_zones(&selector, &cx.platform.zone_label)]),
         init_containers: Some(init_containers),
         containers: vec![cassandra_container(p, snitch)],
         volumes: Some(volumes),
         ..Default::default()
     };
 
-    Ok(StatefulSet {
-        metadata: metadata(NAME),
-        spec: Some(StatefulSetSpec {
-            replicas: Some(replicas),
-            service_name: Some(NAME.into()),
-            selector,
-            // The original's default, and Cassandra's rule: one node joins at a time.
-            pod_management_policy: Some("OrderedReady".into()),
-            update_strategy: Some(StatefulSetUpdateStrategy {
-                type_: Some("RollingUpdate".into()),
-                ..Default::default()
-            }),
-            persistent_volume_claim_retention_policy: Some(StatefulSetPersistentVolumeClaimRetentionPolicy {
-                when_deleted: Some("Retain".into()),
-                when_scaled: Some("Retain".into()),
-            }),
-            template: PodTemplateSpec {
-                metadata: Some(ObjectMeta {
-                    labels: Some(sdc::labels(ROLE)),
-                    annotations: Some(pod_annotations(p)),
-                    ..Default::default()
-                }),
-                spec: Some(pod),
-            },
-            volume_claim_templates: Some(vec![sdc::data_claim_template(p.storage_class_name(), &p.storage_for(cx))]),
-            ..Default::default()
-        }),
-        ..Default::default()
-    })
+    Ok(DatastoreSet {
+        name: NAME,
+        namespace: sdc::NAMESPACE,
+        role: ROLE,
+        replicas,
+        // The original's default, and Cassandra's rule: one node joins at a time.
+        pod_management_policy: "OrderedReady",
+        retain_claims: true,
+        annotations: pod_annotations(p),
+        pod,
+        claims: Some(vec![sdc::data_claim_template(p.storage_class_name(), &p.storage_for(cx))]),
+    }
+    .build())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::common::testing;
     use crate::common::testing::{find, path_of};
     use crate::context::Cloud;
     use crate::quantity::Quantity;
@@ -630,9 +537,7 @@ mod tests {
     }
 
     fn with(f: impl FnOnce(&mut SdcCassandraParams)) -> SdcCassandraParams {
-        let mut p = SdcCassandraParams::default();
-        f(&mut p);
-        p
+        testing::with(f)
     }
 
     fn error_of(p: &SdcCassandraParams) -> Error {

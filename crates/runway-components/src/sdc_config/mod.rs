@@ -49,12 +49,12 @@ use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use k8s_openapi::ByteString;
 use runway_core::refs::ExternalRef;
 use runway_core::{Error, KeyPath, Object};
-use sha2::{Digest, Sha256};
 
 pub use self::params::{
     AuthSettings, CassandraSettings, Endpoints, JvmOptions, LdapSettings, LoggingSettings, MysqlSettings,
     RedisSettings, SdcConfigParams, SmtpSettings,
 };
+use crate::common::checksum::named_sha256;
 use crate::common::meta;
 use crate::component::{Component, ObjectDoc};
 use crate::context::{Cloud, Context};
@@ -333,14 +333,7 @@ pub fn config_data(p: &SdcConfigParams, cx: &Context) -> BTreeMap<String, String
 /// The sha256 of the ConfigMap's data (keys sorted), for a pod template's checksum
 /// annotation: the same parameters give the same value.
 pub fn config_checksum(p: &SdcConfigParams, cx: &Context) -> String {
-    let mut h = Sha256::new();
-    for (k, v) in config_data(p, cx) {
-        h.update(k.as_bytes());
-        h.update([0]);
-        h.update(v.as_bytes());
-        h.update([0]);
-    }
-    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    named_sha256(config_data(p, cx).iter().map(|(k, v)| (k.as_str(), v.as_str())))
 }
 
 fn config_map(p: &SdcConfigParams, cx: &Context) -> ConfigMap {
@@ -420,6 +413,7 @@ fn base64_decode(text: &str) -> Option<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::common::testing;
     use crate::common::testing::path_of;
     use crate::quantity::Quantity;
     use crate::stack::Stack;
@@ -518,9 +512,7 @@ mod tests {
     }
 
     fn with(f: impl FnOnce(&mut SdcConfigParams)) -> SdcConfigParams {
-        let mut p = SdcConfigParams::default();
-        f(&mut p);
-        p
+        testing::with(f)
     }
 
     #[test]

@@ -52,31 +52,31 @@ mod params;
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::apps::v1::{
-    StatefulSet, StatefulSetPersistentVolumeClaimRetentionPolicy, StatefulSetSpec, StatefulSetUpdateStrategy,
-};
+use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::api::core::v1::{
-    Affinity, ConfigMap, ConfigMapVolumeSource, Container, EnvVar, EnvVarSource, HTTPGetAction, LocalObjectReference,
-    ObjectFieldSelector, PodAffinityTerm, PodAntiAffinity, PodSpec, PodTemplateSpec, Probe, Service, ServiceAccount,
-    ServicePort, ServiceSpec, TCPSocketAction, TopologySpreadConstraint, Volume, VolumeMount, WeightedPodAffinityTerm,
+    ConfigMap, ConfigMapVolumeSource, Container, PodSpec, Service, ServiceAccount, Volume,
 };
-use k8s_openapi::api::policy::v1::{PodDisruptionBudget, PodDisruptionBudgetSpec};
+use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
-use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use runway_core::refs::ExternalRef;
 use runway_core::{Error, Object};
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 
 pub use self::params::{tag_version, SdcElasticsearchParams, DEFAULT_IMAGE, SUPPORTED_MAJORS};
+use crate::common::checksum::sha256_hex;
 use crate::common::es_node::{self, ES_HOME, MAX_MAP_COUNT};
 use crate::common::meta;
-use crate::common::pod::{container_port as port, empty_dir, mount};
-use crate::common::pod::{container_security, pod_security, SECURITY_EXCEPTION_ANNOTATION};
+use crate::common::pdb::{self, Budget};
+use crate::common::pod::empty_dir;
+use crate::common::pod::{pod_security, SECURITY_EXCEPTION_ANNOTATION};
+use crate::common::pod::{spread_over_nodes, spread_over_zones};
+use crate::common::rbac;
+use crate::common::service::{tcp_port, PodService, ServiceKind};
 use crate::common::template::render_template;
 use crate::component::{Component, ObjectDoc};
 use crate::context::Context;
 use crate::sdc;
+use crate::sdc::DatastoreSet;
 
 /// The StatefulSet, its headless Service (the backend's `elasticsearch.url`), the
 /// ServiceAccount, ConfigMap and PodDisruptionBudget.
@@ -174,10 +174,6 @@ fn metadata(name: &str) -> ObjectMeta {
     meta::namespaced(name, sdc::NAMESPACE, sdc::labels(ROLE))
 }
 
-fn sha256_hex(text: &str) -> String {
-    Sha256::digest(text.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// `sdc-elasticsearch-0` .. `sdc-elasticsearch-{replicas-1}`.
 fn pod_names(replicas: u32) -> Vec<String> {
     (0..replicas).map(|i| format!("{NAME}-{i}")).collect()
@@ -225,7 +221,7 @@ fn render_config(p: &SdcElasticsearchParams, bootstrap: bool) -> Result<String, 
 
 /// No API token is mounted: Elasticsearch discovers its peers through DNS.
 fn service_account() -> ServiceAccount {
-    ServiceAccount { metadata: metadata(NAME), automount_service_account_token: Some(false), ..Default::default() }
+    rbac::service_account(metadata(NAME), Some(false))
 }
 
 fn config_map(text: String) -> ConfigMap {
@@ -236,133 +232,36 @@ fn config_map(text: String) -> ConfigMap {
     }
 }
 
-fn service_port(name: &str, target: &str, port: i32) -> ServicePort {
-    ServicePort {
-        name: Some(name.into()),
-        port,
-        target_port: Some(IntOrString::String(target.into())),
-        protocol: Some("TCP".into()),
-        ..Default::default()
-    }
-}
-
 /// Both Services are headless. `sdc-elasticsearch` (the original's, the StatefulSet's
 /// serviceName) lists ready nodes for the backend; the discovery Service lists every pod,
 /// because nodes must find each other before any of them can be ready.
 fn service(name: &str, discovery: bool) -> Service {
-    let ports = if discovery {
-        vec![service_port(TRANSPORT_PORT_NAME, TRANSPORT_CONTAINER_PORT, TRANSPORT_PORT)]
+    let transport = tcp_port(TRANSPORT_PORT_NAME, TRANSPORT_PORT, TRANSPORT_CONTAINER_PORT);
+    let (kind, ports) = if discovery {
+        (ServiceKind::HeadlessPublishingNotReady, vec![transport])
     } else {
-        vec![
-            service_port(HTTP_PORT_NAME, HTTP_PORT_NAME, HTTP_PORT),
-            service_port(TRANSPORT_PORT_NAME, TRANSPORT_CONTAINER_PORT, TRANSPORT_PORT),
-        ]
+        (ServiceKind::Headless, vec![tcp_port(HTTP_PORT_NAME, HTTP_PORT, HTTP_PORT_NAME), transport])
     };
-    Service {
-        metadata: metadata(name),
-        spec: Some(ServiceSpec {
-            cluster_ip: Some("None".into()),
-            publish_not_ready_addresses: discovery.then_some(true),
-            selector: Some(sdc::selector_labels(ROLE)),
-            ports: Some(ports),
-            ..Default::default()
-        }),
-        ..Default::default()
-    }
+    PodService { kind, selector: sdc::selector_labels(ROLE), ports }.build(metadata(name))
 }
 
 /// `minAvailable` is the quorum, so evictions stop before the cluster would lose its
 /// elected master.
 fn disruption_budget(p: &SdcElasticsearchParams) -> PodDisruptionBudget {
-    PodDisruptionBudget {
-        metadata: metadata(NAME),
-        spec: Some(PodDisruptionBudgetSpec {
-            min_available: Some(IntOrString::Int(p.quorum() as i32)),
-            selector: Some(sdc::selector(ROLE)),
-            ..Default::default()
-        }),
-        ..Default::default()
-    }
+    pdb::disruption_budget(metadata(NAME), Budget::MinAvailable(p.quorum() as i32), sdc::selector(ROLE))
 }
 
 fn elasticsearch_container(p: &SdcElasticsearchParams) -> Container {
-    let heap = p.heap_mib();
-    Container {
-        name: ES_CONTAINER.into(),
-        image: Some(p.image.clone()),
-        env: Some(vec![
-            EnvVar {
-                name: "NODE_NAME".into(),
-                value_from: Some(EnvVarSource {
-                    field_ref: Some(ObjectFieldSelector {
-                        api_version: Some("v1".into()),
-                        field_path: "metadata.name".into(),
-                    }),
-                    ..Default::default()
-                }),
-                ..Default::default()
-            },
-            EnvVar {
-                name: "ES_JAVA_OPTS".into(),
-                value: Some(format!("-Xms{heap}m -Xmx{heap}m")),
-                ..Default::default()
-            },
-        ]),
-        ports: Some(vec![port(HTTP_PORT_NAME, HTTP_PORT), port(TRANSPORT_CONTAINER_PORT, TRANSPORT_PORT)]),
-        resources: Some(p.resources.to_k8s()),
-        security_context: Some(container_security(true)),
-        volume_mounts: Some(vec![
-            mount("data", &format!("{ES_HOME}/data")),
-            mount("config-dir", &format!("{ES_HOME}/config")),
-            VolumeMount {
-                name: "config".into(),
-                mount_path: format!("{ES_HOME}/config/{CONFIG_KEY}"),
-                sub_path: Some(CONFIG_KEY.into()),
-                read_only: Some(true),
-                ..Default::default()
-            },
-            mount("logs", &format!("{ES_HOME}/logs")),
-            mount("tmp", "/tmp"),
-        ]),
-        // Liveness starts once the transport port is open, however long the JVM takes to
-        // start and the node to load its shards' metadata (10 minutes).
-        startup_probe: Some(Probe {
-            tcp_socket: Some(TCPSocketAction {
-                port: IntOrString::String(TRANSPORT_CONTAINER_PORT.into()),
-                ..Default::default()
-            }),
-            period_seconds: Some(10),
-            timeout_seconds: Some(5),
-            failure_threshold: Some(60),
-            ..Default::default()
-        }),
-        // Ready when the node answers HTTP from its own cluster state; not waiting for
-        // green, which would stall a rolling restart and the cluster's bootstrap.
-        readiness_probe: Some(Probe {
-            http_get: Some(HTTPGetAction {
-                path: Some("/_cluster/health?local=true".into()),
-                port: IntOrString::String(HTTP_PORT_NAME.into()),
-                scheme: Some("HTTP".into()),
-                ..Default::default()
-            }),
-            period_seconds: Some(10),
-            timeout_seconds: Some(5),
-            failure_threshold: Some(3),
-            ..Default::default()
-        }),
-        // A TCP check of the transport port: a busy node answers HTTP slowly but is alive.
-        liveness_probe: Some(Probe {
-            tcp_socket: Some(TCPSocketAction {
-                port: IntOrString::String(TRANSPORT_CONTAINER_PORT.into()),
-                ..Default::default()
-            }),
-            period_seconds: Some(20),
-            timeout_seconds: Some(5),
-            failure_threshold: Some(5),
-            ..Default::default()
-        }),
-        ..Default::default()
+    es_node::NodeContainer {
+        name: ES_CONTAINER,
+        image: &p.image,
+        heap_mib: p.heap_mib(),
+        resources: &p.resources,
+        http: (HTTP_PORT_NAME, HTTP_PORT),
+        transport: (TRANSPORT_CONTAINER_PORT, TRANSPORT_PORT),
+        config_key: CONFIG_KEY,
     }
+    .build()
 }
 
 fn pod_annotations(p: &SdcElasticsearchParams, checksum: &str) -> BTreeMap<String, String> {
@@ -391,8 +290,6 @@ fn stateful_set(p: &SdcElasticsearchParams, cx: &Context, checksum: &str) -> Res
     }
     init_containers.push(es_node::copy_config_container(&p.image));
     let replicas = i32::try_from(p.replicas).map_err(|_| Error::invalid("replicas is too large"))?;
-    let pull_secrets = (!p.image_pull_secrets.is_empty())
-        .then(|| p.image_pull_secrets.iter().map(|s| LocalObjectReference { name: s.clone() }).collect::<Vec<_>>());
 
     let pod = PodSpec {
         service_account_name: Some(NAME.into()),
@@ -400,30 +297,9 @@ fn stateful_set(p: &SdcElasticsearchParams, cx: &Context, checksum: &str) -> Res
         security_context: Some(pod_security(ES_UID, ES_GID, ES_UID)),
         // Room to finish in-flight requests and hand shards over cleanly.
         termination_grace_period_seconds: Some(120),
-        image_pull_secrets: pull_secrets,
-        affinity: Some(Affinity {
-            pod_anti_affinity: Some(PodAntiAffinity {
-                preferred_during_scheduling_ignored_during_execution: Some(vec![WeightedPodAffinityTerm {
-                    weight: 100,
-                    pod_affinity_term: PodAffinityTerm {
-                        label_selector: Some(selector.clone()),
-                        topology_key: "kubernetes.io/hostname".into(),
-                        ..Default::default()
-                    },
-                }]),
-                ..Default::default()
-            }),
-            ..Default::default()
-        }),
-        // ScheduleAnyway: with DoNotSchedule, nodes without the zone label (kind, bare
-        // metal) would take no pod at all.
-        topology_spread_constraints: Some(vec![TopologySpreadConstraint {
-            max_skew: 1,
-            topology_key: cx.platform.zone_label.clone(),
-            when_unsatisfiable: "ScheduleAnyway".into(),
-            label_selector: Some(selector.clone()),
-            ..Default::default()
-        }]),
+        image_pull_secrets: sdc::pull_secrets(&p.image_pull_secrets),
+        affinity: Some(spread_over_nodes(&selector, 100)),
+        topology_spread_constraints: Some(vec![spread_over_zones(&selector, &cx.platform.zone_label)]),
         init_containers: Some(init_containers),
         containers: vec![elasticsearch_container(p)],
         volumes: Some(vec![
@@ -439,40 +315,25 @@ fn stateful_set(p: &SdcElasticsearchParams, cx: &Context, checksum: &str) -> Res
         ..Default::default()
     };
 
-    Ok(StatefulSet {
-        metadata: metadata(NAME),
-        spec: Some(StatefulSetSpec {
-            replicas: Some(replicas),
-            service_name: Some(NAME.into()),
-            selector,
-            // Every initial master must start for the cluster to form; none is ready before.
-            pod_management_policy: Some("Parallel".into()),
-            update_strategy: Some(StatefulSetUpdateStrategy {
-                type_: Some("RollingUpdate".into()),
-                ..Default::default()
-            }),
-            persistent_volume_claim_retention_policy: Some(StatefulSetPersistentVolumeClaimRetentionPolicy {
-                when_deleted: Some("Retain".into()),
-                when_scaled: Some("Retain".into()),
-            }),
-            template: PodTemplateSpec {
-                metadata: Some(ObjectMeta {
-                    labels: Some(sdc::labels(ROLE)),
-                    annotations: Some(pod_annotations(p, checksum)),
-                    ..Default::default()
-                }),
-                spec: Some(pod),
-            },
-            volume_claim_templates: Some(vec![sdc::data_claim_template(p.storage_class_name(), &p.storage)]),
-            ..Default::default()
-        }),
-        ..Default::default()
-    })
+    Ok(DatastoreSet {
+        name: NAME,
+        namespace: sdc::NAMESPACE,
+        role: ROLE,
+        replicas,
+        // Every initial master must start for the cluster to form; none is ready before.
+        pod_management_policy: "Parallel",
+        retain_claims: true,
+        annotations: pod_annotations(p, checksum),
+        pod,
+        claims: Some(vec![sdc::data_claim_template(p.storage_class_name(), &p.storage)]),
+    }
+    .build())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::common::testing;
     use crate::common::testing::{find, path_of};
     use crate::quantity::Quantity;
     use crate::Stack;
@@ -483,9 +344,7 @@ mod tests {
     }
 
     fn with(f: impl FnOnce(&mut SdcElasticsearchParams)) -> SdcElasticsearchParams {
-        let mut p = SdcElasticsearchParams::default();
-        f(&mut p);
-        p
+        testing::with(f)
     }
 
     fn error_of(p: &SdcElasticsearchParams) -> Error {

@@ -82,29 +82,31 @@ mod params;
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::apps::v1::{StatefulSet, StatefulSetSpec, StatefulSetUpdateStrategy};
+use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::api::core::v1::{
     Affinity, ConfigMap, ConfigMapVolumeSource, Container, ContainerPort, EnvVar, EnvVarSource, ExecAction, KeyToPath,
-    ObjectFieldSelector, PodSpec, PodTemplateSpec, Probe, Secret, SecretKeySelector, Service, ServicePort, ServiceSpec,
-    TopologySpreadConstraint, Volume, VolumeMount,
+    ObjectFieldSelector, PodSpec, Probe, Secret, Service, TopologySpreadConstraint, Volume, VolumeMount,
 };
-use k8s_openapi::api::policy::v1::{PodDisruptionBudget, PodDisruptionBudgetSpec};
+use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
-use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use k8s_openapi::ByteString;
 use runway_core::refs::ExternalRef;
 use runway_core::{Error, Object};
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 
 pub use self::params::{given_secret, SdcMysqlParams, DEFAULT_IMAGE, SECRETS_COMPONENT, SECRET_KEYS};
+use crate::common::env::{self, value_env};
 use crate::common::meta;
+use crate::common::pdb::{self, Budget};
 use crate::common::pod::empty_dir;
 use crate::common::pod::{container_security, pod_security, Resources};
+use crate::common::pod::{mount, read_only_mount};
+use crate::common::service::{tcp_port, PodService, ServiceKind};
 use crate::common::template::render_template;
 use crate::component::{Component, ObjectDoc};
 use crate::context::Context;
 use crate::sdc;
+use crate::sdc::{Checksums, DatastoreSet};
 
 /// The master's StatefulSet and headless Service (read-write).
 pub const MASTER: &str = sdc::services::MYSQL;
@@ -239,9 +241,9 @@ impl Component for SdcMysql {
         let ns = namespace(cx);
         let master_data = master_config_data(p, ns)?;
         let replica_data = replica_config_data(p, ns)?;
-        let secret_checksum = secret_values.as_ref().map(checksum);
-        let master_sums = Checksums { config: checksum(&master_data), secret: secret_checksum.clone() };
-        let replica_sums = Checksums { config: checksum(&replica_data), secret: secret_checksum };
+        let secret_checksum = secret_values.as_ref().map(sdc::data_checksum);
+        let master_sums = Checksums { config: sdc::data_checksum(&master_data), secret: secret_checksum.clone() };
+        let replica_sums = Checksums { config: sdc::data_checksum(&replica_data), secret: secret_checksum };
 
         let n = Self::NAME;
         let mut objects = Vec::new();
@@ -284,24 +286,6 @@ pub fn namespace(cx: &Context) -> &str {
 /// The master's DNS name in namespace `ns`, which replicas replicate from.
 pub fn master_host(ns: &str) -> String {
     format!("{MASTER}-0.{MASTER}.{ns}.svc")
-}
-
-/// sha256 of a ConfigMap's or Secret's data, keys and values, in key order.
-fn checksum(data: &BTreeMap<String, String>) -> String {
-    let mut h = Sha256::new();
-    for (k, v) in data {
-        h.update(k.as_bytes());
-        h.update([0]);
-        h.update(v.as_bytes());
-        h.update([0]);
-    }
-    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// The checksum annotations of a pod template.
-struct Checksums {
-    config: String,
-    secret: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -433,53 +417,21 @@ fn config_map(name: &str, role: &str, ns: &str, data: BTreeMap<String, String>) 
 /// A headless Service (the original's, and the StatefulSet's `serviceName`), port `sql`.
 /// Only ready pods are listed: a replica that has not cloned yet takes no reads.
 fn headless_service(name: &str, role: &str, ns: &str) -> Service {
-    Service {
-        metadata: metadata(name, role, ns),
-        spec: Some(ServiceSpec {
-            cluster_ip: Some("None".into()),
-            selector: Some(sdc::selector_labels(role)),
-            ports: Some(vec![ServicePort {
-                name: Some("sql".into()),
-                port: PORT,
-                target_port: Some(IntOrString::String(CONTAINER.into())),
-                protocol: Some("TCP".into()),
-                ..Default::default()
-            }]),
-            ..Default::default()
-        }),
-        ..Default::default()
+    PodService {
+        kind: ServiceKind::Headless,
+        selector: sdc::selector_labels(role),
+        ports: vec![tcp_port("sql", PORT, CONTAINER)],
     }
+    .build(metadata(name, role, ns))
 }
 
 fn replica_disruption_budget(ns: &str) -> PodDisruptionBudget {
-    PodDisruptionBudget {
-        metadata: metadata(REPLICA, REPLICA_ROLE, ns),
-        spec: Some(PodDisruptionBudgetSpec {
-            max_unavailable: Some(IntOrString::Int(1)),
-            selector: Some(sdc::selector(REPLICA_ROLE)),
-            ..Default::default()
-        }),
-        ..Default::default()
-    }
+    pdb::disruption_budget(metadata(REPLICA, REPLICA_ROLE, ns), Budget::MaxUnavailable(1), sdc::selector(REPLICA_ROLE))
 }
 
+/// `name` from the key `key` of the Secret `sdc-mysql`.
 fn secret_env(name: &str, key: &str) -> EnvVar {
-    EnvVar {
-        name: name.into(),
-        value_from: Some(EnvVarSource {
-            secret_key_ref: Some(SecretKeySelector {
-                name: sdc::secrets::MYSQL.into(),
-                key: key.into(),
-                optional: None,
-            }),
-            ..Default::default()
-        }),
-        ..Default::default()
-    }
-}
-
-fn value_env(name: &str, value: &str) -> EnvVar {
-    EnvVar { name: name.into(), value: Some(value.into()), ..Default::default() }
+    env::secret_env(name, sdc::secrets::MYSQL, key)
 }
 
 fn pod_name_env() -> EnvVar {
@@ -501,24 +453,15 @@ fn replication_password_env() -> EnvVar {
     secret_env("MYSQL_REPLICATION_PASSWORD", sdc::secrets::MYSQL_REPLICATION_PASSWORD)
 }
 
-fn mount(name: &str, path: &str, read_only: bool) -> VolumeMount {
-    VolumeMount {
-        name: name.into(),
-        mount_path: path.into(),
-        read_only: read_only.then_some(true),
-        ..Default::default()
-    }
-}
-
 /// What every MySQL container mounts: the volume, the option files, the socket directory,
 /// `/tmp` and the ConfigMap.
 fn mysql_mounts() -> Vec<VolumeMount> {
     vec![
-        mount("data", VOLUME_DIR, false),
-        mount("conf", CONF_D, false),
-        mount("run", RUN_DIR, false),
-        mount("tmp", "/tmp", false),
-        mount("config", CONFIG_DIR, true),
+        mount("data", VOLUME_DIR),
+        mount("conf", CONF_D),
+        mount("run", RUN_DIR),
+        mount("tmp", "/tmp"),
+        read_only_mount("config", CONFIG_DIR),
     ]
 }
 
@@ -590,17 +533,6 @@ fn init_container(p: &SdcMysqlParams, name: &str, script: &str, resources: &Reso
     }
 }
 
-fn pod_annotations(sums: &Checksums) -> BTreeMap<String, String> {
-    let mut a = BTreeMap::from([
-        ("checksum/config".to_string(), sums.config.clone()),
-        ("kubectl.kubernetes.io/default-container".to_string(), CONTAINER.to_string()),
-    ]);
-    if let Some(s) = &sums.secret {
-        a.insert("checksum/secret".into(), s.clone());
-    }
-    a
-}
-
 struct StsSpec<'a> {
     name: &'a str,
     namespace: &'a str,
@@ -627,31 +559,19 @@ fn stateful_set(p: &SdcMysqlParams, s: StsSpec) -> StatefulSet {
         volumes: Some(s.volumes),
         ..Default::default()
     };
-    StatefulSet {
-        metadata: metadata(s.name, s.role, s.namespace),
-        spec: Some(StatefulSetSpec {
-            replicas: Some(s.replicas),
-            service_name: Some(s.name.into()),
-            selector: sdc::selector(s.role),
-            // One at a time, in order: replica N clones from replica N-1 once it is ready.
-            pod_management_policy: Some("OrderedReady".into()),
-            update_strategy: Some(StatefulSetUpdateStrategy {
-                type_: Some("RollingUpdate".into()),
-                ..Default::default()
-            }),
-            template: PodTemplateSpec {
-                metadata: Some(ObjectMeta {
-                    labels: Some(sdc::labels(s.role)),
-                    annotations: Some(s.annotations),
-                    ..Default::default()
-                }),
-                spec: Some(pod),
-            },
-            volume_claim_templates: Some(vec![sdc::data_claim_template(&p.storage_class, &p.storage)]),
-            ..Default::default()
-        }),
-        ..Default::default()
+    DatastoreSet {
+        name: s.name,
+        namespace: s.namespace,
+        role: s.role,
+        replicas: s.replicas,
+        // One at a time, in order: replica N clones from replica N-1 once it is ready.
+        pod_management_policy: "OrderedReady",
+        retain_claims: false,
+        annotations: s.annotations,
+        pod,
+        claims: Some(vec![sdc::data_claim_template(&p.storage_class, &p.storage)]),
     }
+    .build()
 }
 
 fn common_volumes(config_map: &str) -> Vec<Volume> {
@@ -671,7 +591,7 @@ fn master_stateful_set(p: &SdcMysqlParams, cx: &Context, sums: &Checksums) -> St
     ];
     let mut container = mysql_container(p, &p.resources, env);
     if let Some(mounts) = container.volume_mounts.as_mut() {
-        mounts.push(mount("initdb", INITDB_DIR, true));
+        mounts.push(read_only_mount("initdb", INITDB_DIR));
     }
     let init = init_container(
         p,
@@ -695,7 +615,7 @@ fn master_stateful_set(p: &SdcMysqlParams, cx: &Context, sums: &Checksums) -> St
             volumes,
             affinity,
             spread,
-            annotations: pod_annotations(sums),
+            annotations: sums.pod_annotations(CONTAINER),
         },
     )
 }
@@ -731,7 +651,7 @@ fn replica_stateful_set(p: &SdcMysqlParams, cx: &Context, sums: &Checksums) -> S
             volumes: common_volumes(REPLICA_CONFIG),
             affinity,
             spread,
-            annotations: pod_annotations(sums),
+            annotations: sums.pod_annotations(CONTAINER),
         },
     )
 }
@@ -742,6 +662,7 @@ mod tests {
     use std::process::Command;
 
     use super::*;
+    use crate::common::testing::{self as testing, data_file as file};
     use crate::common::testing::{find, path_of};
     use crate::quantity::Quantity;
     use crate::Stack;
@@ -773,17 +694,11 @@ mod tests {
     }
 
     fn with(f: impl FnOnce(&mut SdcMysqlParams)) -> SdcMysqlParams {
-        let mut p = SdcMysqlParams::default();
-        f(&mut p);
-        p
+        testing::with(f)
     }
 
     fn error_of(p: &SdcMysqlParams) -> Error {
         SdcMysql::build(p, &Context::default()).expect_err("parameters are rejected")
-    }
-
-    fn file<'a>(objects: &'a [Object], key: &str, name: &str) -> &'a str {
-        find(objects, key).value["data"][name].as_str().unwrap_or_else(|| panic!("no {name} in {key}"))
     }
 
     fn pod<'a>(objects: &'a [Object], key: &str) -> &'a serde_json::Value {

@@ -68,28 +68,30 @@ mod params;
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::apps::v1::{StatefulSet, StatefulSetSpec, StatefulSetUpdateStrategy};
+use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::api::core::v1::{
     ConfigMap, ConfigMapVolumeSource, Container, ContainerPort, EmptyDirVolumeSource, EnvVar, EnvVarSource, ExecAction,
-    ObjectFieldSelector, PersistentVolumeClaim, PodSpec, PodTemplateSpec, Probe, Secret, SecretKeySelector, Service,
-    ServicePort, ServiceSpec, Volume, VolumeMount,
+    ObjectFieldSelector, PersistentVolumeClaim, PodSpec, Probe, Secret, SecretKeySelector, Service, ServicePort,
+    Volume,
 };
-use k8s_openapi::api::policy::v1::{PodDisruptionBudget, PodDisruptionBudgetSpec};
+use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
-use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use k8s_openapi::ByteString;
 use runway_core::refs::ExternalRef;
 use runway_core::{Error, Object};
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 
 pub use self::params::{given_password, RedisMode, SdcRedisParams, SentinelParams, DEFAULT_IMAGE, SECRETS_COMPONENT};
 use crate::common::meta;
+use crate::common::pdb::{self, Budget};
 use crate::common::pod::{container_security, pod_security};
+use crate::common::pod::{mount, read_only_mount};
+use crate::common::service::{tcp_port, PodService, ServiceKind};
 use crate::common::template::render_template;
 use crate::component::{Component, ObjectDoc};
 use crate::context::Context;
 use crate::sdc;
+use crate::sdc::{Checksums, DatastoreSet};
 
 /// The master's StatefulSet and headless Service.
 pub const MASTER: &str = sdc::services::REDIS;
@@ -242,10 +244,13 @@ impl Component for SdcRedis {
         p.validate()?;
         let password = given_password(cx.secrets_of(SECRETS_COMPONENT))?;
         let secret_data = password.map(|v| BTreeMap::from([(sdc::secrets::REDIS_PASSWORD.to_string(), v)]));
-        let secret_sum = secret_data.as_ref().map(checksum);
+        let secret_sum = secret_data.as_ref().map(sdc::data_checksum);
         let master_data = redis_config_data(p, false)?;
         let replica_data = redis_config_data(p, true)?;
-        let sums = |data: &BTreeMap<String, String>| Checksums { config: checksum(data), secret: secret_sum.clone() };
+        let sums = |data: &BTreeMap<String, String>| Checksums {
+            config: sdc::data_checksum(data),
+            secret: secret_sum.clone(),
+        };
 
         let n = Self::NAME;
         let mut objects = Vec::new();
@@ -297,24 +302,6 @@ pub fn backend_jvm_options(p: &SdcRedisParams) -> Option<String> {
 /// The master's DNS name, which replicas replicate from (and Sentinel starts with).
 pub fn master_host() -> String {
     format!("{MASTER}-0.{MASTER}.{}.svc", sdc::NAMESPACE)
-}
-
-/// sha256 of a ConfigMap's or Secret's data, keys and values, in key order.
-fn checksum(data: &BTreeMap<String, String>) -> String {
-    let mut h = Sha256::new();
-    for (k, v) in data {
-        h.update(k.as_bytes());
-        h.update([0]);
-        h.update(v.as_bytes());
-        h.update([0]);
-    }
-    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// The checksum annotations of a pod template.
-struct Checksums {
-    config: String,
-    secret: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -419,13 +406,7 @@ fn config_map(name: &str, role: &str, data: BTreeMap<String, String>) -> ConfigM
 }
 
 fn service_port(name: &str, port: i32) -> ServicePort {
-    ServicePort {
-        name: Some(name.into()),
-        port,
-        target_port: Some(IntOrString::String(name.into())),
-        protocol: Some("TCP".into()),
-        ..Default::default()
-    }
+    tcp_port(name, port, name)
 }
 
 /// The original's ports: `client` 6379 and `gossip` 16379.
@@ -439,47 +420,20 @@ fn sentinel_service_ports() -> Vec<ServicePort> {
 
 /// A headless Service (the StatefulSet's `serviceName`); ready pods only.
 fn headless_service(name: &str, role: &str, ports: Vec<ServicePort>) -> Service {
-    Service {
-        metadata: metadata(name, role),
-        spec: Some(ServiceSpec {
-            cluster_ip: Some("None".into()),
-            selector: Some(sdc::selector_labels(role)),
-            ports: Some(ports),
-            ..Default::default()
-        }),
-        ..Default::default()
-    }
+    PodService { kind: ServiceKind::Headless, selector: sdc::selector_labels(role), ports }.build(metadata(name, role))
 }
 
 /// `maxUnavailable: 1`, or `minAvailable` when given.
 fn disruption_budget(name: &str, role: &str, min_available: Option<u32>) -> PodDisruptionBudget {
-    let (min, max) = match min_available {
-        Some(m) => (Some(IntOrString::Int(i32::try_from(m).unwrap_or(i32::MAX))), None),
-        None => (None, Some(IntOrString::Int(1))),
+    let budget = match min_available {
+        Some(m) => Budget::MinAvailable(i32::try_from(m).unwrap_or(i32::MAX)),
+        None => Budget::MaxUnavailable(1),
     };
-    PodDisruptionBudget {
-        metadata: metadata(name, role),
-        spec: Some(PodDisruptionBudgetSpec {
-            min_available: min,
-            max_unavailable: max,
-            selector: Some(sdc::selector(role)),
-            ..Default::default()
-        }),
-        ..Default::default()
-    }
+    pdb::disruption_budget(metadata(name, role), budget, sdc::selector(role))
 }
 
 fn container_port(name: &str, port: i32) -> ContainerPort {
     ContainerPort { name: Some(name.into()), container_port: port, protocol: Some("TCP".into()), ..Default::default() }
-}
-
-fn mount(name: &str, path: &str, read_only: bool) -> VolumeMount {
-    VolumeMount {
-        name: name.into(),
-        mount_path: path.into(),
-        read_only: read_only.then_some(true),
-        ..Default::default()
-    }
 }
 
 fn empty_dir(name: &str, in_memory: bool) -> Volume {
@@ -545,17 +499,6 @@ fn ping_probe(cli: &str, accept: &str, period: i32, failures: i32) -> Probe {
     }
 }
 
-fn pod_annotations(sums: &Checksums, container: &str) -> BTreeMap<String, String> {
-    let mut a = BTreeMap::from([
-        ("checksum/config".to_string(), sums.config.clone()),
-        ("kubectl.kubernetes.io/default-container".to_string(), container.to_string()),
-    ]);
-    if let Some(s) = &sums.secret {
-        a.insert("checksum/secret".into(), s.clone());
-    }
-    a
-}
-
 struct StsSpec<'a> {
     name: &'a str,
     role: &'a str,
@@ -581,30 +524,18 @@ fn stateful_set(cx: &Context, s: StsSpec) -> StatefulSet {
         volumes: Some(s.volumes),
         ..Default::default()
     };
-    StatefulSet {
-        metadata: metadata(s.name, s.role),
-        spec: Some(StatefulSetSpec {
-            replicas: Some(s.replicas),
-            service_name: Some(s.name.into()),
-            selector: sdc::selector(s.role),
-            pod_management_policy: Some(if s.parallel { "Parallel" } else { "OrderedReady" }.into()),
-            update_strategy: Some(StatefulSetUpdateStrategy {
-                type_: Some("RollingUpdate".into()),
-                ..Default::default()
-            }),
-            template: PodTemplateSpec {
-                metadata: Some(ObjectMeta {
-                    labels: Some(sdc::labels(s.role)),
-                    annotations: Some(s.annotations),
-                    ..Default::default()
-                }),
-                spec: Some(pod),
-            },
-            volume_claim_templates: s.claims,
-            ..Default::default()
-        }),
-        ..Default::default()
+    DatastoreSet {
+        name: s.name,
+        namespace: sdc::NAMESPACE,
+        role: s.role,
+        replicas: s.replicas,
+        pod_management_policy: if s.parallel { "Parallel" } else { "OrderedReady" },
+        retain_claims: false,
+        annotations: s.annotations,
+        pod,
+        claims: s.claims,
     }
+    .build()
 }
 
 /// The master (`replica: false`) or the replicas. Readiness needs `PONG`; liveness
@@ -619,11 +550,7 @@ fn redis_stateful_set(p: &SdcRedisParams, cx: &Context, replica: bool, sums: &Ch
         ports: Some(vec![container_port("client", PORT), container_port("gossip", BUS_PORT)]),
         resources: Some(p.resources.to_k8s()),
         security_context: Some(container_security(true)),
-        volume_mounts: Some(vec![
-            mount("data", "/data", false),
-            mount("config", CONFIG_DIR, true),
-            mount("run", RUN_DIR, false),
-        ]),
+        volume_mounts: Some(vec![mount("data", "/data"), read_only_mount("config", CONFIG_DIR), mount("run", RUN_DIR)]),
         startup_probe: Some(ping_probe(&cli, "^(PONG|LOADING)", 5, 60)),
         liveness_probe: Some(ping_probe(&cli, "^(PONG|LOADING)", 10, 3)),
         readiness_probe: Some(ping_probe(&cli, "^PONG$", 5, 3)),
@@ -650,7 +577,7 @@ fn redis_stateful_set(p: &SdcRedisParams, cx: &Context, replica: bool, sums: &Ch
             container,
             volumes: vec![config_map_volume(config), empty_dir("run", true)],
             avoid,
-            annotations: pod_annotations(sums, CONTAINER),
+            annotations: sums.pod_annotations(CONTAINER),
             claims: Some(vec![sdc::data_claim_template(&p.storage_class, &p.storage)]),
             // Room to write the append-only file on shutdown.
             grace_seconds: 60,
@@ -670,7 +597,7 @@ fn sentinel_stateful_set(p: &SdcRedisParams, cx: &Context, sums: &Checksums) -> 
         ports: Some(vec![container_port("sentinel", SENTINEL_PORT)]),
         resources: Some(s.resources.to_k8s()),
         security_context: Some(container_security(true)),
-        volume_mounts: Some(vec![mount("data", "/data", false), mount("config", CONFIG_DIR, true)]),
+        volume_mounts: Some(vec![mount("data", "/data"), read_only_mount("config", CONFIG_DIR)]),
         readiness_probe: Some(ping_probe(&cli, "^PONG$", 5, 3)),
         liveness_probe: Some(ping_probe(&cli, "^PONG$", 10, 3)),
         ..Default::default()
@@ -687,7 +614,7 @@ fn sentinel_stateful_set(p: &SdcRedisParams, cx: &Context, sums: &Checksums) -> 
             // since it holds the password.
             volumes: vec![config_map_volume(SENTINEL_CONFIG), empty_dir("data", true)],
             avoid: &[(SENTINEL_ROLE, 100)],
-            annotations: pod_annotations(sums, SENTINEL_CONTAINER),
+            annotations: sums.pod_annotations(SENTINEL_CONTAINER),
             claims: None,
             grace_seconds: 30,
         },
@@ -701,6 +628,7 @@ mod tests {
 
     use super::*;
     use crate::common::pod::Resources;
+    use crate::common::testing::{self as testing, data_file as file};
     use crate::common::testing::{find, path_of};
     use crate::quantity::Quantity;
     use crate::Stack;
@@ -724,17 +652,11 @@ mod tests {
     }
 
     fn with(f: impl FnOnce(&mut SdcRedisParams)) -> SdcRedisParams {
-        let mut p = SdcRedisParams::default();
-        f(&mut p);
-        p
+        testing::with(f)
     }
 
     fn build(p: &SdcRedisParams) -> Vec<Object> {
         SdcRedis::build(p, &Context::default()).expect("parameters build")
-    }
-
-    fn file<'a>(objects: &'a [Object], key: &str, name: &str) -> &'a str {
-        find(objects, key).value["data"][name].as_str().unwrap_or_else(|| panic!("no {name} in {key}"))
     }
 
     fn error_of(p: &SdcRedisParams) -> Error {

@@ -209,6 +209,7 @@ fn storage_class(p: &SdcStorageParams, cx: &Context, provisioner: &str, tier: Ti
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::common::testing;
     use crate::common::testing::path_of;
     use crate::stack::Stack;
 
@@ -228,9 +229,7 @@ mod tests {
     }
 
     fn with(f: impl FnOnce(&mut SdcStorageParams)) -> SdcStorageParams {
-        let mut p = SdcStorageParams::default();
-        f(&mut p);
-        p
+        testing::with(f)
     }
 
     #[test]

@@ -37,10 +37,10 @@ use std::collections::BTreeMap;
 use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec};
 use k8s_openapi::api::core::v1::{
     ConfigMap, ConfigMapVolumeSource, Container, ContainerPort, EmptyDirVolumeSource, EnvVar, EnvVarSource, PodSpec,
-    PodTemplateSpec, Probe, Secret, SecretKeySelector, SecretVolumeSource, Service, ServiceAccount, ServicePort,
-    ServiceSpec, TCPSocketAction, Volume, VolumeMount,
+    PodTemplateSpec, Probe, Secret, SecretKeySelector, SecretVolumeSource, Service, ServiceAccount, ServiceSpec,
+    TCPSocketAction, Volume, VolumeMount,
 };
-use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, PolicyRule, RoleBinding, RoleRef, Subject};
+use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, RoleBinding};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use k8s_openapi::kube_aggregator::pkg::apis::apiregistration::v1::{APIService, APIServiceSpec, ServiceReference};
@@ -52,6 +52,8 @@ use sha2::{Digest, Sha256};
 pub use self::params::{SysdigMetricsAdapterParams, DEFAULT_IMAGE};
 use crate::common::meta;
 use crate::common::pod::{container_security, pod_security};
+use crate::common::rbac::{self, Grant};
+use crate::common::service::tcp_port;
 use crate::component::{Component, ObjectDoc};
 use crate::context::Context;
 
@@ -227,89 +229,53 @@ fn selector_labels() -> BTreeMap<String, String> {
     BTreeMap::from([("app".to_string(), NAME.to_string())])
 }
 
-fn adapter_subject() -> Subject {
-    Subject {
-        kind: "ServiceAccount".into(),
-        name: NAME.into(),
-        namespace: Some(NAMESPACE.into()),
-        ..Default::default()
-    }
-}
-
-fn cluster_role_ref(name: &str) -> RoleRef {
-    RoleRef { api_group: "rbac.authorization.k8s.io".into(), kind: "ClusterRole".into(), name: name.into() }
+/// The adapter's ServiceAccount granted the role `role`.
+fn adapter_grant(role: &str) -> Grant<'_> {
+    Grant { role, service_account: NAME, namespace: NAMESPACE }
 }
 
 /// The adapter talks to the API server (delegated auth, listing described objects), so
 /// its token is mounted.
 fn service_account() -> ServiceAccount {
-    ServiceAccount { metadata: meta::namespaced(NAME, NAMESPACE, labels(NAME)), ..Default::default() }
+    rbac::service_account(meta::namespaced(NAME, NAMESPACE, labels(NAME)), None)
 }
 
 fn auth_delegator() -> ClusterRoleBinding {
-    ClusterRoleBinding {
-        metadata: meta::cluster_scoped("custom-metrics-system-auth-delegator", labels(NAME)),
-        role_ref: cluster_role_ref("system:auth-delegator"),
-        subjects: Some(vec![adapter_subject()]),
-    }
+    adapter_grant("system:auth-delegator")
+        .cluster_role_binding(meta::cluster_scoped("custom-metrics-system-auth-delegator", labels(NAME)))
 }
 
 fn auth_reader() -> RoleBinding {
-    RoleBinding {
-        metadata: meta::namespaced("custom-metrics-auth-reader", "kube-system", labels(NAME)),
-        role_ref: RoleRef {
-            api_group: "rbac.authorization.k8s.io".into(),
-            kind: "Role".into(),
-            name: AUTH_READER_ROLE.into(),
-        },
-        subjects: Some(vec![adapter_subject()]),
-    }
-}
-
-fn rule(groups: &[&str], resources: &[&str], verbs: &[&str]) -> PolicyRule {
-    PolicyRule {
-        api_groups: Some(groups.iter().map(|g| g.to_string()).collect()),
-        resources: Some(resources.iter().map(|r| r.to_string()).collect()),
-        verbs: verbs.iter().map(|v| v.to_string()).collect(),
-        ..Default::default()
-    }
+    adapter_grant(AUTH_READER_ROLE).role_binding(meta::namespaced(
+        "custom-metrics-auth-reader",
+        "kube-system",
+        labels(NAME),
+    ))
 }
 
 fn resource_reader() -> ClusterRole {
-    ClusterRole {
-        metadata: meta::cluster_scoped("custom-metrics-resource-reader", labels(NAME)),
-        rules: Some(vec![rule(&[""], &["namespaces", "pods", "services"], &["get", "list"])]),
-        ..Default::default()
-    }
+    rbac::cluster_role(
+        meta::cluster_scoped("custom-metrics-resource-reader", labels(NAME)),
+        vec![rbac::rule(&[""], &["namespaces", "pods", "services"], &["get", "list"])],
+    )
 }
 
 fn resource_reader_binding() -> ClusterRoleBinding {
-    ClusterRoleBinding {
-        metadata: meta::cluster_scoped("custom-metrics-apiserver-resource-reader", labels(NAME)),
-        role_ref: cluster_role_ref("custom-metrics-resource-reader"),
-        subjects: Some(vec![adapter_subject()]),
-    }
+    adapter_grant("custom-metrics-resource-reader")
+        .cluster_role_binding(meta::cluster_scoped("custom-metrics-apiserver-resource-reader", labels(NAME)))
 }
 
 fn metrics_getter() -> ClusterRole {
-    ClusterRole {
-        metadata: meta::cluster_scoped("custom-metrics-getter", labels(NAME)),
-        rules: Some(vec![rule(&["custom.metrics.k8s.io"], &["*"], &["get", "list", "watch"])]),
-        ..Default::default()
-    }
+    rbac::cluster_role(
+        meta::cluster_scoped("custom-metrics-getter", labels(NAME)),
+        vec![rbac::rule(&["custom.metrics.k8s.io"], &["*"], rbac::READ)],
+    )
 }
 
 fn metrics_getter_binding() -> ClusterRoleBinding {
-    ClusterRoleBinding {
-        metadata: meta::cluster_scoped("hpa-custom-metrics-getter", labels(NAME)),
-        role_ref: cluster_role_ref("custom-metrics-getter"),
-        subjects: Some(vec![Subject {
-            kind: "ServiceAccount".into(),
-            name: HPA_CONTROLLER.1.into(),
-            namespace: Some(HPA_CONTROLLER.0.into()),
-            ..Default::default()
-        }]),
-    }
+    let (namespace, service_account) = HPA_CONTROLLER;
+    Grant { role: "custom-metrics-getter", service_account, namespace }
+        .cluster_role_binding(meta::cluster_scoped("hpa-custom-metrics-getter", labels(NAME)))
 }
 
 fn service() -> Service {
@@ -317,13 +283,7 @@ fn service() -> Service {
         metadata: meta::namespaced(SERVICE, NAMESPACE, labels(NAME)),
         spec: Some(ServiceSpec {
             selector: Some(selector_labels()),
-            ports: Some(vec![ServicePort {
-                name: Some("https".into()),
-                port: 443,
-                target_port: Some(IntOrString::String("https".into())),
-                protocol: Some("TCP".into()),
-                ..Default::default()
-            }]),
+            ports: Some(vec![tcp_port("https", 443, "https")]),
             ..Default::default()
         }),
         ..Default::default()

@@ -80,24 +80,28 @@ use k8s_openapi::api::apps::v1::{
     RollingUpdateDaemonSet, RollingUpdateDeployment,
 };
 use k8s_openapi::api::core::v1::{
-    Affinity, ConfigMap, ConfigMapVolumeSource, Container, HTTPGetAction, PodAffinityTerm, PodAntiAffinity, PodSpec,
-    PodTemplateSpec, Probe, Service, ServiceAccount, ServicePort, ServiceSpec, TopologySpreadConstraint, Volume,
-    WeightedPodAffinityTerm,
+    ConfigMap, ConfigMapVolumeSource, Container, HTTPGetAction, PodSpec, PodTemplateSpec, Probe, Service,
+    ServiceAccount, ServicePort, ServiceSpec, Volume,
 };
-use k8s_openapi::api::networking::v1::{IngressClass, IngressClassSpec};
-use k8s_openapi::api::policy::v1::{PodDisruptionBudget, PodDisruptionBudgetSpec};
-use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, PolicyRule, RoleRef, Subject};
+use k8s_openapi::api::networking::v1::IngressClass;
+use k8s_openapi::api::policy::v1::PodDisruptionBudget;
+use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use runway_core::{Error, KeyPath, Object};
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 
 pub use self::params::{DashboardParams, TraefikParams, Workload, DEFAULT_IMAGE};
+use crate::common::checksum::sha256_hex;
 use crate::common::ingress::{ingress_object, BackendNeeds, IngressSpecFor};
+use crate::common::ingress_class::ingress_class as common_ingress_class;
 use crate::common::meta;
 use crate::common::metrics::{MetricsEndpoint, Scrape};
+use crate::common::pdb::{self, Budget};
 use crate::common::pod::{container_port, container_security, empty_dir, mount, pod_security};
+use crate::common::pod::{spread_over_nodes, spread_over_zones};
+use crate::common::rbac::{self, rule, Grant, READ};
+use crate::common::service::{load_balancer_metadata, tcp_port, PodService, ServiceKind};
 use crate::common::template::render_template;
 use crate::component::{Component, ObjectDoc};
 use crate::context::{Context, IngressController, IngressControllerRef, Platform, Published};
@@ -142,7 +146,6 @@ const UID: i64 = 65532;
 const DYNAMIC_DIR: &str = "/etc/traefik/dynamic";
 const DYNAMIC_FILE: &str = "dynamic.yaml";
 const DYNAMIC_TEMPLATE: &str = include_str!("templates/dynamic.yaml.j2");
-const IS_DEFAULT_CLASS_ANNOTATION: &str = "ingressclass.kubernetes.io/is-default-class";
 /// Long enough for open requests to finish after the pod leaves the Service.
 const GRACE_PERIOD_SECONDS: i64 = 60;
 
@@ -318,10 +321,6 @@ fn metadata(name: &str, ns: &str) -> ObjectMeta {
     meta::namespaced(name, ns, labels(name))
 }
 
-fn sha256_hex(text: &str) -> String {
-    Sha256::digest(text.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// What the dynamic configuration template reads.
 #[derive(Serialize)]
 struct DynamicContext<'a> {
@@ -361,74 +360,39 @@ fn config_map(ns: &str, dynamic: String) -> ConfigMap {
 }
 
 fn service_account(ns: &str) -> ServiceAccount {
-    ServiceAccount { metadata: metadata(NAME, ns), automount_service_account_token: Some(true), ..Default::default() }
+    rbac::service_account(metadata(NAME, ns), Some(true))
 }
-
-fn rule(groups: &[&str], resources: &[&str], verbs: &[&str]) -> PolicyRule {
-    PolicyRule {
-        api_groups: Some(groups.iter().map(|g| g.to_string()).collect()),
-        resources: Some(resources.iter().map(|r| r.to_string()).collect()),
-        verbs: verbs.iter().map(|v| v.to_string()).collect(),
-        ..Default::default()
-    }
-}
-
-const READ: &[&str] = &["get", "list", "watch"];
 
 /// The upstream chart's ClusterRole for Traefik v3.5 and later with only the Kubernetes
 /// Ingress provider on (no CRD, Gateway or Hub rules; `extensions` is long gone): Services
 /// and Nodes, EndpointSlices (the backends), Pods `get` (v3.5), Secrets (TLS), Ingresses
 /// and IngressClasses, and Ingress status (the load balancer's address for external-dns).
 fn cluster_role() -> ClusterRole {
-    ClusterRole {
-        metadata: meta::cluster_scoped(NAME, labels(NAME)),
-        rules: Some(vec![
+    rbac::cluster_role(
+        meta::cluster_scoped(NAME, labels(NAME)),
+        vec![
             rule(&[""], &["nodes", "services"], READ),
             rule(&["discovery.k8s.io"], &["endpointslices"], &["list", "watch"]),
             rule(&[""], &["pods"], &["get"]),
             rule(&[""], &["secrets"], READ),
             rule(&["networking.k8s.io"], &["ingressclasses", "ingresses"], READ),
             rule(&["networking.k8s.io"], &["ingresses/status"], &["update"]),
-        ]),
-        ..Default::default()
-    }
+        ],
+    )
 }
 
 fn cluster_role_binding(ns: &str) -> ClusterRoleBinding {
-    ClusterRoleBinding {
-        metadata: meta::cluster_scoped(NAME, labels(NAME)),
-        role_ref: RoleRef {
-            api_group: "rbac.authorization.k8s.io".into(),
-            kind: "ClusterRole".into(),
-            name: NAME.into(),
-        },
-        subjects: Some(vec![Subject {
-            kind: "ServiceAccount".into(),
-            name: NAME.into(),
-            namespace: Some(ns.into()),
-            ..Default::default()
-        }]),
-    }
+    Grant { role: NAME, service_account: NAME, namespace: ns }
+        .cluster_role_binding(meta::cluster_scoped(NAME, labels(NAME)))
 }
 
 fn service_port(name: &str, port: i32, target: &str, app_protocol: Option<&str>) -> ServicePort {
-    ServicePort {
-        name: Some(name.into()),
-        port,
-        target_port: Some(IntOrString::String(target.into())),
-        protocol: Some("TCP".into()),
-        app_protocol: app_protocol.map(Into::into),
-        ..Default::default()
-    }
+    ServicePort { app_protocol: app_protocol.map(Into::into), ..tcp_port(name, port, target) }
 }
 
 fn load_balancer(cx: &Context) -> Service {
-    let mut metadata = metadata(NAME, cx.namespace());
-    if !cx.platform.load_balancer_annotations.is_empty() {
-        metadata.annotations = Some(cx.platform.load_balancer_annotations.clone());
-    }
     Service {
-        metadata,
+        metadata: load_balancer_metadata(metadata(NAME, cx.namespace()), cx),
         spec: Some(ServiceSpec {
             type_: Some("LoadBalancer".into()),
             // Clients' addresses reach Traefik (access logs, allow-lists).
@@ -445,16 +409,12 @@ fn load_balancer(cx: &Context) -> Service {
 }
 
 fn dashboard_service(ns: &str) -> Service {
-    Service {
-        metadata: metadata(DASHBOARD_NAME, ns),
-        spec: Some(ServiceSpec {
-            type_: Some("ClusterIP".into()),
-            selector: Some(meta::selector_labels(NAME)),
-            ports: Some(vec![service_port(INTERNAL_ENTRYPOINT, INTERNAL_PORT, INTERNAL_ENTRYPOINT, Some("http"))]),
-            ..Default::default()
-        }),
-        ..Default::default()
+    PodService {
+        kind: ServiceKind::ClusterIp,
+        selector: meta::selector_labels(NAME),
+        ports: vec![service_port(INTERNAL_ENTRYPOINT, INTERNAL_PORT, INTERNAL_ENTRYPOINT, Some("http"))],
     }
+    .build(metadata(DASHBOARD_NAME, ns))
 }
 
 fn args(p: &TraefikParams, cx: &Context, class: &str) -> Vec<String> {
@@ -562,29 +522,8 @@ fn pod_template(
         node_selector: Some(BTreeMap::from([("kubernetes.io/os".to_string(), "linux".to_string())])),
         // Prefer spreading over nodes and zones: one going down takes only part of the
         // ingress capacity with it (a DaemonSet is on every node anyway).
-        affinity: spread.then(|| Affinity {
-            pod_anti_affinity: Some(PodAntiAffinity {
-                preferred_during_scheduling_ignored_during_execution: Some(vec![WeightedPodAffinityTerm {
-                    weight: 100,
-                    pod_affinity_term: PodAffinityTerm {
-                        label_selector: Some(selector.clone()),
-                        topology_key: "kubernetes.io/hostname".into(),
-                        ..Default::default()
-                    },
-                }]),
-                ..Default::default()
-            }),
-            ..Default::default()
-        }),
-        topology_spread_constraints: spread.then(|| {
-            vec![TopologySpreadConstraint {
-                max_skew: 1,
-                topology_key: cx.platform.zone_label.clone(),
-                when_unsatisfiable: "ScheduleAnyway".into(),
-                label_selector: Some(selector.clone()),
-                ..Default::default()
-            }]
-        }),
+        affinity: spread.then(|| spread_over_nodes(&selector, 100)),
+        topology_spread_constraints: spread.then(|| vec![spread_over_zones(&selector, &cx.platform.zone_label)]),
         containers: vec![container(p, cx, class)],
         volumes: Some(vec![
             Volume {
@@ -646,32 +585,19 @@ fn daemon_set(ns: &str, template: PodTemplateSpec) -> DaemonSet {
 
 /// One controller down at a time during drains.
 fn disruption_budget(ns: &str) -> PodDisruptionBudget {
-    PodDisruptionBudget {
-        metadata: metadata(NAME, ns),
-        spec: Some(PodDisruptionBudgetSpec {
-            max_unavailable: Some(IntOrString::Int(1)),
-            selector: Some(meta::selector(meta::selector_labels(NAME))),
-            ..Default::default()
-        }),
-        ..Default::default()
-    }
+    pdb::disruption_budget(metadata(NAME, ns), Budget::MaxUnavailable(1), meta::selector(meta::selector_labels(NAME)))
 }
 
 fn ingress_class(p: &TraefikParams, class: &str) -> IngressClass {
-    let mut metadata = meta::cluster_scoped(class, labels(NAME));
-    if p.default_class {
-        metadata.annotations = Some(BTreeMap::from([(IS_DEFAULT_CLASS_ANNOTATION.to_string(), "true".to_string())]));
-    }
-    IngressClass {
-        metadata,
-        spec: Some(IngressClassSpec { controller: Some(CONTROLLER_CLASS.into()), parameters: None }),
-    }
+    common_ingress_class(meta::cluster_scoped(class, labels(NAME)), CONTROLLER_CLASS, p.default_class)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::common::ingress_class::IS_DEFAULT_CLASS_ANNOTATION;
     use crate::common::pod::Resources;
+    use crate::common::testing;
     use crate::common::testing::{find, path_of};
     use crate::context::{AuthRef, ServiceRef};
     use crate::nginx_ingress::NginxIngress;
@@ -700,9 +626,7 @@ mod tests {
     }
 
     fn with(f: impl FnOnce(&mut TraefikParams)) -> TraefikParams {
-        let mut p = TraefikParams::default();
-        f(&mut p);
-        p
+        testing::with(f)
     }
 
     fn pod(o: &Object) -> &serde_json::Value {
