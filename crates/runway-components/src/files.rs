@@ -145,10 +145,10 @@ pub(crate) fn lexical_join(dir: &Path, rel: &str) -> PathBuf {
 /// Writes `files` (relative path, content) as the whole content of `dir`: first into a
 /// fresh sibling folder, then renamed into place, so a failure never leaves half a tree
 /// and a previous tree is replaced only once the new one is complete.
-pub fn write_tree(dir: &Path, files: &[(String, String)]) -> Result<(), Error> {
+pub fn write_tree(dir: &Path, files: &[(String, impl AsRef<str>)]) -> Result<(), Error> {
     let staged = StagedTree::new(dir)?;
     for (rel, content) in files {
-        staged.write(rel, content)?;
+        staged.write(rel, content.as_ref())?;
     }
     staged.commit()
 }
@@ -197,7 +197,7 @@ impl StagedTree {
     /// Writes many files under the folder `prefix` of the tree, creating each folder once
     /// (a fleet writes ~125,000 files: a `mkdir` and a `stat` per file would be a tenth
     /// of its time). Returns the bytes written.
-    pub fn write_many(&self, prefix: &str, files: &[(String, String)]) -> Result<usize, Error> {
+    pub fn write_many(&self, prefix: &str, files: &[(String, impl AsRef<str>)]) -> Result<usize, Error> {
         let root = self.tmp.join(prefix);
         let mut made = std::collections::BTreeSet::new();
         let mut bytes = 0;
@@ -208,6 +208,7 @@ impl StagedTree {
                 fs::create_dir_all(&d).map_err(|e| io_error(&d, &e))?;
             }
             let p = root.join(rel);
+            let content = content.as_ref();
             fs::write(&p, content).map_err(|e| io_error(&p, &e))?;
             bytes += content.len();
         }

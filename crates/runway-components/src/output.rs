@@ -20,18 +20,18 @@ impl Rendered {
     }
 
     /// One file per object for `--output-dir`: `COMPONENT/KIND-NAME.yaml`, in canonical order.
-    pub fn files(&self) -> Vec<(String, String)> {
+    pub fn files(&self) -> Vec<(String, FileText)> {
         self.files_with(false, None)
     }
 
     /// One JSON file per object for `--output-dir --format json`: `COMPONENT/KIND-NAME.json`.
-    pub fn files_json(&self) -> Vec<(String, String)> {
+    pub fn files_json(&self) -> Vec<(String, FileText)> {
         self.files_with(true, None)
     }
 
     /// The per-object files, each object's text taken from `memo` when an earlier render
     /// wrote an equal object (the bytes are the same either way).
-    fn files_with(&self, json: bool, memo: Option<&TextMemo>) -> Vec<(String, String)> {
+    fn files_with(&self, json: bool, memo: Option<&TextMemo>) -> Vec<(String, FileText)> {
         let ext = if json { "json" } else { "yaml" };
         self.objects
             .iter()
@@ -39,13 +39,17 @@ impl Rendered {
                 let file = format!("{}/{}-{}.{ext}", o.component, o.kind().to_ascii_lowercase(), o.name());
                 let text = match memo {
                     Some(m) => m.text(o, json),
-                    None => object_text(&o.value, json),
+                    None => object_text(&o.value, json).into(),
                 };
                 (file, text)
             })
             .collect()
     }
 }
+
+/// A file's text: shared, because a fleet writes the same text (a CRD: 300 KB) into
+/// every cluster's folder, and copying it per cluster was a measurable part of a fleet.
+pub type FileText = std::sync::Arc<str>;
 
 /// The text of one object's file: a one-document YAML stream, or pretty JSON.
 fn object_text(value: &serde_json::Value, json: bool) -> String {
@@ -72,7 +76,7 @@ pub struct TextMemo {
     seen: std::sync::RwLock<MemoMap>,
 }
 
-type MemoMap = std::collections::BTreeMap<(String, String, bool), std::sync::Arc<(runway_core::SharedValue, String)>>;
+type MemoMap = std::collections::BTreeMap<(String, String, bool), (runway_core::SharedValue, FileText)>;
 
 impl TextMemo {
     /// An empty memo.
@@ -82,20 +86,20 @@ impl TextMemo {
 
     /// The file text of `o` (YAML, or JSON with `json`): remembered if an equal object was
     /// written before, else written now (and remembered if nothing was under its key).
-    pub fn text(&self, o: &runway_core::Object, json: bool) -> String {
+    pub fn text(&self, o: &runway_core::Object, json: bool) -> FileText {
         let key = (o.component.clone(), o.key.clone(), json);
         // A poisoned lock means another thread panicked mid-insert; the map itself is
         // still whole (inserts are single calls), so its content is used as it is.
         let known = self.seen.read().unwrap_or_else(|e| e.into_inner()).get(&key).cloned();
-        if let Some(entry) = known {
-            if entry.0 == o.value {
-                return entry.1.clone();
+        if let Some((value, text)) = known {
+            if value == o.value {
+                return text;
             }
-            return object_text(&o.value, json);
+            return object_text(&o.value, json).into();
         }
-        let text = object_text(&o.value, json);
+        let text: FileText = object_text(&o.value, json).into();
         let mut seen = self.seen.write().unwrap_or_else(|e| e.into_inner());
-        seen.entry(key).or_insert_with(|| std::sync::Arc::new((o.value.clone(), text.clone())));
+        seen.entry(key).or_insert_with(|| (o.value.clone(), text.clone()));
         text
     }
 }
@@ -271,12 +275,12 @@ impl Rendered {
 
     /// The `--output-dir` files (YAML, or JSON with `json`), with `kustomization.yaml`
     /// listing them in apply order when `opts.kustomization` is on.
-    pub fn files_for(&self, json: bool, opts: &GitOpsOptions) -> Vec<(String, String)> {
+    pub fn files_for(&self, json: bool, opts: &GitOpsOptions) -> Vec<(String, FileText)> {
         self.files_memo(json, opts, None)
     }
 
     /// [`Rendered::files_for`], with objects' texts shared through `memo` (fleets).
-    pub fn files_memo(&self, json: bool, opts: &GitOpsOptions, memo: Option<&TextMemo>) -> Vec<(String, String)> {
+    pub fn files_memo(&self, json: bool, opts: &GitOpsOptions, memo: Option<&TextMemo>) -> Vec<(String, FileText)> {
         let mut files = self.files_with(json, memo);
         if opts.kustomization {
             let resources: Vec<serde_json::Value> = files.iter().map(|(f, _)| f.clone().into()).collect();
@@ -287,7 +291,7 @@ impl Rendered {
                 "resources": resources,
                 "sortOptions": {"order": "fifo"},
             });
-            files.push(("kustomization.yaml".to_string(), emit::to_yaml_stream(std::iter::once(&k))));
+            files.push(("kustomization.yaml".to_string(), emit::to_yaml_stream(std::iter::once(&k)).into()));
         }
         files
     }

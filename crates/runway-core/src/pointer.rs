@@ -15,21 +15,38 @@ impl JsonPointer for Value {
         if pointer.is_empty() {
             return Some(self);
         }
-        let rest = pointer.strip_prefix('/')?;
+        let text = pointer.strip_prefix('/')?;
+        let rest = text.as_bytes();
         let mut target = self;
-        for token in rest.split('/') {
+        let mut start = 0;
+        // One pass over the bytes per token: find its end and whether it holds an escape
+        // (pointers are short, so a plain loop beats `split` and `contains`' searchers).
+        loop {
+            let mut end = start;
+            let mut escaped = false;
+            while end < rest.len() && rest[end] != b'/' {
+                escaped |= rest[end] == b'~';
+                end += 1;
+            }
+            // Invariant: `start` and `end` sit at the string's ends or next to an ASCII `/`,
+            // so both are char boundaries of the original `&str`.
+            let raw = text.get(start..end)?;
             let unescaped;
-            let token = if token.contains('~') {
-                unescaped = token.replace("~1", "/").replace("~0", "~");
+            let token = if escaped {
+                unescaped = raw.replace("~1", "/").replace("~0", "~");
                 unescaped.as_str()
             } else {
-                token
+                raw
             };
             target = match target {
                 Value::Object(map) => map.get(token)?,
                 Value::Array(list) => list.get(index(token)?)?,
                 _ => return None,
             };
+            if end == rest.len() {
+                break;
+            }
+            start = end + 1;
         }
         Some(target)
     }
