@@ -2,7 +2,9 @@
 //! 124 objects, ~1.1 MB of YAML with cert-manager's CRDs) read from its files, rendered
 //! and written as YAML; the same for the Sysdig backend on EKS; the YAML writer alone,
 //! the hot spot; and the whole-render checks alone (references, ports, probes, sizes,
-//! quantities, selectors, CRD schemas), which every render runs.
+//! quantities, selectors, CRD schemas), which every render runs; and a fleet of 100 GKE
+//! clusters (each with its own DNS zone) rendered and written to files, in process, as
+//! `runway fleet` does (scripts/bench-fleet.py times 1,000 as whole processes).
 //!
 //!     cargo bench -p runway-cli --bench render
 
@@ -51,5 +53,30 @@ fn bench(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, bench);
+fn bench_fleet(c: &mut Criterion) {
+    // In memory where the machine has it (/dev/shm), to time runway and not the disk.
+    let shm = Path::new("/dev/shm");
+    let dir = if shm.is_dir() { tempfile::tempdir_in(shm) } else { tempfile::tempdir() }.expect("a temporary folder");
+    let stack = root().join("examples/gke/stack.yaml");
+    let mut text = String::from("clusters:\n");
+    for i in 0..100 {
+        text.push_str(&format!(
+            "  - name: c{i:03}\n    stack: {}\n    set: [\"config.dns_zone=c{i:03}.example.com\"]\n",
+            stack.display()
+        ));
+    }
+    let fleet_file = dir.path().join("fleet.yaml");
+    std::fs::write(&fleet_file, text).expect("the fleet file is written");
+    let fleet = runway_components::fleet::Fleet::load(&fleet_file).expect("the fleet loads");
+    let out = dir.path().join("out");
+    let opts = runway_components::fleet::FleetOptions::default();
+    let mut group = c.benchmark_group("fleet");
+    group.sample_size(10);
+    group.bench_function("fleet_100_gke_clusters_to_files", |b| {
+        b.iter(|| fleet.render_to(&out, &opts, &|_| {}).expect("the fleet renders"))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench, bench_fleet);
 criterion_main!(benches);
