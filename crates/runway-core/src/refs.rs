@@ -378,6 +378,9 @@ pub enum RefKind {
     /// A Prometheus (a workload whose ConfigMap holds `kubernetes_sd_configs`) scrapes a
     /// target annotated `prometheus.io/scrape` or `prometheus.io/probe`.
     Scrape,
+    /// An Ingress authenticates its requests at another Ingress's host (NGINX's
+    /// `auth-url` annotation pointing at oauth2-proxy's public host).
+    Auth,
 }
 
 impl RefKind {
@@ -396,6 +399,7 @@ impl RefKind {
             RefKind::Subject => "to",
             RefKind::Address => "talks to",
             RefKind::Scrape => "scrapes",
+            RefKind::Auth => "authenticates at",
         }
     }
 }
@@ -485,6 +489,14 @@ pub fn extract_references(objects: &[&J]) -> Vec<Reference> {
                 if let Some(name) = v.ptr("/spec/defaultBackend/service/name").and_then(J::as_str) {
                     push(root.key("spec").key("defaultBackend"), RefKind::Backend, target("Service", &ns, name), false);
                 }
+                if let Some(host) = v.ptr(NGINX_AUTH_URL_POINTER).and_then(J::as_str).and_then(url_host) {
+                    let at = root.key("metadata").key("annotations").key(NGINX_AUTH_URL);
+                    for (j, o) in objects.iter().enumerate() {
+                        if j != i && kind_of(o) == "Ingress" && ingress_hosts(o).any(|h| h == host) {
+                            push(at.clone(), RefKind::Auth, target("Ingress", &ns_of(o), &name_of(o)), false);
+                        }
+                    }
+                }
             }
             "RoleBinding" | "ClusterRoleBinding" => {
                 let kind = s(v, "/roleRef/kind");
@@ -509,6 +521,24 @@ pub fn extract_references(objects: &[&J]) -> Vec<Reference> {
     }
     wiring_references(objects, &mut out);
     out
+}
+
+/// NGINX's external-authentication annotation, and its JSON pointer (`/` escaped).
+const NGINX_AUTH_URL: &str = "nginx.ingress.kubernetes.io/auth-url";
+const NGINX_AUTH_URL_POINTER: &str = "/metadata/annotations/nginx.ingress.kubernetes.io~1auth-url";
+
+/// The host of an `http(s)://HOST[:PORT]/...` URL.
+fn url_host(url: &str) -> Option<&str> {
+    let rest = url.split_once("://")?.1;
+    let authority = rest.split(['/', '?', '#']).next()?;
+    let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let host = host.split(':').next()?;
+    (!host.is_empty()).then_some(host)
+}
+
+/// The hosts an Ingress's rules serve.
+fn ingress_hosts(ingress: &J) -> impl Iterator<Item = &str> {
+    ingress.ptr("/spec/rules").and_then(J::as_array).into_iter().flatten().filter_map(|r| r.get("host")?.as_str())
 }
 
 /// The references of a pod spec at `base` in namespace `ns`.
@@ -830,6 +860,38 @@ mod extract_tests {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn url_hosts() {
+        assert_eq!(url_host("https://auth.example.com/oauth2/auth"), Some("auth.example.com"));
+        assert_eq!(url_host("http://u:p@auth.example.com:8443?x=1"), Some("auth.example.com"));
+        assert_eq!(url_host("auth.example.com/oauth2"), None);
+        assert_eq!(url_host("https:///path"), None);
+    }
+
+    #[test]
+    fn an_nginx_auth_url_refers_to_the_ingress_serving_its_host() {
+        let ingress = |name: &str, host: &str, auth: Option<&str>| {
+            let mut v = json!({"apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
+                "metadata": {"name": name, "namespace": "kubeprod"},
+                "spec": {"rules": [{"host": host}]}});
+            if let Some(a) = auth {
+                v["metadata"]["annotations"] = json!({NGINX_AUTH_URL: a});
+            }
+            v
+        };
+        let objects = [
+            ingress("grafana", "grafana.example.com", Some("https://auth.example.com/oauth2/auth")),
+            ingress("oauth2-ingress", "auth.example.com", None),
+            ingress("kibana", "kibana.example.com", Some("https://elsewhere.example.org/auth")),
+        ];
+        let refs = extract_references(&objects.iter().collect::<Vec<_>>());
+        let auth: Vec<&Reference> = refs.iter().filter(|r| r.kind == RefKind::Auth).collect();
+        assert_eq!(auth.len(), 1, "{auth:?}");
+        assert_eq!(auth[0].from, 0);
+        assert_eq!(auth[0].target, ("Ingress".into(), "kubeprod".into(), "oauth2-ingress".into()));
+        assert_eq!(auth[0].path.to_string(), "metadata.annotations.nginx\\.ingress\\.kubernetes\\.io/auth-url");
+    }
 
     fn obj(component: &str, key: &str, v: J) -> Object {
         Object::custom(component, key, v, "test")
