@@ -50,8 +50,8 @@ use k8s_openapi::api::admissionregistration::v1::{
 };
 use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec};
 use k8s_openapi::api::core::v1::{
-    Container, ContainerPort, EnvVar, EnvVarSource, HTTPGetAction, ObjectFieldSelector, PodSpec, PodTemplateSpec,
-    Probe, Service, ServiceAccount, ServicePort,
+    Container, ContainerPort, EnvVar, EnvVarSource, ObjectFieldSelector, PodSpec, PodTemplateSpec, Probe, Service,
+    ServiceAccount, ServicePort,
 };
 use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, PolicyRule, Role, RoleBinding};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
@@ -786,15 +786,7 @@ fn pod_namespace_env() -> EnvVar {
 }
 
 fn http_probe(path: &str, port: &str) -> Probe {
-    Probe {
-        http_get: Some(HTTPGetAction {
-            path: Some(path.into()),
-            port: IntOrString::String(port.into()),
-            scheme: Some("HTTP".into()),
-            ..Default::default()
-        }),
-        ..Default::default()
-    }
+    Probe { http_get: Some(crate::common::probes::http_get(path, port)), ..Default::default() }
 }
 
 fn container(

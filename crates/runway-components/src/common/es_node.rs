@@ -3,8 +3,7 @@
 //! filesystem read-only and, on request, raise vm.max_map_count, the heap rules, and the
 //! Elasticsearch container itself ([`NodeContainer`]).
 
-use k8s_openapi::api::core::v1::{Container, HTTPGetAction, Probe, SecurityContext, TCPSocketAction, VolumeMount};
-use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+use k8s_openapi::api::core::v1::{Container, SecurityContext, VolumeMount};
 use runway_core::{Error, KeyPath};
 
 use crate::common::env::{field_env, value_env};
@@ -50,13 +49,7 @@ impl NodeContainer<'_> {
     pub fn build(&self) -> Container {
         let heap = self.heap_mib;
         let (http, transport) = (self.http.0, self.transport.0);
-        let tcp_transport = |period, failures| Probe {
-            tcp_socket: Some(TCPSocketAction { port: IntOrString::String(transport.into()), ..Default::default() }),
-            period_seconds: Some(period),
-            timeout_seconds: Some(5),
-            failure_threshold: Some(failures),
-            ..Default::default()
-        };
+        let tcp_transport = |period, failures| super::probes::tcp(transport, period, 5, failures);
         Container {
             name: self.name.into(),
             image: Some(self.image.to_string()),
@@ -87,18 +80,7 @@ impl NodeContainer<'_> {
             // Ready when the node answers HTTP from its own cluster state (BKPR's probe);
             // not waiting for green, which would stall a rolling restart and the
             // cluster's bootstrap.
-            readiness_probe: Some(Probe {
-                http_get: Some(HTTPGetAction {
-                    path: Some("/_cluster/health?local=true".into()),
-                    port: IntOrString::String(http.into()),
-                    scheme: Some("HTTP".into()),
-                    ..Default::default()
-                }),
-                period_seconds: Some(10),
-                timeout_seconds: Some(5),
-                failure_threshold: Some(3),
-                ..Default::default()
-            }),
+            readiness_probe: Some(super::probes::http("/_cluster/health?local=true", http, 10, 5, 3)),
             // A TCP check of the transport port: a busy node (long GC, heavy indexing)
             // answers HTTP slowly but is alive; restarting it would only make things worse.
             liveness_probe: Some(tcp_transport(20, 5)),
@@ -184,6 +166,7 @@ pub fn check_heap(heap: &Quantity, limit: &Quantity, path: KeyPath) -> Result<()
 #[cfg(test)]
 mod tests {
     use super::*;
+    use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
     #[test]
     fn node_container_probes_its_named_ports_and_sets_the_heap() {

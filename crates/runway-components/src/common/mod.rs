@@ -10,6 +10,7 @@ pub mod meta;
 pub mod metrics;
 pub mod pdb;
 pub mod pod;
+pub mod probes;
 pub mod rbac;
 pub mod service;
 pub mod storage;

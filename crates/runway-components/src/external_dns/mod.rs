@@ -43,12 +43,11 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec, DeploymentStrategy};
 use k8s_openapi::api::core::v1::{
-    Container, ContainerPort, EnvVar, HTTPGetAction, PodSpec, PodTemplateSpec, Probe, Secret, SecretVolumeSource,
-    ServiceAccount, Volume, VolumeMount,
+    Container, ContainerPort, EnvVar, PodSpec, PodTemplateSpec, Probe, Secret, SecretVolumeSource, ServiceAccount,
+    Volume, VolumeMount,
 };
 use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, PolicyRule};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
-use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use k8s_openapi::ByteString;
 use runway_core::refs::ExternalRef;
 use runway_core::{Error, KeyPath, Object};
@@ -430,18 +429,7 @@ fn deployment(p: &ExternalDnsParams, ns: &str, plan: &Plan, annotations: BTreeMa
     let mut template_labels = labels();
     template_labels.extend(meta::selector_labels(NAME));
     template_labels.extend(plan.pod_labels.clone());
-    let probe = Probe {
-        http_get: Some(HTTPGetAction {
-            path: Some("/healthz".into()),
-            port: IntOrString::String("metrics".into()),
-            scheme: Some("HTTP".into()),
-            ..Default::default()
-        }),
-        period_seconds: Some(10),
-        timeout_seconds: Some(5),
-        failure_threshold: Some(3),
-        ..Default::default()
-    };
+    let probe = crate::common::probes::http("/healthz", "metrics", 10, 5, 3);
     let (volumes, mounts) = match plan.mount {
         Some((secret, path)) => (
             Some(vec![Volume {

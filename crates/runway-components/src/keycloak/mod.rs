@@ -81,12 +81,11 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec, StatefulSet, StatefulSetSpec};
 use k8s_openapi::api::core::v1::{
-    ConfigMap, ConfigMapVolumeSource, Container, EnvVar, ExecAction, HTTPGetAction, Lifecycle, LifecycleHandler,
-    PodSpec, PodTemplateSpec, Probe, Secret, Service, ServiceAccount, Volume,
+    ConfigMap, ConfigMapVolumeSource, Container, EnvVar, ExecAction, Lifecycle, LifecycleHandler, PodSpec,
+    PodTemplateSpec, Probe, Secret, Service, ServiceAccount, Volume,
 };
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
-use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use k8s_openapi::ByteString;
 use runway_core::refs::ExternalRef;
 use runway_core::{Error, Object};
@@ -420,18 +419,7 @@ fn secret_env(name: &str, key: &str) -> EnvVar {
 }
 
 fn http_probe(path: &str, period: i32, failures: i32) -> Probe {
-    Probe {
-        http_get: Some(HTTPGetAction {
-            path: Some(path.into()),
-            port: IntOrString::String("management".into()),
-            scheme: Some("HTTP".into()),
-            ..Default::default()
-        }),
-        period_seconds: Some(period),
-        timeout_seconds: Some(5),
-        failure_threshold: Some(failures),
-        ..Default::default()
-    }
+    crate::common::probes::http(path, "management", period, 5, failures)
 }
 
 fn exec_probe(command: Vec<String>, period: i32, failures: i32) -> Probe {

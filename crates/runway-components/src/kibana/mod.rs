@@ -30,11 +30,10 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec, DeploymentStrategy};
 use k8s_openapi::api::core::v1::{
-    ConfigMap, ConfigMapVolumeSource, Container, ContainerPort, HTTPGetAction, PodSpec, PodTemplateSpec, Probe,
-    Service, ServiceAccount, TCPSocketAction, Volume, VolumeMount,
+    ConfigMap, ConfigMapVolumeSource, Container, ContainerPort, PodSpec, PodTemplateSpec, Probe, Service,
+    ServiceAccount, Volume, VolumeMount,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
-use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use runway_core::{Error, KeyPath, Object};
 use serde::Serialize;
 
@@ -198,13 +197,7 @@ fn service(ns: &str) -> Service {
 }
 
 fn tcp_probe(period: i32, failures: i32) -> Probe {
-    Probe {
-        tcp_socket: Some(TCPSocketAction { port: IntOrString::String(PORT_NAME.into()), ..Default::default() }),
-        period_seconds: Some(period),
-        timeout_seconds: Some(5),
-        failure_threshold: Some(failures),
-        ..Default::default()
-    }
+    crate::common::probes::tcp(PORT_NAME, period, 5, failures)
 }
 
 fn kibana_container(p: &KibanaParams) -> Container {
@@ -236,18 +229,7 @@ fn kibana_container(p: &KibanaParams) -> Container {
         startup_probe: Some(tcp_probe(10, 60)),
         // Ready when Kibana reports itself available: /api/status answers 503 until its
         // plugins are up and while Elasticsearch is unreachable.
-        readiness_probe: Some(Probe {
-            http_get: Some(HTTPGetAction {
-                path: Some("/api/status".into()),
-                port: IntOrString::String(PORT_NAME.into()),
-                scheme: Some("HTTP".into()),
-                ..Default::default()
-            }),
-            period_seconds: Some(10),
-            timeout_seconds: Some(5),
-            failure_threshold: Some(3),
-            ..Default::default()
-        }),
+        readiness_probe: Some(crate::common::probes::http("/api/status", PORT_NAME, 10, 5, 3)),
         // Alive while it accepts connections: /api/status would also fail when
         // Elasticsearch is down, and restarting Kibana would not bring it back.
         liveness_probe: Some(tcp_probe(20, 5)),

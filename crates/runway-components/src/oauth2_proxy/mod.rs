@@ -50,10 +50,9 @@ use k8s_openapi::api::autoscaling::v2::{
     CrossVersionObjectReference, HorizontalPodAutoscaler, HorizontalPodAutoscalerSpec, MetricSpec, MetricTarget,
     ResourceMetricSource,
 };
-use k8s_openapi::api::core::v1::{Container, EnvVar, HTTPGetAction, PodSpec, PodTemplateSpec, Probe, Secret, Service};
+use k8s_openapi::api::core::v1::{Container, EnvVar, PodSpec, PodTemplateSpec, Probe, Secret, Service};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
-use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use k8s_openapi::ByteString;
 use runway_core::refs::ExternalRef;
 use runway_core::{Error, KeyPath, Object};
@@ -287,18 +286,7 @@ fn secret_env(name: &str, key: &str) -> EnvVar {
 }
 
 fn http_probe(path: &str) -> Probe {
-    Probe {
-        http_get: Some(HTTPGetAction {
-            path: Some(path.into()),
-            port: IntOrString::String("http".into()),
-            scheme: Some("HTTP".into()),
-            ..Default::default()
-        }),
-        period_seconds: Some(10),
-        timeout_seconds: Some(2),
-        failure_threshold: Some(3),
-        ..Default::default()
-    }
+    crate::common::probes::http(path, "http", 10, 2, 3)
 }
 
 fn container(p: &Oauth2ProxyParams, host: &str, zone: &str, provider_args: Vec<String>) -> Container {

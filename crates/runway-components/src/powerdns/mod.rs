@@ -94,7 +94,7 @@ use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec, StatefulSet, Statef
 use k8s_openapi::api::core::v1::{
     Capabilities, ConfigMap, ConfigMapVolumeSource, Container, ContainerPort, EmptyDirVolumeSource, ExecAction,
     HTTPGetAction, KeyToPath, PodSpec, PodTemplateSpec, Probe, Secret, Service, ServiceAccount, ServicePort,
-    ServiceSpec, TCPSocketAction, Volume, VolumeMount,
+    ServiceSpec, Volume, VolumeMount,
 };
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
@@ -629,13 +629,7 @@ fn exec_probe(script: &str, period: i32, failures: i32) -> Probe {
 }
 
 fn tcp_probe(port: &str, period: i32, failures: i32) -> Probe {
-    Probe {
-        tcp_socket: Some(TCPSocketAction { port: IntOrString::String(port.into()), ..Default::default() }),
-        period_seconds: Some(period),
-        timeout_seconds: Some(5),
-        failure_threshold: Some(failures),
-        ..Default::default()
-    }
+    crate::common::probes::tcp(port, period, 5, failures)
 }
 
 fn small_resources() -> Resources {

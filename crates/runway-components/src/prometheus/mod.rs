@@ -73,8 +73,8 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::api::apps::v1::{StatefulSet, StatefulSetSpec, StatefulSetUpdateStrategy};
 use k8s_openapi::api::core::v1::{
-    ConfigMap, ConfigMapVolumeSource, Container, HTTPGetAction, PersistentVolumeClaim, PodSpec, PodTemplateSpec, Probe,
-    Service, ServiceAccount, ServicePort, TCPSocketAction, Volume,
+    ConfigMap, ConfigMapVolumeSource, Container, PersistentVolumeClaim, PodSpec, PodTemplateSpec, Probe, Service,
+    ServiceAccount, ServicePort, TCPSocketAction, Volume,
 };
 use k8s_openapi::api::networking::v1::{
     HTTPIngressPath, Ingress, IngressBackend, IngressServiceBackend, ServiceBackendPort,
@@ -397,18 +397,7 @@ fn config_map_volume(name: &str, config_map: &str) -> Volume {
 }
 
 fn http_probe(path: &str, port_name: &str, period: i32, failures: i32) -> Probe {
-    Probe {
-        http_get: Some(HTTPGetAction {
-            path: Some(path.into()),
-            port: IntOrString::String(port_name.into()),
-            scheme: Some("HTTP".into()),
-            ..Default::default()
-        }),
-        period_seconds: Some(period),
-        timeout_seconds: Some(5),
-        failure_threshold: Some(failures),
-        ..Default::default()
-    }
+    crate::common::probes::http(path, port_name, period, 5, failures)
 }
 
 /// The stack's metrics endpoints, each with the object key of its monitor: Prometheus

@@ -80,8 +80,8 @@ use k8s_openapi::api::apps::v1::{
     RollingUpdateDaemonSet, RollingUpdateDeployment,
 };
 use k8s_openapi::api::core::v1::{
-    ConfigMap, ConfigMapVolumeSource, Container, HTTPGetAction, PodSpec, PodTemplateSpec, Probe, Service,
-    ServiceAccount, ServicePort, ServiceSpec, Volume,
+    ConfigMap, ConfigMapVolumeSource, Container, PodSpec, PodTemplateSpec, Probe, Service, ServiceAccount, ServicePort,
+    ServiceSpec, Volume,
 };
 use k8s_openapi::api::networking::v1::IngressClass;
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
@@ -454,18 +454,9 @@ fn args(p: &TraefikParams, cx: &Context, class: &str) -> Vec<String> {
 
 fn ping_probe(failure_threshold: i32) -> Probe {
     Probe {
-        http_get: Some(HTTPGetAction {
-            path: Some("/ping".into()),
-            port: IntOrString::String(INTERNAL_ENTRYPOINT.into()),
-            scheme: Some("HTTP".into()),
-            ..Default::default()
-        }),
         initial_delay_seconds: Some(2),
-        period_seconds: Some(10),
-        timeout_seconds: Some(2),
         success_threshold: Some(1),
-        failure_threshold: Some(failure_threshold),
-        ..Default::default()
+        ..crate::common::probes::http("/ping", INTERNAL_ENTRYPOINT, 10, 2, failure_threshold)
     }
 }
 
