@@ -1,10 +1,22 @@
 //! Environment variables of containers: literal values, Secret keys and pod fields.
 
-use k8s_openapi::api::core::v1::{EnvVar, EnvVarSource, ObjectFieldSelector, SecretKeySelector};
+use k8s_openapi::api::core::v1::{ConfigMapKeySelector, EnvVar, EnvVarSource, ObjectFieldSelector, SecretKeySelector};
 
 /// `name` set to the literal `value`.
 pub fn value_env(name: &str, value: impl Into<String>) -> EnvVar {
     EnvVar { name: name.into(), value: Some(value.into()), ..Default::default() }
+}
+
+/// `name` from the key `key` of the ConfigMap `config_map`; the pod does not start without it.
+pub fn config_map_env(name: &str, config_map: &str, key: &str) -> EnvVar {
+    EnvVar {
+        name: name.into(),
+        value_from: Some(EnvVarSource {
+            config_map_key_ref: Some(ConfigMapKeySelector { name: config_map.into(), key: key.into(), optional: None }),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
 }
 
 /// `name` from the key `key` of the Secret `secret`; the pod does not start without it.
