@@ -20,7 +20,7 @@ use serde_json::Value as J;
 
 use crate::error::Error;
 use crate::object::Object;
-use crate::path::KeyPath;
+use crate::path::{KeyPath, Segment};
 use crate::validate::selectors::selector_matches;
 
 /// `(kind, namespace, name)` of an object that exists outside the render.
@@ -232,113 +232,49 @@ fn check_pod_refs(
     has: &dyn Fn(&str, &str, &str) -> bool,
 ) -> Result<(), (KeyPath, String)> {
     let ns = o.namespace();
-    let optional = |v: &J| v.get("optional").and_then(J::as_bool) == Some(true);
-    if let Some(sa) = spec.get("serviceAccountName").and_then(J::as_str) {
-        if sa != "default" && !has("ServiceAccount", ns, sa) {
-            return Err((
-                base.key("serviceAccountName"),
-                format!("ServiceAccount `{sa}` is not rendered in namespace `{ns}`"),
-            ));
+    // The pod's references, as the graph sees them ([`pod_references`]), each checked.
+    let mut refs: Vec<(KeyPath, RefKind, ExternalRef, bool)> = Vec::new();
+    pod_references(spec, base, ns, &mut |path, kind, target, optional| refs.push((path, kind, target, optional)));
+    for (path, kind, (tkind, tns, name), optional) in refs {
+        let exempt = match kind {
+            RefKind::ServiceAccount => name == "default",
+            RefKind::PriorityClass => BUILTIN_PRIORITY_CLASSES.contains(&name.as_str()),
+            _ => optional,
+        };
+        if exempt || has(&tkind, &tns, &name) {
+            continue;
         }
+        let what = if path.segments().iter().any(|s| matches!(s, Segment::Key(k) if k == "imagePullSecrets")) {
+            format!("image pull Secret `{name}`")
+        } else {
+            format!("{tkind} `{name}`")
+        };
+        let message = if tns.is_empty() {
+            format!("{what} is not rendered")
+        } else {
+            format!("{what} is not rendered in namespace `{tns}`")
+        };
+        return Err((path, message));
     }
-    if let Some(pc) = spec.get("priorityClassName").and_then(J::as_str) {
-        if !BUILTIN_PRIORITY_CLASSES.contains(&pc) && !has("PriorityClass", "", pc) {
-            return Err((base.key("priorityClassName"), format!("PriorityClass `{pc}` is not rendered")));
-        }
-    }
-    for (i, s) in
-        spec.get("imagePullSecrets").and_then(J::as_array).map(Vec::as_slice).unwrap_or(&[]).iter().enumerate()
-    {
-        let name = s.get("name").and_then(J::as_str).unwrap_or("");
-        if !has("Secret", ns, name) {
-            return Err((
-                base.key("imagePullSecrets").index(i),
-                format!("image pull Secret `{name}` is not rendered in namespace `{ns}`"),
-            ));
-        }
-    }
-    let claim_templates: BTreeSet<&str> = o
-        .value
-        .ptr("/spec/volumeClaimTemplates")
-        .and_then(J::as_array)
-        .map(|ts| ts.iter().filter_map(|t| t.ptr("/metadata/name").and_then(J::as_str)).collect())
-        .unwrap_or_default();
-    let volumes = spec.get("volumes").and_then(J::as_array).map(Vec::as_slice).unwrap_or(&[]);
-    let mut volume_names: BTreeSet<&str> = claim_templates.clone();
-    for (i, vol) in volumes.iter().enumerate() {
-        let at = base.key("volumes").index(i);
-        volume_names.extend(vol.get("name").and_then(J::as_str));
-        if let Some(cm) = vol.get("configMap") {
-            let name = cm.get("name").and_then(J::as_str).unwrap_or("");
-            if !optional(cm) && !has("ConfigMap", ns, name) {
-                return Err((at, format!("ConfigMap `{name}` is not rendered in namespace `{ns}`")));
-            }
-        }
-        if let Some(s) = vol.get("secret") {
-            let name = s.get("secretName").and_then(J::as_str).unwrap_or("");
-            if !optional(s) && !has("Secret", ns, name) {
-                return Err((at, format!("Secret `{name}` is not rendered in namespace `{ns}`")));
-            }
-        }
-        for (si, src) in
-            vol.ptr("/projected/sources").and_then(J::as_array).map(Vec::as_slice).unwrap_or(&[]).iter().enumerate()
-        {
-            for (field, kind) in [("configMap", "ConfigMap"), ("secret", "Secret")] {
-                let Some(r) = src.get(field) else { continue };
-                let name = r.get("name").and_then(J::as_str).unwrap_or("");
-                if !optional(r) && !has(kind, ns, name) {
-                    return Err((
-                        at.key("projected").key("sources").index(si),
-                        format!("{kind} `{name}` is not rendered in namespace `{ns}`"),
-                    ));
-                }
-            }
-        }
-        if let Some(c) = vol.get("persistentVolumeClaim") {
-            let name = c.get("claimName").and_then(J::as_str).unwrap_or("");
-            if !has("PersistentVolumeClaim", ns, name) {
-                return Err((at, format!("PersistentVolumeClaim `{name}` is not rendered in namespace `{ns}`")));
-            }
-        }
-    }
+    // Every mounted volume is declared (a pod volume or a claim template).
+    let claim_templates = o.value.ptr("/spec/volumeClaimTemplates").and_then(J::as_array).map(Vec::as_slice);
+    let volume_names: BTreeSet<&str> = claim_templates
+        .unwrap_or(&[])
+        .iter()
+        .filter_map(|t| t.ptr("/metadata/name").and_then(J::as_str))
+        .chain(spec.get("volumes").and_then(J::as_array).into_iter().flatten().filter_map(|v| v.get("name")?.as_str()))
+        .collect();
     for list in ["initContainers", "containers"] {
         for (ci, c) in spec.get(list).and_then(J::as_array).map(Vec::as_slice).unwrap_or(&[]).iter().enumerate() {
-            let cpath = base.key(list).index(ci);
             for (mi, m) in
                 c.get("volumeMounts").and_then(J::as_array).map(Vec::as_slice).unwrap_or(&[]).iter().enumerate()
             {
                 let name = m.get("name").and_then(J::as_str).unwrap_or("");
                 if !volume_names.contains(name) {
                     return Err((
-                        cpath.key("volumeMounts").index(mi),
+                        base.key(list).index(ci).key("volumeMounts").index(mi),
                         format!("volume `{name}` is mounted but not declared in the pod"),
                     ));
-                }
-            }
-            for (ei, e) in c.get("env").and_then(J::as_array).map(Vec::as_slice).unwrap_or(&[]).iter().enumerate() {
-                for (field, kind) in [("configMapKeyRef", "ConfigMap"), ("secretKeyRef", "Secret")] {
-                    if let Some(r) = e.ptr(&format!("/valueFrom/{field}")) {
-                        let name = r.get("name").and_then(J::as_str).unwrap_or("");
-                        if !optional(r) && !has(kind, ns, name) {
-                            return Err((
-                                cpath.key("env").index(ei),
-                                format!("{kind} `{name}` is not rendered in namespace `{ns}`"),
-                            ));
-                        }
-                    }
-                }
-            }
-            for (ei, e) in c.get("envFrom").and_then(J::as_array).map(Vec::as_slice).unwrap_or(&[]).iter().enumerate() {
-                for (field, kind) in [("configMapRef", "ConfigMap"), ("secretRef", "Secret")] {
-                    if let Some(r) = e.get(field) {
-                        let name = r.get("name").and_then(J::as_str).unwrap_or("");
-                        if !optional(r) && !has(kind, ns, name) {
-                            return Err((
-                                cpath.key("envFrom").index(ei),
-                                format!("{kind} `{name}` is not rendered in namespace `{ns}`"),
-                            ));
-                        }
-                    }
                 }
             }
         }
@@ -944,6 +880,19 @@ mod tests {
         d.value["spec"]["template"]["spec"]["imagePullSecrets"] = json!([{"name": "regcred"}]);
         let e = check_references(&[d], &BTreeSet::new()).unwrap_err();
         assert!(e.to_string().contains("image pull Secret `regcred`"), "{e}");
+    }
+
+    #[test]
+    fn the_default_service_account_builtin_priority_classes_and_optional_refs_need_nothing() {
+        let mut d = deploy(json!({}), json!([{"name": "v", "secret": {"secretName": "maybe", "optional": true}}]));
+        let spec = &mut d.value["spec"]["template"]["spec"];
+        spec["serviceAccountName"] = json!("default");
+        spec["priorityClassName"] = json!("system-node-critical");
+        assert!(check_references(&[d.clone()], &BTreeSet::new()).is_ok());
+        d.value["spec"]["template"]["spec"]["priorityClassName"] = json!("batch-low");
+        let e = check_references(&[d], &BTreeSet::new()).unwrap_err();
+        assert!(e.to_string().contains("PriorityClass `batch-low` is not rendered"), "{e}");
+        assert!(!e.to_string().contains("namespace"), "a PriorityClass has none: {e}");
     }
 
     #[test]
