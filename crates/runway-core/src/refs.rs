@@ -314,6 +314,9 @@ pub enum RefKind {
     /// A Prometheus (a workload whose ConfigMap holds `kubernetes_sd_configs`) scrapes a
     /// target annotated `prometheus.io/scrape` or `prometheus.io/probe`.
     Scrape,
+    /// A Prometheus sends alerts to the Alertmanagers behind a Service, found through the
+    /// API (`alerting.alertmanagers` with `kubernetes_sd_configs` keeping one Service name).
+    Alerts,
     /// An Ingress authenticates its requests at another Ingress's host (NGINX's
     /// `auth-url` annotation pointing at oauth2-proxy's public host).
     Auth,
@@ -336,6 +339,7 @@ impl RefKind {
             RefKind::Address => "talks to",
             RefKind::Scrape => "scrapes",
             RefKind::Auth => "authenticates at",
+            RefKind::Alerts => "alerts",
         }
     }
 }
@@ -596,11 +600,26 @@ fn wiring_references(objects: &[&J], out: &mut Vec<Reference>) {
             }
         }
         let mut scrapes = None;
+        let own_ns = s(v, "/metadata/namespace");
         for (from, path, cns, cname) in &uses {
             if *from == i {
                 for t in config_text(cns, cname) {
                     if t.contains("kubernetes_sd_configs") && t.contains("prometheus_io_scrape") {
                         scrapes.get_or_insert_with(|| path.clone());
+                    }
+                    for (ans, aname) in alertmanager_services(t, &own_ns) {
+                        let rendered = services.iter().any(|(j, _)| {
+                            s(objects[*j], "/metadata/namespace") == ans && s(objects[*j], "/metadata/name") == aname
+                        });
+                        if rendered {
+                            found.push(Reference {
+                                from: i,
+                                path: path.clone(),
+                                kind: RefKind::Alerts,
+                                target: ("Service".to_string(), ans, aname),
+                                optional: false,
+                            });
+                        }
                     }
                     texts.push((t.to_string(), path.clone()));
                 }
@@ -657,6 +676,47 @@ fn wiring_references(objects: &[&J], out: &mut Vec<Reference>) {
     out.sort_by_key(|r| r.from);
 }
 
+/// The Alertmanager Services a Prometheus configuration (`prometheus.yml` text) sends
+/// alerts to by Kubernetes discovery: each `alerting.alertmanagers` entry with
+/// `kubernetes_sd_configs` and a `keep` relabelling on `__meta_kubernetes_service_name`,
+/// as `(namespace, service)` for each namespace it discovers in (`own_ns` when it names
+/// none). Text that is not such a configuration gives nothing.
+fn alertmanager_services(text: &str, own_ns: &str) -> Vec<(String, String)> {
+    use yaml_rust2::{Yaml, YamlLoader};
+    if !text.contains("alertmanagers") {
+        return Vec::new();
+    }
+    let Ok(docs) = YamlLoader::load_from_str(text) else { return Vec::new() };
+    let list = |y: &Yaml| y.as_vec().cloned().unwrap_or_default();
+    let mut out = Vec::new();
+    for doc in &docs {
+        for am in list(&doc["alerting"]["alertmanagers"]) {
+            let sd = list(&am["kubernetes_sd_configs"]);
+            if sd.is_empty() {
+                continue;
+            }
+            let service = list(&am["relabel_configs"]).into_iter().find_map(|r| {
+                // Relabelling's default action is `replace`: only an explicit keep selects.
+                let keep = r["action"].as_str().is_some_and(|a| a.eq_ignore_ascii_case("keep"));
+                let by_service = r["source_labels"].as_vec()?.first()?.as_str()? == "__meta_kubernetes_service_name";
+                let name = r["regex"].as_str()?.split(';').next()?.to_string();
+                (keep && by_service && crate::names::is_dns_label(&name)).then_some(name)
+            });
+            let Some(service) = service else { continue };
+            let mut namespaces: Vec<String> = sd
+                .iter()
+                .flat_map(|c| list(&c["namespaces"]["names"]))
+                .filter_map(|n| n.as_str().map(str::to_string))
+                .collect();
+            if namespaces.is_empty() {
+                namespaces.push(own_ns.to_string());
+            }
+            out.extend(namespaces.into_iter().map(|ns| (ns, service.clone())));
+        }
+    }
+    out
+}
+
 /// Every string inside `v`.
 fn collect_strings(v: &J, out: &mut Vec<String>) {
     match v {
@@ -705,6 +765,18 @@ mod extract_tests {
                 format!("{} {:?} {}/{}/{}{opt} at {}", r.from, r.kind, r.target.0, r.target.1, r.target.2, r.path)
             })
             .collect()
+    }
+
+    #[test]
+    fn a_prometheus_config_names_the_alertmanager_service_it_discovers() {
+        let config = "alerting:\n  alertmanagers:\n  - kubernetes_sd_configs:\n    - role: endpointslice\n      namespaces:\n        names: [mon]\n    relabel_configs:\n    - action: keep\n      regex: alertmanager;web\n      source_labels: [__meta_kubernetes_service_name, __meta_kubernetes_endpointslice_port_name]\n";
+        assert_eq!(alertmanager_services(config, "ns"), vec![("mon".to_string(), "alertmanager".to_string())]);
+        let own_ns = config.replace("      namespaces:\n        names: [mon]\n", "");
+        assert_eq!(alertmanager_services(&own_ns, "ns"), vec![("ns".to_string(), "alertmanager".to_string())]);
+        let replace = config.replace("action: keep", "action: replace");
+        assert!(alertmanager_services(&replace, "ns").is_empty(), "only a keep selects");
+        assert!(alertmanager_services("alertmanagers: [", "ns").is_empty(), "not YAML: nothing");
+        assert!(alertmanager_services("scrape_configs: []", "ns").is_empty());
     }
 
     #[test]
