@@ -2,6 +2,7 @@
 //! the same-shape objects (Services, budgets, RBAC, IngressClasses) many of them build.
 
 pub mod checksum;
+pub mod daemon_set;
 pub mod env;
 pub mod es_node;
 pub mod ingress;

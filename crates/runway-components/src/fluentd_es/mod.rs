@@ -56,11 +56,11 @@ mod params;
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::apps::v1::{DaemonSet, DaemonSetSpec, DaemonSetUpdateStrategy, RollingUpdateDaemonSet};
+use k8s_openapi::api::apps::v1::DaemonSet;
 use k8s_openapi::api::core::v1::{
     Capabilities, ConfigMap, ConfigMapVolumeSource, Container, ContainerPort, EmptyDirVolumeSource, EnvVar,
-    EnvVarSource, HTTPGetAction, HostPathVolumeSource, ObjectFieldSelector, PodSecurityContext, PodSpec,
-    PodTemplateSpec, Probe, SecurityContext, ServiceAccount, Toleration, Volume,
+    EnvVarSource, HTTPGetAction, HostPathVolumeSource, ObjectFieldSelector, PodSecurityContext, PodSpec, Probe,
+    SecurityContext, ServiceAccount, Toleration, Volume,
 };
 use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
@@ -528,29 +528,12 @@ fn daemon_set(p: &FluentdEsParams, ns: &str, checksum: &str, scrape: &BTreeMap<S
         ..Default::default()
     };
     let selector = meta::selector(meta::selector_labels(NAME));
-    DaemonSet {
-        metadata: metadata(NAME, ns),
-        spec: Some(DaemonSetSpec {
-            selector,
-            update_strategy: Some(DaemonSetUpdateStrategy {
-                type_: Some("RollingUpdate".into()),
-                rolling_update: Some(RollingUpdateDaemonSet {
-                    max_unavailable: Some(IntOrString::Int(1)),
-                    ..Default::default()
-                }),
-            }),
-            template: PodTemplateSpec {
-                metadata: Some(ObjectMeta {
-                    labels: Some(labels()),
-                    annotations: Some(pod_annotations(p, checksum, scrape)),
-                    ..Default::default()
-                }),
-                spec: Some(pod),
-            },
-            ..Default::default()
-        }),
-        ..Default::default()
-    }
+    crate::common::daemon_set::rolling(
+        metadata(NAME, ns),
+        selector,
+        IntOrString::Int(1),
+        crate::common::daemon_set::pod_template(labels(), pod_annotations(p, checksum, scrape), pod),
+    )
 }
 
 #[cfg(test)]

@@ -57,11 +57,10 @@ mod params;
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::apps::v1::{DaemonSet, DaemonSetSpec, DaemonSetUpdateStrategy, RollingUpdateDaemonSet};
+use k8s_openapi::api::apps::v1::DaemonSet;
 use k8s_openapi::api::core::v1::{
     Capabilities, Container, EnvVar, EnvVarSource, HTTPGetAction, HostPathVolumeSource, ObjectFieldSelector,
-    PodSecurityContext, PodSpec, PodTemplateSpec, Probe, SecurityContext, ServiceAccount, Toleration, Volume,
-    VolumeMount,
+    PodSecurityContext, PodSpec, Probe, SecurityContext, ServiceAccount, Toleration, Volume, VolumeMount,
 };
 use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, Role, RoleBinding};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
@@ -419,29 +418,12 @@ fn daemon_set(p: &KuredParams, cx: &Context, mut annotations: BTreeMap<String, S
         }]),
         ..Default::default()
     };
-    DaemonSet {
-        metadata: metadata(&p.namespace),
-        spec: Some(DaemonSetSpec {
-            selector,
-            update_strategy: Some(DaemonSetUpdateStrategy {
-                type_: Some("RollingUpdate".into()),
-                rolling_update: Some(RollingUpdateDaemonSet {
-                    max_unavailable: Some(IntOrString::Int(1)),
-                    ..Default::default()
-                }),
-            }),
-            template: PodTemplateSpec {
-                metadata: Some(ObjectMeta {
-                    labels: Some(template_labels),
-                    annotations: Some(annotations),
-                    ..Default::default()
-                }),
-                spec: Some(pod),
-            },
-            ..Default::default()
-        }),
-        ..Default::default()
-    }
+    crate::common::daemon_set::rolling(
+        metadata(&p.namespace),
+        selector,
+        IntOrString::Int(1),
+        crate::common::daemon_set::pod_template(template_labels, annotations, pod),
+    )
 }
 
 #[cfg(test)]

@@ -44,11 +44,11 @@ mod params;
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::apps::v1::{DaemonSet, DaemonSetSpec, DaemonSetUpdateStrategy, RollingUpdateDaemonSet};
+use k8s_openapi::api::apps::v1::DaemonSet;
 use k8s_openapi::api::core::v1::{
     ConfigMap, ConfigMapVolumeSource, Container, EnvVar, EnvVarSource, HTTPGetAction, HostPathVolumeSource,
-    ObjectFieldSelector, PodSecurityContext, PodSpec, PodTemplateSpec, Probe, SecurityContext, ServiceAccount,
-    Toleration, Volume, VolumeMount,
+    ObjectFieldSelector, PodSecurityContext, PodSpec, Probe, SecurityContext, ServiceAccount, Toleration, Volume,
+    VolumeMount,
 };
 use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
@@ -346,29 +346,12 @@ fn daemon_set(
         ]),
         ..Default::default()
     };
-    DaemonSet {
-        metadata: metadata(NAME, &p.namespace),
-        spec: Some(DaemonSetSpec {
-            selector,
-            update_strategy: Some(DaemonSetUpdateStrategy {
-                type_: Some("RollingUpdate".into()),
-                rolling_update: Some(RollingUpdateDaemonSet {
-                    max_unavailable: Some(IntOrString::String("10%".into())),
-                    ..Default::default()
-                }),
-            }),
-            template: PodTemplateSpec {
-                metadata: Some(ObjectMeta {
-                    labels: Some(template_labels),
-                    annotations: Some(annotations),
-                    ..Default::default()
-                }),
-                spec: Some(pod),
-            },
-            ..Default::default()
-        }),
-        ..Default::default()
-    }
+    crate::common::daemon_set::rolling(
+        metadata(NAME, &p.namespace),
+        selector,
+        IntOrString::String("10%".into()),
+        crate::common::daemon_set::pod_template(template_labels, annotations, pod),
+    )
 }
 
 #[cfg(test)]

@@ -4,9 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::apps::v1::{
-    DaemonSet, DaemonSetSpec, DaemonSetUpdateStrategy, Deployment, DeploymentSpec, RollingUpdateDaemonSet,
-};
+use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, DeploymentSpec};
 use k8s_openapi::api::core::v1::{
     ConfigMap, Container, HostPathVolumeSource, PodSpec, PodTemplateSpec, Service, ServiceAccount, Toleration, Volume,
     VolumeMount,
@@ -109,29 +107,12 @@ pub fn node_exporter(p: &PrometheusParams, cx: &Context) -> DaemonSet {
         volumes: Some(vec![host_path("root", "/"), host_path("procfs", "/proc"), host_path("sysfs", "/sys")]),
         ..Default::default()
     };
-    DaemonSet {
-        metadata: metadata(NODE_EXPORTER, ns),
-        spec: Some(DaemonSetSpec {
-            selector: meta::selector(meta::selector_labels(NODE_EXPORTER)),
-            update_strategy: Some(DaemonSetUpdateStrategy {
-                type_: Some("RollingUpdate".into()),
-                rolling_update: Some(RollingUpdateDaemonSet {
-                    max_unavailable: Some(IntOrString::Int(1)),
-                    ..Default::default()
-                }),
-            }),
-            template: PodTemplateSpec {
-                metadata: Some(ObjectMeta {
-                    labels: Some(template_labels(NODE_EXPORTER)),
-                    annotations: Some(annotations),
-                    ..Default::default()
-                }),
-                spec: Some(pod),
-            },
-            ..Default::default()
-        }),
-        ..Default::default()
-    }
+    crate::common::daemon_set::rolling(
+        metadata(NODE_EXPORTER, ns),
+        meta::selector(meta::selector_labels(NODE_EXPORTER)),
+        IntOrString::Int(1),
+        crate::common::daemon_set::pod_template(template_labels(NODE_EXPORTER), annotations, pod),
+    )
 }
 
 /// The resources kube-state-metrics reports on, by API group, and so may list and watch.

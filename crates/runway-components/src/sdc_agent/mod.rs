@@ -31,15 +31,15 @@ mod params;
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::apps::v1::{DaemonSet, DaemonSetSpec, DaemonSetUpdateStrategy, RollingUpdateDaemonSet};
+use k8s_openapi::api::apps::v1::DaemonSet;
 use k8s_openapi::api::core::v1::{
     Capabilities, ConfigMap, ConfigMapVolumeSource, Container, DownwardAPIVolumeFile, DownwardAPIVolumeSource,
     EmptyDirVolumeSource, EnvVar, EnvVarSource, HTTPGetAction, HostPathVolumeSource, ObjectFieldSelector, PodSpec,
-    PodTemplateSpec, Probe, SeccompProfile, Secret, SecretVolumeSource, SecurityContext, ServiceAccount, Toleration,
-    Volume, VolumeMount,
+    Probe, SeccompProfile, Secret, SecretVolumeSource, SecurityContext, ServiceAccount, Toleration, Volume,
+    VolumeMount,
 };
 use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, PolicyRule};
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use k8s_openapi::ByteString;
 use runway_core::refs::ExternalRef;
@@ -434,43 +434,27 @@ fn daemon_set(p: &SdcAgentParams, checksum: &str) -> DaemonSet {
         effect: Some("NoSchedule".into()),
         ..Default::default()
     };
-    DaemonSet {
-        metadata: meta::namespaced(NAME, &p.namespace, labels()),
-        spec: Some(DaemonSetSpec {
-            selector: meta::selector(selector_labels()),
-            update_strategy: Some(DaemonSetUpdateStrategy {
-                type_: Some("RollingUpdate".into()),
-                rolling_update: Some(RollingUpdateDaemonSet {
-                    max_unavailable: Some(IntOrString::Int(1)),
-                    ..Default::default()
-                }),
-            }),
-            template: PodTemplateSpec {
-                metadata: Some(ObjectMeta {
-                    labels: Some(template_labels),
-                    annotations: Some(annotations),
-                    ..Default::default()
-                }),
-                spec: Some(PodSpec {
-                    service_account_name: Some(NAME.into()),
-                    host_network: Some(true),
-                    host_pid: Some(true),
-                    dns_policy: Some("ClusterFirstWithHostNet".into()),
-                    priority_class_name: p.priority_class_name.clone(),
-                    termination_grace_period_seconds: Some(5),
-                    tolerations: Some(vec![
-                        control_plane("node-role.kubernetes.io/control-plane"),
-                        control_plane("node-role.kubernetes.io/master"),
-                    ]),
-                    containers: vec![container],
-                    volumes: Some(volumes),
-                    ..Default::default()
-                }),
-            },
-            ..Default::default()
-        }),
+    let pod = PodSpec {
+        service_account_name: Some(NAME.into()),
+        host_network: Some(true),
+        host_pid: Some(true),
+        dns_policy: Some("ClusterFirstWithHostNet".into()),
+        priority_class_name: p.priority_class_name.clone(),
+        termination_grace_period_seconds: Some(5),
+        tolerations: Some(vec![
+            control_plane("node-role.kubernetes.io/control-plane"),
+            control_plane("node-role.kubernetes.io/master"),
+        ]),
+        containers: vec![container],
+        volumes: Some(volumes),
         ..Default::default()
-    }
+    };
+    crate::common::daemon_set::rolling(
+        meta::namespaced(NAME, &p.namespace, labels()),
+        meta::selector(selector_labels()),
+        IntOrString::Int(1),
+        crate::common::daemon_set::pod_template(template_labels, annotations, pod),
+    )
 }
 
 #[cfg(test)]

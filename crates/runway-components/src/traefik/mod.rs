@@ -75,10 +75,7 @@ mod params;
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::apps::v1::{
-    DaemonSet, DaemonSetSpec, DaemonSetUpdateStrategy, Deployment, DeploymentSpec, DeploymentStrategy,
-    RollingUpdateDaemonSet, RollingUpdateDeployment,
-};
+use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, DeploymentSpec, DeploymentStrategy, RollingUpdateDeployment};
 use k8s_openapi::api::core::v1::{
     ConfigMap, ConfigMapVolumeSource, Container, PodSpec, PodTemplateSpec, Probe, Service, ServiceAccount, ServicePort,
     ServiceSpec, Volume,
@@ -555,23 +552,16 @@ fn deployment(p: &TraefikParams, ns: &str, template: PodTemplateSpec) -> Deploym
 }
 
 fn daemon_set(ns: &str, template: PodTemplateSpec) -> DaemonSet {
-    DaemonSet {
-        metadata: metadata(NAME, ns),
-        spec: Some(DaemonSetSpec {
-            selector: meta::selector(meta::selector_labels(NAME)),
-            update_strategy: Some(DaemonSetUpdateStrategy {
-                type_: Some("RollingUpdate".into()),
-                rolling_update: Some(RollingUpdateDaemonSet {
-                    max_unavailable: Some(IntOrString::Int(1)),
-                    ..Default::default()
-                }),
-            }),
-            min_ready_seconds: Some(5),
-            template,
-            ..Default::default()
-        }),
-        ..Default::default()
+    let mut ds = crate::common::daemon_set::rolling(
+        metadata(NAME, ns),
+        meta::selector(meta::selector_labels(NAME)),
+        IntOrString::Int(1),
+        template,
+    );
+    if let Some(spec) = ds.spec.as_mut() {
+        spec.min_ready_seconds = Some(5);
     }
+    ds
 }
 
 /// One controller down at a time during drains.
