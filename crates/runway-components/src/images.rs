@@ -4,7 +4,19 @@
 //! `mirror.local/a/b:1` and Docker Hub's `curlimages/curl:8` becomes
 //! `mirror.local/curlimages/curl:8`.
 
-use runway_core::{JsonPointer as _, Object};
+use runway_core::{Error, JsonPointer as _, KeyPath, Object};
+
+/// Checks that a parameter at `path` holds an image reference (not empty, no white
+/// space); the help shows `example`, the component's default. A tag's existence cannot be
+/// checked at render time.
+pub fn check_image(image: &str, example: &str, path: KeyPath) -> Result<(), Error> {
+    if image.is_empty() || image.chars().any(char::is_whitespace) {
+        return Err(Error::invalid(format!("`{image}` is not an image reference"))
+            .help(format!("write `registry/repository:tag`, e.g. `{example}`"))
+            .with_path(path));
+    }
+    Ok(())
+}
 
 /// The registry host of an image reference, if it names one (Docker's rule: the first
 /// path segment is a host when it has a `.` or `:` or is `localhost`).
@@ -96,6 +108,17 @@ pub fn apply_mirror(objects: &mut [Object], mirror: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_image_reference_is_one_word() {
+        let at = || KeyPath::root().key("kibana").key("image");
+        assert!(check_image("docker.elastic.co/kibana/kibana:8.19.19", "x:1", at()).is_ok());
+        for bad in ["", "kibana 8", "kibana\t"] {
+            let e = check_image(bad, "docker.elastic.co/kibana/kibana:8.19.19", at()).unwrap_err();
+            assert_eq!(e.path().map(ToString::to_string).as_deref(), Some("kibana.image"), "{bad}");
+            assert!(e.helps().iter().any(|h| h.contains("e.g. `docker.elastic.co/kibana/kibana:8.19.19`")), "{bad}");
+        }
+    }
 
     #[test]
     fn registry_host_is_replaced_and_path_kept() {

@@ -120,11 +120,7 @@ impl GrafanaParams {
                 .with_path(at("storage")));
         }
         for (key, image) in [("image", &self.image), ("sidecar_image", &self.sidecar_image)] {
-            if image.is_empty() || image.chars().any(char::is_whitespace) {
-                return Err(Error::invalid(format!("`{image}` is not an image reference"))
-                    .help(format!("write `registry/repository:tag`, e.g. `{DEFAULT_IMAGE}`"))
-                    .with_path(at(key)));
-            }
+            crate::images::check_image(image, DEFAULT_IMAGE, at(key))?;
         }
         for (key, res) in [("resources", &self.resources), ("sidecar_resources", &self.sidecar_resources)] {
             res.check()

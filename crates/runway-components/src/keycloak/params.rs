@@ -105,12 +105,7 @@ pub(crate) fn at(key: &str) -> KeyPath {
 }
 
 fn check_image(image: &str, path: KeyPath) -> Result<(), Error> {
-    if image.is_empty() || image.chars().any(char::is_whitespace) {
-        return Err(Error::invalid(format!("`{image}` is not an image reference"))
-            .help(format!("write `registry/repository:tag`, e.g. `{DEFAULT_IMAGE}`"))
-            .with_path(path));
-    }
-    Ok(())
+    crate::images::check_image(image, DEFAULT_IMAGE, path)
 }
 
 /// A DNS label: lowercase letters, digits and `-`, not at either end, at most 63 characters.

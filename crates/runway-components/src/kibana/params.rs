@@ -57,11 +57,7 @@ impl KibanaParams {
         if i32::try_from(self.replicas).is_err() {
             return Err(Error::invalid(format!("replicas `{}` is too large", self.replicas)).with_path(at("replicas")));
         }
-        if self.image.is_empty() || self.image.chars().any(char::is_whitespace) {
-            return Err(Error::invalid(format!("`{}` is not an image reference", self.image))
-                .help(format!("write `registry/repository:tag`, e.g. `{DEFAULT_IMAGE}`"))
-                .with_path(at("image")));
-        }
+        crate::images::check_image(&self.image, DEFAULT_IMAGE, at("image"))?;
         self.resources.check().map_err(|msg| {
             Error::invalid(msg).help("raise the limit or lower the request").with_path(at("resources"))
         })?;

@@ -79,11 +79,7 @@ impl MetallbParams {
             ("controller_image", &self.controller_image, DEFAULT_CONTROLLER_IMAGE),
             ("speaker_image", &self.speaker_image, DEFAULT_SPEAKER_IMAGE),
         ] {
-            if image.is_empty() || image.chars().any(char::is_whitespace) {
-                return Err(Error::invalid(format!("`{image}` is not an image reference"))
-                    .help(format!("write `registry/repository:tag`, e.g. `{default}`"))
-                    .with_path(at(key)));
-            }
+            crate::images::check_image(image, default, at(key))?;
         }
         for (key, r) in
             [("controller_resources", &self.controller_resources), ("speaker_resources", &self.speaker_resources)]

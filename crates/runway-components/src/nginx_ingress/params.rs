@@ -112,12 +112,7 @@ fn at(key: &str) -> KeyPath {
 
 /// Checks an image reference: not empty, no whitespace.
 fn check_image(image: &str, path: KeyPath) -> Result<(), Error> {
-    if image.is_empty() || image.chars().any(char::is_whitespace) {
-        return Err(Error::invalid(format!("`{image}` is not an image reference"))
-            .help(format!("write `registry/repository:tag`, e.g. `{DEFAULT_IMAGE}`"))
-            .with_path(path));
-    }
-    Ok(())
+    crate::images::check_image(image, DEFAULT_IMAGE, path)
 }
 
 /// A Kubernetes DNS-1123 label (namespace and Service names).

@@ -58,11 +58,7 @@ fn at(key: &str) -> KeyPath {
 impl NodeProblemDetectorParams {
     /// Checks every parameter; the first problem is returned with its key path.
     pub fn validate(&self) -> Result<(), Error> {
-        if self.image.is_empty() || self.image.chars().any(char::is_whitespace) {
-            return Err(Error::invalid(format!("`{}` is not an image reference", self.image))
-                .help(format!("write `registry/repository:tag`, e.g. `{DEFAULT_IMAGE}`"))
-                .with_path(at("image")));
-        }
+        crate::images::check_image(&self.image, DEFAULT_IMAGE, at("image"))?;
         if !runway_core::names::is_dns_label(&self.namespace) {
             return Err(Error::invalid(format!("`{}` is not a namespace name", self.namespace))
                 .help("use `kube-system` (upstream's) or the runtime's namespace")

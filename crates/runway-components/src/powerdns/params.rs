@@ -134,12 +134,7 @@ pub(crate) fn is_dns_name(s: &str) -> bool {
 }
 
 fn check_image(image: &str, path: KeyPath) -> Result<(), Error> {
-    if image.is_empty() || image.chars().any(char::is_whitespace) {
-        return Err(Error::invalid(format!("`{image}` is not an image reference"))
-            .help(format!("write `registry/repository:tag`, e.g. `{DEFAULT_IMAGE}`"))
-            .with_path(path));
-    }
-    Ok(())
+    crate::images::check_image(image, DEFAULT_IMAGE, path)
 }
 
 fn check_resources(r: &Resources, path: KeyPath) -> Result<(), Error> {

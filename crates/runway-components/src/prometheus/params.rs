@@ -415,12 +415,7 @@ pub(super) fn is_file_name(s: &str) -> bool {
 }
 
 pub(super) fn check_image(image: &str, path: KeyPath) -> Result<(), Error> {
-    if image.is_empty() || image.chars().any(char::is_whitespace) {
-        return Err(Error::invalid(format!("`{image}` is not an image reference"))
-            .help(format!("write `registry/repository:tag`, e.g. `{DEFAULT_PROMETHEUS_IMAGE}`"))
-            .with_path(path));
-    }
-    Ok(())
+    crate::images::check_image(image, DEFAULT_PROMETHEUS_IMAGE, path)
 }
 
 pub(super) fn check_duration(value: &str, path: KeyPath) -> Result<(), Error> {

@@ -1047,19 +1047,20 @@ mod tests {
         s
     }
 
+    /// The Sysdig stack's components: the backend and what it reads.
+    const SDC_STACK: &[&dyn crate::component::ErasedComponent] = &[
+        &SdcConfig,
+        &crate::sdc_storage::SdcStorage,
+        &crate::sdc_mysql::SdcMysql,
+        &crate::sdc_redis::SdcRedis,
+        &SdcBackend,
+    ];
+
     #[test]
     fn full_render_passes_the_reference_checks() {
         for platform in ["eks", "gke", "onprem"] {
             let s = sdc_stack(platform);
-            let rendered = s
-                .render(&[
-                    &SdcConfig,
-                    &crate::sdc_storage::SdcStorage,
-                    &crate::sdc_mysql::SdcMysql,
-                    &crate::sdc_redis::SdcRedis,
-                    &SdcBackend,
-                ])
-                .unwrap_or_else(|e| panic!("{platform}: {}", e.render()));
+            let rendered = s.render(SDC_STACK).unwrap_or_else(|e| panic!("{platform}: {}", e.render()));
             let deploys = rendered.objects.iter().filter(|o| o.kind() == "Deployment").count();
             assert_eq!(deploys, 3, "{platform}");
             let ns = rendered.objects.iter().find(|o| o.kind() == "Namespace" && o.name() == "sysdigcloud");
@@ -1081,15 +1082,7 @@ mod tests {
         s.set("sdc_backend.api.deploy.spec.template.spec.priorityClassName=system-cluster-critical", false)
             .expect("a valid --set");
         s.set("sdc_backend.api.replicas=4", false).expect("a valid --set");
-        let rendered = s
-            .render(&[
-                &SdcConfig,
-                &crate::sdc_storage::SdcStorage,
-                &crate::sdc_mysql::SdcMysql,
-                &crate::sdc_redis::SdcRedis,
-                &SdcBackend,
-            ])
-            .unwrap_or_else(|e| panic!("{}", e.render()));
+        let rendered = s.render(SDC_STACK).unwrap_or_else(|e| panic!("{}", e.render()));
         let api = rendered.objects.iter().find(|o| o.kind() == "Deployment" && o.name() == "sdc-api").expect("api");
         assert_eq!(api.value["spec"]["replicas"], 4);
         assert_eq!(api.value["spec"]["template"]["spec"]["priorityClassName"], "system-cluster-critical");
@@ -1102,15 +1095,7 @@ mod tests {
             if let Some(set) = extra {
                 s.set(set, false).expect("a valid --set");
             }
-            let mut rendered = s
-                .render(&[
-                    &SdcConfig,
-                    &crate::sdc_storage::SdcStorage,
-                    &crate::sdc_mysql::SdcMysql,
-                    &crate::sdc_redis::SdcRedis,
-                    &SdcBackend,
-                ])
-                .unwrap_or_else(|e| panic!("{}", e.render()));
+            let mut rendered = s.render(SDC_STACK).unwrap_or_else(|e| panic!("{}", e.render()));
             crate::common::checksum::annotate_referenced_checksums(&mut rendered.objects);
             let worker = rendered.objects.iter().find(|o| o.name() == "sdc-worker" && o.kind() == "Deployment");
             let annotations = &worker.expect("worker").value["spec"]["template"]["metadata"]["annotations"];

@@ -262,11 +262,7 @@ impl SdcCassandraParams {
                     .with_path(at("storage_class")));
             }
         }
-        if self.image.is_empty() || self.image.chars().any(char::is_whitespace) {
-            return Err(Error::invalid(format!("`{}` is not an image reference", self.image))
-                .help(format!("write `registry/repository:tag`, e.g. `{DEFAULT_IMAGE}`"))
-                .with_path(at("image")));
-        }
+        crate::images::check_image(&self.image, DEFAULT_IMAGE, at("image"))?;
         for (i, s) in self.image_pull_secrets.iter().enumerate() {
             if !runway_core::names::is_dns_subdomain(s) {
                 return Err(Error::invalid(format!("`{s}` is not a Secret name"))

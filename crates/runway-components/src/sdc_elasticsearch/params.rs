@@ -168,11 +168,7 @@ impl SdcElasticsearchParams {
     }
 
     fn validate_image(&self) -> Result<(), Error> {
-        if self.image.is_empty() || self.image.chars().any(char::is_whitespace) {
-            return Err(Error::invalid(format!("`{}` is not an image reference", self.image))
-                .help(format!("write `registry/repository:tag`, e.g. `{DEFAULT_IMAGE}`"))
-                .with_path(at("image")));
-        }
+        crate::images::check_image(&self.image, DEFAULT_IMAGE, at("image"))?;
         let from_tag = tag_version(&self.image);
         let (major, minor, key) = match (self.major_version, from_tag) {
             (Some(m), Some((t, minor))) if m == t => (m, minor, "major_version"),
