@@ -409,6 +409,25 @@ mod tests {
     }
 
     #[test]
+    fn equal_objects_of_a_later_cluster_reuse_the_first_text() {
+        let (a, b) = (zone("a.example.com"), zone("b.example.com"));
+        let memo = TextMemo::new();
+        let text = |r: &Rendered, kind: &str, name: &str| {
+            let o = r.objects.iter().find(|o| o.kind() == kind && o.name() == name).expect("rendered");
+            memo.text(o, false)
+        };
+        for (kind, name) in [("CustomResourceDefinition", "issuers.cert-manager.io"), ("ServiceAccount", "kibana")] {
+            let first = text(&a, kind, name);
+            assert!(std::sync::Arc::ptr_eq(&first, &text(&b, kind, name)), "{kind} {name} is remembered");
+        }
+        // The Ingresses name each cluster's host: written afresh, not taken from the memo.
+        let first = text(&a, "Ingress", "kibana-logging");
+        let second = text(&b, "Ingress", "kibana-logging");
+        assert!(!std::sync::Arc::ptr_eq(&first, &second));
+        assert!(second.contains("b.example.com") && !second.contains("a.example.com"));
+    }
+
+    #[test]
     fn vendored_crds_stay_shared_through_the_whole_pipeline() {
         // Nothing between the build and the output may ask for `&mut` on an object it
         // does not change: that would copy each CRD per render (a fleet's main cost).
